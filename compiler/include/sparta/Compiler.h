@@ -1,0 +1,44 @@
+//===- Compiler.h - From a pattern to loaded-ready kernels ------------------===//
+//
+// The whole pipeline behind `sparta compile` and the runtime: plan the
+// instantiated pattern, generate CUDA C++, compile it with NVRTC (or find it in
+// the kernel cache) and return every stage, so each can be inspected.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "sparta/CodeGen.h"
+#include "sparta/Plan.h"
+#include "sparta/runtime/Nvrtc.h"
+
+#include <string>
+
+namespace sparta {
+
+struct CompileOptions {
+  KernelOptions kernel;
+  bool useCache = true;     // false: always run NVRTC, never read or write the cache
+  std::string cacheDir;     // empty: KernelCache::defaultDirectory()
+  bool wantCubin = true;    // false: PTX only
+};
+
+struct CompiledKernels {
+  Plan plan;
+  KernelSource source;
+  rt::CompiledModule module; // PTX, CUBIN, NVRTC log, ptxas resources per kernel
+  std::string cacheKey;
+  bool cacheHit = false;
+};
+
+/// sparta's version, part of every cache key.
+const char *spartaVersion();
+
+/// Plans and generates code (no NVRTC); cheap.
+KernelSource generateForPattern(const ConcretePattern &pattern, const KernelOptions &options,
+                                Plan *planOut = nullptr);
+
+/// The full pipeline. Throws sparta::Error (bad options, NVRTC errors quoting
+/// the generated source, unwritable cache directory).
+CompiledKernels compileKernels(const ConcretePattern &pattern, const CompileOptions &options);
+
+} // namespace sparta

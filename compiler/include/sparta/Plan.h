@@ -1,0 +1,91 @@
+//===- Plan.h - How a pattern is computed: components and tile schedules --===//
+//
+// The planner turns each head mask of a ConcretePattern into *components*.
+// A component is one part of the mask that a single kernel launch computes
+// with one index map on each side and one tile schedule (tiling.h). A mask
+// that is a union of parts needing different index maps (merged strided:
+// local band + strided transpose) becomes several components; each (i, j) pair
+// belongs to exactly one of them (later components exclude what earlier ones
+// cover), and the kernels merge the partial results with their log-sum-exp.
+//
+// Closed-form schedules (band, prefix) need no data; irregular components use
+// explicit tile lists (kTable) built here and emitted as constant arrays.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "sparta/Pattern.h"
+
+#include "sparta/tiling.h"
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace sparta {
+
+struct PlanComponent {
+  /// Kernel-name fragment, e.g. "band", "stride", "summary", "table".
+  std::string name;
+  /// What this component computes, e.g. "stride(128) minus band(0, 128)".
+  std::string description;
+  /// Index maps and schedule. For kTable components the table pointers are
+  /// not set here: use hostSchedule().
+  tiling::TileSchedule schedule{};
+  /// The exact set of pairs of this component, in original coordinates: the
+  /// pairs of `part` (one operand of the head's union) that no earlier
+  /// component covers, i.e. that are in none of `excluded`. Partial tiles of
+  /// table components evaluate it (covers()); band and prefix components use
+  /// schedule.allowed, which is equivalent in mapped coordinates.
+  Mask part;
+  std::vector<Mask> excluded;
+  /// Tile lists of a kTable component (TableData layout, see tiling.h).
+  std::vector<int> fwdOffsets, fwdEntries, bwdOffsets, bwdEntries;
+
+  /// The schedule with its table pointers aimed at this component's vectors.
+  tiling::TileSchedule hostSchedule() const;
+  /// Whether (i, j), original coordinates, is computed by this component
+  /// (reference semantics of part minus excluded; causal).
+  bool covers(int64_t T, int64_t i, int64_t j) const;
+};
+
+struct HeadPlan {
+  /// Heads h with h % numMasks == maskIndex use this plan.
+  int64_t maskIndex = 0;
+  Mask mask;
+  /// In launch order; empty when the mask allows nothing (the output is zero).
+  std::vector<PlanComponent> components;
+};
+
+struct PlanOptions {
+  int tile = 64; // edge of the square score tiles
+};
+
+struct Plan {
+  std::string patternName;
+  int64_t T = 0;
+  int tile = 64;
+  std::map<std::string, int64_t> params; // the pattern's parameter values
+  std::vector<HeadPlan> heads;           // one per mask of the pattern
+};
+
+/// Plans every head mask of `pattern`.
+Plan planPattern(const ConcretePattern &pattern, const PlanOptions &options = {});
+
+/// Work accounting: score elements the plan computes (tiles x M x M, padding
+/// included) and allowed pairs, summed over the pattern's masks.
+struct WorkReport {
+  int64_t computedElements = 0;
+  int64_t allowedPairs = 0;
+  int64_t fullTiles = 0, partialTiles = 0;
+  double ratio() const {
+    return allowedPairs ? double(computedElements) / double(allowedPairs) : 0.0;
+  }
+};
+WorkReport measureWork(const Plan &plan);
+
+/// The plan as readable text (the `--emit=plan` stage).
+std::string printPlan(const Plan &plan);
+
+} // namespace sparta

@@ -1,0 +1,79 @@
+//===- Reference.h - The reference semantics of sparta masks --------------===//
+//
+// The oracle every later stage (validity, cost, planner, generated kernels) is
+// tested against. It evaluates a mask expression for one (query, key) pair by
+// following its definition literally; it is deliberately slow and simple.
+//
+// Every mask is causal: query i may attend to key j only if 0 <= j <= i < T,
+// and then iff the mask's predicate holds:
+//
+//   dense                 true
+//   band(lo, hi)          lo <= i - j <= hi
+//   stride(period)        (i - j) mod period == 0
+//   chunk(size)           floor(i / size) == floor(j / size)
+//   summary(period, w)    j mod period >= period - w
+//   global_keys(count)    j < count
+//   global_queries(count) i < count
+//   random_blocks(block, count, seed)
+//                         randomBlockChosen(seed, i / block, j / block, count)
+//   union(a, b, ...)      any operand holds (an empty union holds nowhere)
+//   intersect(a, b, ...)  every operand holds (an empty intersection holds
+//                         everywhere, within the causal triangle)
+//   empty                 false
+//
+// Degenerate parameters are not errors here (the front end rejects most of
+// them); they read as: a period, size or block <= 0 holds nowhere; a summary
+// width <= 0 holds nowhere and a width >= period everywhere; a count <= 0
+// holds nowhere.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "sparta/Pattern.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace sparta {
+
+/// The splitmix64 finalizer (Steele, Lea, Flood 2014), exactly:
+///   z = x + 0x9E3779B97F4A7C15
+///   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9
+///   z = (z ^ (z >> 27)) * 0x94D049BB133111EB
+///   return z ^ (z >> 31)
+/// (all arithmetic modulo 2^64).
+uint64_t splitmix64(uint64_t x);
+
+/// The hash behind random blocks:
+///   randomBlockHash(seed, qblock, r) =
+///       splitmix64(splitmix64(seed ^ uint64_t(qblock)) ^ uint64_t(r))
+uint64_t randomBlockHash(uint64_t seed, int64_t qblock, int64_t r);
+
+/// The r-th draw for query block `qblock` (qblock >= 0, r >= 0):
+///   randomBlockHash(seed, qblock, r) mod (qblock + 1),
+/// a key block in [0, qblock].
+int64_t randomBlockDraw(uint64_t seed, int64_t qblock, int64_t r);
+
+/// Whether key block `kblock` is among the blocks drawn for query block
+/// `qblock`, i.e. kblock == randomBlockDraw(seed, qblock, r) for some r in
+/// [0, count). Draws may repeat, so a query block has between 1 and `count`
+/// distinct key blocks (none when count <= 0), all <= qblock. False for
+/// negative blocks. The compiler builds its lookup tables from this function.
+bool randomBlockChosen(uint64_t seed, int64_t qblock, int64_t kblock, int64_t count);
+
+/// The distinct key blocks drawn for `qblock`, ascending.
+std::vector<int64_t> randomBlocksOf(uint64_t seed, int64_t qblock, int64_t count);
+
+/// Whether query i may attend to key j under `mask` for sequence length T:
+/// false outside 0 <= j <= i < T, otherwise the mask's predicate.
+bool allowed(const Mask &mask, int64_t T, int64_t i, int64_t j);
+
+/// Whether query i of head `head` may attend to key j: head h uses
+/// pattern.heads[h % pattern.heads.size()]. Throws sparta::Error when `head`
+/// is negative or the pattern has no heads.
+bool allowed(const ConcretePattern &pattern, int64_t head, int64_t i, int64_t j);
+
+/// Row i of the mask as T bytes (1 = allowed), by calling allowed() per key.
+std::vector<uint8_t> allowedRow(const Mask &mask, int64_t T, int64_t i);
+
+} // namespace sparta

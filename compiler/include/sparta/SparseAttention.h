@@ -1,0 +1,85 @@
+//===- SparseAttention.h - Compile a pattern once, run it on device tensors -===//
+//
+// The C++ API a model or another program uses:
+//
+//   sparta::SparseAttention attn({.patternPath = "patterns/strided.mlir",
+//                                 .params = {{"T", 4096}, {"L", 64}},
+//                                 .headDim = 64});
+//   attn.forward(q, k, v, o, lse, stream);
+//   attn.backward(q, k, v, o, lse, dO, dq, dk, dv, stream);
+//
+// Construction plans the pattern, generates and compiles its kernels (or finds
+// them in the kernel cache) and loads them for the current device. Tensors are
+// device views with explicit strides (d contiguous), so [B, H, T, d] and
+// [B, T, H, d] layouts both work; head h uses the pattern's mask h mod n.
+// Shapes that do not fit the compiled kernels throw sparta::Error.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "sparta/Compiler.h"
+#include "sparta/Frontend.h"
+#include "sparta/runtime/Cuda.h"
+
+#include <memory>
+#include <string>
+
+namespace sparta {
+
+/// A [B, H, T, d] view of a bf16/fp16 device tensor; strides in elements.
+struct TensorView {
+  rt::DevicePtr data = 0;
+  int64_t B = 0, H = 0, T = 0, d = 0;
+  int64_t strideB = 0, strideH = 0, strideT = 0;
+
+  /// Contiguous [B, H, T, d].
+  static TensorView bhtd(rt::DevicePtr data, int64_t B, int64_t H, int64_t T, int64_t d);
+  /// Contiguous [B, T, H, d].
+  static TensorView bthd(rt::DevicePtr data, int64_t B, int64_t H, int64_t T, int64_t d);
+};
+
+struct AttentionConfig {
+  std::string patternPath;
+  ParamBindings params;
+  std::string patternName;        // when the file holds several patterns
+  int headDim = 64;
+  ElementType dtype = ElementType::BF16;
+  std::string arch;               // empty: the current device's
+  float scale = 0.f;              // 0: 1/sqrt(headDim)
+  bool useCache = true;
+  std::string cacheDir;           // empty: KernelCache::defaultDirectory()
+};
+
+class SparseAttention {
+public:
+  explicit SparseAttention(const AttentionConfig &config);
+  /// From an already loaded pattern (the model builds one per layer config).
+  SparseAttention(const ConcretePattern &pattern, const AttentionConfig &config);
+  ~SparseAttention();
+  SparseAttention(const SparseAttention &) = delete;
+  SparseAttention &operator=(const SparseAttention &) = delete;
+
+  /// o = attention(q, k, v); lse: fp32 [B, H, T] (natural log; -inf for rows
+  /// with no allowed key, whose output is 0).
+  void forward(const TensorView &q, const TensorView &k, const TensorView &v,
+               const TensorView &o, rt::DevicePtr lse, const rt::Stream &stream);
+  /// Gradients of the forward; lse is the forward's.
+  void backward(const TensorView &q, const TensorView &k, const TensorView &v,
+                const TensorView &o, rt::DevicePtr lse, const TensorView &dO,
+                const TensorView &dq, const TensorView &dk, const TensorView &dv,
+                const rt::Stream &stream);
+
+  const ConcretePattern &pattern() const { return pattern_; }
+  const CompiledKernels &kernels() const { return compiled_; }
+  int64_t T() const { return pattern_.T; }
+  /// Bytes of device workspace held for the last (B, H) used.
+  size_t workspaceBytes() const;
+
+private:
+  struct Impl;
+  ConcretePattern pattern_;
+  CompiledKernels compiled_;
+  std::unique_ptr<Impl> impl_;
+};
+
+} // namespace sparta

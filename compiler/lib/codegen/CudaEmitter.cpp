@@ -1,0 +1,223 @@
+//===- CudaEmitter.cpp - Emit the CUDA C++ of a planned pattern -----------===//
+//
+// One schedule struct per component (its TileSchedule as literals, plus the
+// exact element predicate for table-driven components), then thin extern "C"
+// entry points that instantiate the device library's kernel templates with
+// it. Everything the plan decided is a constant in the source, so NVRTC
+// reduces every schedule function to a handful of integer instructions.
+//
+//===----------------------------------------------------------------------===//
+#include "sparta/CodeGen.h"
+
+#include "sparta/Error.h"
+#include "sparta/params.h"
+
+#include <fmt/format.h>
+
+#include <set>
+
+namespace sparta {
+namespace {
+
+using namespace tiling;
+
+std::string mapLiteral(const IndexMap &m) {
+  return fmt::format("{{{}, {}, {}, {}}}", m.kind, m.T, m.p, m.w);
+}
+
+std::string scheduleLiteral(const TileSchedule &s, const std::string &tables) {
+  return fmt::format("{{/*q=*/{}, /*k=*/{}, /*tile=*/{}, /*kind=*/{}, /*dlo=*/{}, /*dhi=*/{}, "
+                     "/*qlimit=*/{}, /*prefixKind=*/{}, /*count=*/{}, /*offset=*/{}, /*table=*/{}}}",
+                     mapLiteral(s.q), mapLiteral(s.k), s.tile, s.kind, s.dlo, s.dhi, s.qlimit,
+                     s.prefixKind, s.count, s.offset, tables);
+}
+
+/// C++ boolean expression of `m` for query i and key j (ints named i, j).
+std::string maskExpr(const Mask &m) {
+  switch (m.kind) {
+  case MaskKind::Dense: return "true";
+  case MaskKind::Empty: return "false";
+  case MaskKind::Band: return fmt::format("(i - j >= {} && i - j <= {})", m.lo, m.hi);
+  case MaskKind::Stride: return fmt::format("((i - j) % {} == 0)", m.period);
+  case MaskKind::Chunk: return fmt::format("(i / {0} == j / {0})", m.size);
+  case MaskKind::Summary: return fmt::format("(j % {} >= {})", m.period, m.period - m.width);
+  case MaskKind::GlobalKeys: return fmt::format("(j < {})", m.count);
+  case MaskKind::GlobalQueries: return fmt::format("(i < {})", m.count);
+  case MaskKind::RandomBlocks:
+    return fmt::format("sparta::blocks::chosen({0}ull, i / {1}, j / {1}, {2})", m.seed, m.block,
+                       m.count);
+  case MaskKind::Union:
+  case MaskKind::Intersect: {
+    std::string joined;
+    for (const Mask &o : m.operands)
+      joined += (joined.empty() ? "" : m.kind == MaskKind::Union ? " || " : " && ") + maskExpr(o);
+    return joined.empty() ? (m.kind == MaskKind::Union ? "false" : "true") : "(" + joined + ")";
+  }
+  }
+  throw Error("code generation: unknown mask kind");
+}
+
+std::string intArray(const std::vector<int> &values) {
+  std::string out;
+  for (size_t n = 0; n < values.size(); ++n)
+    out += (n % 16 == 0 ? "\n    " : " ") + std::to_string(values[n]) + ",";
+  return out;
+}
+
+/// A component that computes nothing: every query row is written as empty.
+PlanComponent emptyComponent(int T, int tile) {
+  PlanComponent c;
+  c.name = "empty";
+  c.description = "no allowed pairs";
+  c.schedule.q = c.schedule.k = IndexMap{kIdentity, T, 1, 0};
+  c.schedule.tile = tile;
+  c.schedule.kind = kBand;
+  c.schedule.dhi = kUnbounded;
+  c.schedule.qlimit = 0;
+  return c;
+}
+
+struct Emitter {
+  const Plan &plan;
+  const KernelOptions &options;
+  KernelSource out;
+  std::string cfg;
+
+  void emitComponent(const HeadPlan &head, size_t index, const PlanComponent &c, size_t count,
+                     const std::string &kernelBase) {
+    const std::string spec = kernelBase + "_schedule";
+    std::string tables = "{}";
+    std::string &src = out.source;
+    src += fmt::format("// head mask {}, component {} of {}: {}\n", head.maskIndex, index + 1, count,
+                       c.description);
+    if (c.schedule.kind == kTable) {
+      src += fmt::format("__device__ const int {0}_fwd_offsets[] = {{{1}}};\n", kernelBase,
+                         intArray(c.fwdOffsets));
+      src += fmt::format("__device__ const int {0}_fwd_entries[] = {{{1} 0}};\n", kernelBase,
+                         intArray(c.fwdEntries));
+      src += fmt::format("__device__ const int {0}_bwd_offsets[] = {{{1}}};\n", kernelBase,
+                         intArray(c.bwdOffsets));
+      src += fmt::format("__device__ const int {0}_bwd_entries[] = {{{1} 0}};\n", kernelBase,
+                         intArray(c.bwdEntries));
+      tables = fmt::format("{{{0}_fwd_offsets, {0}_fwd_entries, {0}_bwd_offsets, {0}_bwd_entries}}",
+                           kernelBase);
+    }
+    std::string covers = "false";
+    if (c.schedule.kind == kTable) {
+      covers = "j <= i && " + maskExpr(c.part);
+      for (const Mask &e : c.excluded)
+        covers += " && !" + maskExpr(e);
+    }
+    TileSchedule s = c.hostSchedule();
+    src += fmt::format("struct {} {{\n"
+                       "  static constexpr int kNumQBlocks = {}, kNumKBlocks = {};\n"
+                       "  __device__ __forceinline__ static sparta::tiling::TileSchedule get() {{\n"
+                       "    return {};\n  }}\n"
+                       "  __device__ __forceinline__ static bool covers(int i, int j) {{ return {}; }}\n"
+                       "}};\n",
+                       spec, s.numQBlocks(), s.numKBlocks(), scheduleLiteral(c.schedule, tables),
+                       covers);
+
+    bool single = count == 1;
+    int merge = single ? int(MergeMode::Single)
+                : index == 0 ? int(MergeMode::First)
+                : index + 1 == count ? int(MergeMode::Last)
+                                     : int(MergeMode::Middle);
+    bool partialKeys = c.schedule.k.kind == kSummaryGather;
+    int acc = (single && !partialKeys) ? int(AccMode::Write) : int(AccMode::Accumulate);
+    const char *mergeNames[] = {"Single", "First", "Middle", "Last"};
+    const char *accNames[] = {"Write", "Accumulate"};
+    std::string sched = fmt::format("sparta::PlannedSchedule<{}>", spec);
+    auto entry = [&](const std::string &suffix, const std::string &params, const std::string &call,
+                     KernelRole role, int mode, int blocks, int smem) {
+      std::string name = kernelBase + suffix;
+      src += fmt::format("extern \"C\" __global__ void __launch_bounds__(sparta::kNumThreads)\n"
+                         "{}(sparta::{} p) {{ {}; }}\n",
+                         name, params, call);
+      out.kernels.push_back(KernelInfo{name, role, int(head.maskIndex), int(index), mode, blocks, smem});
+    };
+    entry("_fwd", "AttnFwdParams",
+          fmt::format("sparta::attention_fwd<{}, {}, sparta::MergeMode::{}>(p)", cfg, sched, mergeNames[merge]),
+          KernelRole::Forward, merge, s.numQBlocks(), fwdSmemBytes(options.headDim));
+    entry("_bwd_dkdv", "AttnBwdParams",
+          fmt::format("sparta::attention_bwd_dkdv<{}, {}, sparta::AccMode::{}>(p)", cfg, sched, accNames[acc]),
+          KernelRole::BwdDkDv, acc, s.numKBlocks(), bwdDkdvSmemBytes(options.headDim));
+    entry("_bwd_dq", "AttnBwdParams",
+          fmt::format("sparta::attention_bwd_dq<{}, {}, sparta::AccMode::{}>(p)", cfg, sched, accNames[acc]),
+          KernelRole::BwdDq, acc, s.numQBlocks(), bwdDqSmemBytes(options.headDim));
+    src += "\n";
+  }
+
+  void run() {
+    out.name = fmt::format("{}_d{}_{}_{}", plan.patternName, options.headDim, toString(options.dtype),
+                           options.arch);
+    cfg = fmt::format("sparta::Cfg<{}, sparta::DType::{}>", options.headDim,
+                      options.dtype == ElementType::BF16 ? "BF16" : "FP16");
+    std::string params;
+    for (const auto &[name, value] : plan.params)
+      params += fmt::format("{}{}={}", params.empty() ? "" : ", ", name, value);
+    std::string &src = out.source;
+    src += fmt::format("// Generated by sparta: pattern '{}' ({}), head dim {}, {}, {}, tile {}.\n"
+                       "// Do not edit: `sparta compile --emit=cuda` regenerates it.\n"
+                       "#include \"sparta/attention.cuh\"\n#include \"sparta/planned_schedule.cuh\"\n#include \"sparta/random_blocks.h\"\n\n",
+                       plan.patternName, params, options.headDim, toString(options.dtype),
+                       options.arch, plan.tile);
+    for (const HeadPlan &head : plan.heads) {
+      std::vector<PlanComponent> components = head.components;
+      if (components.empty())
+        components.push_back(emptyComponent(int(plan.T), plan.tile));
+      std::set<std::string> used;
+      for (size_t n = 0; n < components.size(); ++n) {
+        std::string base = fmt::format("{}_h{}_{}", plan.patternName, head.maskIndex, components[n].name);
+        if (!used.insert(base).second)
+          base += std::to_string(n);
+        emitComponent(head, n, components[n], components.size(), base);
+      }
+    }
+    std::string prefix = plan.patternName;
+    src += fmt::format("extern \"C\" __global__ void __launch_bounds__(sparta::kNumThreads)\n"
+                       "{}_bwd_preprocess(sparta::AttnBwdParams p) {{ sparta::attention_bwd_preprocess<{}>(p); }}\n",
+                       prefix, cfg);
+    out.kernels.push_back(KernelInfo{prefix + "_bwd_preprocess", KernelRole::BwdPreprocess, -1, -1, 0, 0, 0});
+    src += fmt::format("extern \"C\" __global__ void __launch_bounds__(sparta::kNumThreads)\n"
+                       "{}_convert(sparta::ConvertParams p) {{ sparta::convert_accumulators<{}>(p); }}\n",
+                       prefix, cfg);
+    out.kernels.push_back(KernelInfo{prefix + "_convert", KernelRole::Convert, -1, -1, 0, 0, 0});
+  }
+};
+
+} // namespace
+
+const char *toString(ElementType type) { return type == ElementType::BF16 ? "bf16" : "fp16"; }
+
+ElementType parseElementType(const std::string &text) {
+  if (text == "bf16")
+    return ElementType::BF16;
+  if (text == "fp16")
+    return ElementType::FP16;
+  throw Error("unknown dtype '" + text + "' (expected bf16 or fp16)");
+}
+
+void checkKernelOptions(const KernelOptions &options) {
+  if (!isSupportedHeadDim(options.headDim))
+    throw Error(fmt::format("unsupported head dim {} (supported: 32, 64, 128)", options.headDim));
+  const std::string &a = options.arch;
+  bool archSuffix = !a.empty() && a.back() == 'a';
+  std::string digits = a.size() > 3 ? a.substr(3, a.size() - 3 - archSuffix) : "";
+  bool wellFormed = a.compare(0, 3, "sm_") == 0 && !digits.empty() && digits.size() <= 3 &&
+                    digits.find_first_not_of("0123456789") == std::string::npos;
+  if (!wellFormed || std::stoi(digits) < 80)
+    throw Error("unsupported arch '" + a + "' (expected sm_80 or newer, e.g. sm_80, sm_90a)");
+}
+
+KernelSource generateKernels(const Plan &plan, const KernelOptions &options) {
+  checkKernelOptions(options);
+  if (plan.tile != kBlockM || plan.tile != kBlockN)
+    throw Error(fmt::format("the kernels use {}x{} tiles; the plan was made for tile {}", kBlockM,
+                            kBlockN, plan.tile));
+  Emitter emitter{plan, options, {}, {}};
+  emitter.run();
+  return std::move(emitter.out);
+}
+
+} // namespace sparta

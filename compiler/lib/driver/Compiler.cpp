@@ -1,0 +1,101 @@
+//===- Compiler.cpp - Plan, generate, compile, cache -----------------------===//
+#include "sparta/Compiler.h"
+
+#include "sparta/KernelCache.h"
+
+#include <map>
+#include <mutex>
+
+#ifndef SPARTA_VERSION
+#error "SPARTA_VERSION must be defined by the build"
+#endif
+
+namespace sparta {
+namespace {
+
+/// Everything the compiled code depends on besides the generated source.
+std::string deviceLibraryDigest() {
+  static const std::string value = [] {
+    std::vector<std::string> parts;
+    for (const rt::EmbeddedHeader &header : rt::deviceLibraryHeaders()) {
+      parts.push_back(header.name);
+      parts.push_back(header.contents);
+    }
+    return digest(parts);
+  }();
+  return value;
+}
+
+/// Process-wide cache of compiled modules: a model builds one kernel set per
+/// layer configuration, and layers share configurations.
+std::mutex memoryCacheMutex;
+std::map<std::string, rt::CompiledModule> &memoryCache() {
+  static std::map<std::string, rt::CompiledModule> cache;
+  return cache;
+}
+
+rt::CompiledModule moduleFromEntry(const CacheEntry &entry, const std::string &programName,
+                                   const std::string &arch) {
+  rt::CompiledModule module;
+  module.programName = programName;
+  module.arch = arch;
+  module.ptx = entry.ptx;
+  module.cubin = entry.cubin;
+  module.log = entry.log;
+  module.kernels = rt::parsePtxasReport(entry.log);
+  return module;
+}
+
+} // namespace
+
+const char *spartaVersion() { return SPARTA_VERSION; }
+
+KernelSource generateForPattern(const ConcretePattern &pattern, const KernelOptions &options,
+                                Plan *planOut) {
+  checkKernelOptions(options);
+  Plan plan = planPattern(pattern);
+  KernelSource source = generateKernels(plan, options);
+  if (planOut)
+    *planOut = std::move(plan);
+  return source;
+}
+
+CompiledKernels compileKernels(const ConcretePattern &pattern, const CompileOptions &options) {
+  CompiledKernels result;
+  result.source = generateForPattern(pattern, options.kernel, &result.plan);
+  const std::string &arch = options.kernel.arch;
+  result.cacheKey = digest({spartaVersion(), rt::nvrtcVersion(), deviceLibraryDigest(), arch,
+                            options.wantCubin ? "cubin" : "ptx", result.source.source});
+
+  if (options.useCache) {
+    std::lock_guard<std::mutex> lock(memoryCacheMutex);
+    auto it = memoryCache().find(result.cacheKey);
+    if (it != memoryCache().end()) {
+      result.module = it->second;
+      result.cacheHit = true;
+      return result;
+    }
+  }
+  KernelCache disk(options.cacheDir);
+  if (options.useCache) {
+    if (std::optional<CacheEntry> entry = disk.load(result.cacheKey)) {
+      result.module = moduleFromEntry(*entry, result.source.name, arch);
+      result.cacheHit = true;
+    }
+  }
+  if (!result.cacheHit) {
+    rt::CompileOptions nvrtc;
+    nvrtc.arch = arch;
+    nvrtc.wantCubin = options.wantCubin;
+    result.module = rt::compileCuda(result.source.source, result.source.name + ".cu", nvrtc);
+    if (options.useCache)
+      disk.store(result.cacheKey, CacheEntry{result.module.ptx, result.module.cubin, result.module.log});
+  }
+  if (options.useCache) {
+    std::lock_guard<std::mutex> lock(memoryCacheMutex);
+    memoryCache().emplace(result.cacheKey, result.module);
+  }
+  return result;
+}
+
+} // namespace sparta

@@ -1,0 +1,157 @@
+//===- TableBuilder.cpp - Tile lists for components with no closed form ---===//
+//
+// A component the planner cannot express as a band or a prefix in some index
+// map (random blocks, intersections, unions it cannot subtract in closed form)
+// is computed on identity maps from explicit tile lists. Each causal tile pair
+// is first classified on whole ranges with three-valued logic (full, empty or
+// "can't tell"); only the undecided ones are settled element by element, so
+// building the lists costs about as much as the kernel's partial tiles do.
+//
+//===----------------------------------------------------------------------===//
+#include "PlanInternal.h"
+
+#include "sparta/Reference.h"
+
+#include <algorithm>
+
+namespace sparta {
+namespace {
+
+using tiling::kEmpty;
+using tiling::kFull;
+using tiling::kPartial;
+using tiling::TileClass;
+
+TileClass negate(TileClass c) { return c == kFull ? kEmpty : c == kEmpty ? kFull : kPartial; }
+
+/// Rows [qa, qb] and keys [ka, kb], inclusive.
+struct Box {
+  int64_t qa, qb, ka, kb;
+};
+
+/// Summary keys (j mod p >= p - w) among [0, x).
+int64_t summaryKeysBelow(int64_t x, int64_t p, int64_t w) {
+  return (x / p) * w + std::max<int64_t>(0, x % p - (p - w));
+}
+
+TileClass classifyRandomBlocks(const Mask &m, const Box &b) {
+  bool any = false, all = true;
+  for (int64_t qb = b.qa / m.block; qb <= b.qb / m.block; ++qb)
+    for (int64_t kb = b.ka / m.block; kb <= b.kb / m.block; ++kb) {
+      bool chosen = kb <= qb && randomBlockChosen(m.seed, qb, kb, m.count);
+      any |= chosen;
+      all &= chosen;
+    }
+  return all ? kFull : any ? kPartial : kEmpty;
+}
+
+/// Three-valued classification of `m` (without causality) on a box.
+TileClass classifyMask(const Mask &m, const Box &b) {
+  int64_t dmin = b.qa - b.kb, dmax = b.qb - b.ka; // range of i - j
+  switch (m.kind) {
+  case MaskKind::Dense: return kFull;
+  case MaskKind::Empty: return kEmpty;
+  case MaskKind::Band:
+    if (dmax < m.lo || dmin > m.hi) return kEmpty;
+    return (m.lo <= dmin && dmax <= m.hi) ? kFull : kPartial;
+  case MaskKind::Stride: {
+    int64_t lastMultiple = (dmax >= 0 ? dmax / m.period : -((-dmax + m.period - 1) / m.period)) * m.period;
+    if (lastMultiple < dmin) return kEmpty;
+    return dmin == dmax ? kFull : kPartial;
+  }
+  case MaskKind::Chunk: {
+    int64_t q0 = b.qa / m.size, q1 = b.qb / m.size, k0 = b.ka / m.size, k1 = b.kb / m.size;
+    if (q1 < k0 || k1 < q0) return kEmpty;
+    return (q0 == q1 && k0 == k1 && q0 == k0) ? kFull : kPartial;
+  }
+  case MaskKind::Summary: {
+    int64_t n = summaryKeysBelow(b.kb + 1, m.period, m.width) - summaryKeysBelow(b.ka, m.period, m.width);
+    return n == 0 ? kEmpty : n == b.kb - b.ka + 1 ? kFull : kPartial;
+  }
+  case MaskKind::GlobalKeys:
+    return b.kb < m.count ? kFull : b.ka >= m.count ? kEmpty : kPartial;
+  case MaskKind::GlobalQueries:
+    return b.qb < m.count ? kFull : b.qa >= m.count ? kEmpty : kPartial;
+  case MaskKind::RandomBlocks:
+    return classifyRandomBlocks(m, b);
+  case MaskKind::Union: {
+    TileClass result = kEmpty;
+    for (const Mask &o : m.operands) {
+      TileClass c = classifyMask(o, b);
+      if (c == kFull) return kFull;
+      if (c == kPartial) result = kPartial;
+    }
+    return result;
+  }
+  case MaskKind::Intersect: {
+    TileClass result = kFull;
+    for (const Mask &o : m.operands) {
+      TileClass c = classifyMask(o, b);
+      if (c == kEmpty) return kEmpty;
+      if (c == kPartial) result = kPartial;
+    }
+    return result;
+  }
+  }
+  return kPartial;
+}
+
+/// Exact class of one tile pair of the component.
+TileClass classifyTile(const PlanComponent &c, int T, const Box &b, bool keyTileComplete) {
+  TileClass result = b.qa >= b.kb ? kFull : b.qb < b.ka ? kEmpty : kPartial; // causality
+  auto meet = [&](TileClass x) {
+    if (x == kEmpty || result == kEmpty) result = kEmpty;
+    else if (x == kPartial) result = kPartial;
+  };
+  meet(classifyMask(c.part, b));
+  for (const Mask &e : c.excluded)
+    meet(negate(classifyMask(e, b)));
+  if (result == kFull)
+    return keyTileComplete ? kFull : kPartial;
+  if (result == kEmpty)
+    return kEmpty;
+  int64_t produced = 0;
+  for (int64_t i = b.qa; i <= b.qb; ++i)
+    for (int64_t j = b.ka; j <= b.kb; ++j)
+      produced += c.covers(T, i, j);
+  if (produced == 0)
+    return kEmpty;
+  bool everyPair = produced == (b.qb - b.qa + 1) * (b.kb - b.ka + 1);
+  return everyPair && keyTileComplete ? kFull : kPartial;
+}
+
+} // namespace
+
+void buildTable(PlanComponent &c, int T, int tile) {
+  c.name = "table";
+  c.schedule = tiling::TileSchedule{};
+  c.schedule.q = c.schedule.k = tiling::IndexMap{tiling::kIdentity, T, 1, 0};
+  c.schedule.tile = tile;
+  c.schedule.kind = tiling::kTable;
+  c.schedule.qlimit = T;
+
+  int tiles = (T + tile - 1) / tile;
+  std::vector<std::vector<int>> bwdLists(tiles);
+  c.fwdOffsets.assign(1, 0);
+  c.fwdEntries.clear();
+  for (int qt = 0; qt < tiles; ++qt) {
+    for (int kt = 0; kt <= qt; ++kt) {
+      Box box{int64_t(qt) * tile, std::min<int64_t>(int64_t(qt) * tile + tile, T) - 1,
+              int64_t(kt) * tile, std::min<int64_t>(int64_t(kt) * tile + tile, T) - 1};
+      TileClass cls = classifyTile(c, T, box, int64_t(kt) * tile + tile <= T);
+      if (cls == kEmpty)
+        continue;
+      c.fwdEntries.push_back(kt << 1 | (cls == kFull));
+      bwdLists[kt].push_back(qt << 1 | (cls == kFull));
+    }
+    c.fwdOffsets.push_back(int(c.fwdEntries.size()));
+  }
+  c.bwdOffsets.assign(1, 0);
+  c.bwdEntries.clear();
+  for (const std::vector<int> &list : bwdLists) {
+    c.bwdEntries.insert(c.bwdEntries.end(), list.begin(), list.end());
+    c.bwdOffsets.push_back(int(c.bwdEntries.size()));
+  }
+}
+
+} // namespace sparta

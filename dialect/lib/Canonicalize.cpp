@@ -1,0 +1,232 @@
+//===- Canonicalize.cpp - The sparta-canonicalize pass ---------------------===//
+//
+// Exact simplification of mask expressions. Each rewrite keeps the set of
+// allowed (i, j) pairs unchanged under the causal semantics 0 <= j <= i < T;
+// several use that window: i - j is always in [0, T-1], and i, j < T. Rules
+// that need T only fire inside instantiated patterns. The planner relies on
+// the result: unions and intersections are flat, operands distinct, and a
+// primitive that covers all or nothing is spelled sparta.dense/sparta.empty.
+//
+//===----------------------------------------------------------------------===//
+#include "sparta/Dialect/Passes.h"
+
+#include "mlir/IR/Dominance.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/CSE.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/ADT/SetVector.h"
+
+namespace mlir::sparta {
+#define GEN_PASS_DEF_SPARTACANONICALIZE
+#include "sparta/Dialect/Passes.h.inc"
+} // namespace mlir::sparta
+
+using namespace mlir;
+using namespace mlir::sparta;
+
+namespace {
+
+/// T of the enclosing pattern when it is instantiated.
+static std::optional<int64_t> knownT(Operation *op) {
+  auto pattern = op->getParentOfType<PatternOp>();
+  return pattern ? pattern.getKnownT() : std::nullopt;
+}
+
+static std::optional<int64_t> constant(ExprAttr e) { return e.getConstantValue(); }
+
+static void replaceWithDense(PatternRewriter &rewriter, Operation *op) {
+  rewriter.replaceOp(
+      op, DenseOp::create(rewriter, op->getLoc(), MaskType::get(op->getContext())));
+}
+
+static void replaceWithEmpty(PatternRewriter &rewriter, Operation *op) {
+  rewriter.replaceOp(
+      op, EmptyOp::create(rewriter, op->getLoc(), MaskType::get(op->getContext())));
+}
+
+/// Union and intersect share one rewrite; they differ in which of dense and
+/// empty absorbs (union: dense, intersect: empty) and which is neutral.
+template <typename OpTy, typename AbsorbingOp, typename NeutralOp>
+struct SimplifySetOp : public OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(OpTy op, PatternRewriter &rewriter) const override {
+    llvm::SetVector<Value> operands;
+    bool changed = false;
+    Value neutral;
+    for (Value v : op.getInputs()) {
+      Operation *def = v.getDefiningOp();
+      if (def && llvm::isa<AbsorbingOp>(def)) {
+        rewriter.replaceOp(op, v); // union(.., dense, ..) = dense; intersect(.., empty, ..) = empty
+        return success();
+      }
+      if (def && llvm::isa<NeutralOp>(def)) {
+        neutral = v;
+        changed = true;
+        continue;
+      }
+      if (auto nested = llvm::dyn_cast_or_null<OpTy>(def)) {
+        // Associativity: splice the nested operands in.
+        for (Value inner : nested.getInputs())
+          operands.insert(inner);
+        changed = true;
+        continue;
+      }
+      changed |= !operands.insert(v); // idempotence: x | x = x
+    }
+    if (operands.empty()) {
+      rewriter.replaceOp(op, neutral); // only neutral operands
+      return success();
+    }
+    if (operands.size() == 1) {
+      rewriter.replaceOp(op, operands.front());
+      return success();
+    }
+    if (!changed)
+      return failure();
+    rewriter.replaceOpWithNewOp<OpTy>(op, op.getType(), operands.getArrayRef());
+    return success();
+  }
+};
+
+/// band: lo <= i-j <= hi with i-j in [0, T-1].
+struct SimplifyBand : public OpRewritePattern<BandOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(BandOp op, PatternRewriter &rewriter) const override {
+    std::optional<int64_t> lo = constant(op.getLo()), hi = constant(op.getHi());
+    if (!lo || !hi)
+      return failure();
+    std::optional<int64_t> t = knownT(op);
+    int64_t newLo = std::max<int64_t>(*lo, 0);
+    int64_t newHi = t ? std::min<int64_t>(*hi, *t - 1) : *hi;
+    if (newLo > newHi) {
+      replaceWithEmpty(rewriter, op);
+      return success();
+    }
+    if (t && newLo == 0 && newHi == *t - 1) {
+      replaceWithDense(rewriter, op);
+      return success();
+    }
+    if (newLo == *lo && newHi == *hi)
+      return failure();
+    MLIRContext *ctx = op.getContext();
+    rewriter.replaceOpWithNewOp<BandOp>(op, op.getType(), ExprAttr::getConstant(ctx, newLo),
+                                        ExprAttr::getConstant(ctx, newHi));
+    return success();
+  }
+};
+
+/// stride: period 1 admits every i-j; a period >= T admits only i-j = 0.
+struct SimplifyStride : public OpRewritePattern<StrideOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(StrideOp op, PatternRewriter &rewriter) const override {
+    std::optional<int64_t> period = constant(op.getPeriod());
+    if (!period)
+      return failure();
+    if (*period == 1) {
+      replaceWithDense(rewriter, op);
+      return success();
+    }
+    std::optional<int64_t> t = knownT(op);
+    if (t && *period >= *t) {
+      ExprAttr zero = ExprAttr::getConstant(op.getContext(), 0);
+      rewriter.replaceOpWithNewOp<BandOp>(op, op.getType(), zero, zero);
+      return success();
+    }
+    return failure();
+  }
+};
+
+/// chunk: one chunk spans the whole sequence when size >= T.
+struct SimplifyChunk : public OpRewritePattern<ChunkOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ChunkOp op, PatternRewriter &rewriter) const override {
+    std::optional<int64_t> size = constant(op.getSize());
+    std::optional<int64_t> t = knownT(op);
+    if (!size || !t || *size < *t)
+      return failure();
+    replaceWithDense(rewriter, op);
+    return success();
+  }
+};
+
+/// summary: width == period keeps every key, width == 0 none.
+struct SimplifySummary : public OpRewritePattern<SummaryOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(SummaryOp op, PatternRewriter &rewriter) const override {
+    std::optional<int64_t> period = constant(op.getPeriod()), width = constant(op.getWidth());
+    // Structurally equal expressions (e.g. both `L`) are equal for every binding.
+    if (op.getPeriod() == op.getWidth() || (period && width && *period == *width)) {
+      replaceWithDense(rewriter, op);
+      return success();
+    }
+    if (width && *width == 0) {
+      replaceWithEmpty(rewriter, op);
+      return success();
+    }
+    return failure();
+  }
+};
+
+/// global_keys (j < count) and global_queries (i < count): count 0 admits
+/// nothing, count >= T everything (both i and j are below T).
+template <typename OpTy>
+struct SimplifyGlobal : public OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+  LogicalResult matchAndRewrite(OpTy op, PatternRewriter &rewriter) const override {
+    std::optional<int64_t> count = constant(op.getCount());
+    if (!count)
+      return failure();
+    if (*count <= 0) {
+      replaceWithEmpty(rewriter, op);
+      return success();
+    }
+    std::optional<int64_t> t = knownT(op);
+    if (t && *count >= *t) {
+      replaceWithDense(rewriter, op);
+      return success();
+    }
+    return failure();
+  }
+};
+
+/// random_blocks: drawing no block admits nothing.
+struct SimplifyRandomBlocks : public OpRewritePattern<RandomBlocksOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(RandomBlocksOp op, PatternRewriter &rewriter) const override {
+    std::optional<int64_t> count = constant(op.getCount());
+    if (!count || *count > 0)
+      return failure();
+    replaceWithEmpty(rewriter, op);
+    return success();
+  }
+};
+
+struct CanonicalizePass : public mlir::sparta::impl::SpartaCanonicalizeBase<CanonicalizePass> {
+  void runOnOperation() override {
+    if (failed(canonicalizePatterns(getOperation())))
+      signalPassFailure();
+  }
+};
+
+} // namespace
+
+LogicalResult mlir::sparta::canonicalizePatterns(Operation *root) {
+  MLIRContext *ctx = root->getContext();
+  RewritePatternSet set(ctx);
+  set.add<SimplifySetOp<UnionOp, DenseOp, EmptyOp>, SimplifySetOp<IntersectOp, EmptyOp, DenseOp>,
+          SimplifyBand, SimplifyStride, SimplifyChunk, SimplifySummary,
+          SimplifyGlobal<GlobalKeysOp>, SimplifyGlobal<GlobalQueriesOp>, SimplifyRandomBlocks>(ctx);
+  FrozenRewritePatternSet frozen(std::move(set));
+  // The driver erases unused mask ops (they are Pure). CSE then merges
+  // identical ops, which exposes duplicate operands for a second round.
+  if (failed(applyPatternsGreedily(root, frozen)))
+    return root->emitError("sparta-canonicalize did not converge");
+  IRRewriter rewriter(ctx);
+  DominanceInfo dominance(root);
+  bool changed = false;
+  eliminateCommonSubExpressions(rewriter, dominance, root, &changed);
+  if (changed && failed(applyPatternsGreedily(root, frozen)))
+    return root->emitError("sparta-canonicalize did not converge");
+  return success();
+}

@@ -1,0 +1,119 @@
+//===- attention_bwd_common.cuh - Pieces shared by the backward kernels ----===//
+#ifndef SPARTA_ATTENTION_BWD_COMMON_CUH
+#define SPARTA_ATTENTION_BWD_COMMON_CUH
+
+#include "sparta/attention_fwd.cuh"
+
+namespace sparta {
+
+/// The (b, h) slices of every backward tensor.
+struct BwdBases {
+  const u16 *q, *k, *v, *dout;
+  u16 *dq, *dk, *dv;
+  const float *lse, *delta;     // at (b, h, t = 0)
+  float *dqAcc, *dkAcc, *dvAcc; // at (b, h, t = 0, 0)
+};
+
+/// The slices of head (b, h); the fp32 workspaces are [.., T, D].
+template <int D> SPARTA_DEVICE BwdBases bwdBases(const AttnBwdParams &p, int b, int h) {
+  auto in = [&](const TensorArg &t) {
+    return static_cast<const u16 *>(t.ptr) + b * t.stride_b + h * t.stride_h;
+  };
+  auto out = [&](const TensorArg &t) {
+    return static_cast<u16 *>(t.ptr) + b * t.stride_b + h * t.stride_h;
+  };
+  const i64 row0 = rowIndex(p.heads, b, h, 0);
+  BwdBases bs;
+  bs.q = in(p.q);
+  bs.k = in(p.k);
+  bs.v = in(p.v);
+  bs.dout = in(p.dout);
+  bs.dq = out(p.dq);
+  bs.dk = out(p.dk);
+  bs.dv = out(p.dv);
+  bs.lse = p.lse + row0;
+  bs.delta = p.delta + row0;
+  // Null workspaces (AccMode::Write) stay null.
+  bs.dqAcc = p.dq_acc ? p.dq_acc + row0 * D : nullptr;
+  bs.dkAcc = p.dk_acc ? p.dk_acc + row0 * D : nullptr;
+  bs.dvAcc = p.dv_acc ? p.dv_acc + row0 * D : nullptr;
+  return bs;
+}
+
+/// The lse (scaled to base 2) and delta of a tile's query rows into shared
+/// memory. Rows past the group's end and rows with no allowed key (lse =
+/// -inf) get +inf so that exp2(S - lse) is exactly 0 for them.
+template <int ROWS, typename RowFn>
+SPARTA_DEVICE void loadRowStats(float *sLse, float *sDelta, const float *lse, const float *delta,
+                                RowFn rowOf) {
+  for (int r = threadIdx.x; r < ROWS; r += kNumThreads) {
+    const int row = rowOf(r);
+    const float l = row >= 0 ? lse[row] : negInf();
+    sLse[r] = l == negInf() ? posInf() : l * kLog2e;
+    sDelta[r] = row >= 0 ? delta[row] : 0.f;
+  }
+}
+
+template <int N> SPARTA_DEVICE void zeroAcc(float (&acc)[N][4]) {
+#pragma unroll
+  for (int i = 0; i < N; ++i)
+    acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = 0.f;
+}
+
+/// Row stride (floats) of the fp32 staging tile: 8 floats of padding put the
+/// 8 rows of one fragment store into 2 wavefronts instead of 8.
+template <int D> constexpr int kStageStride = D + 8;
+/// Shared bytes the fp32 staging of a 64-row gradient tile needs.
+template <int D> constexpr int kStageBytes = kBlockM * kStageStride<D> * 4;
+
+/// Stores a warp's 16 gradient rows (rows 16*warp.. of a 64-row tile, in the
+/// C-fragment layout) for rows rowOf(r) >= 0: in dtype through the shared
+/// staging tile `stile` (Write), or added into the fp32 workspace
+/// (Accumulate; one owner per row, so a plain read-modify-write) through an
+/// fp32 staging tile at `stile` (kStageBytes<D> bytes) so that the global
+/// read-modify-write is 16 bytes per thread and no accumulator registers stay
+/// live across it. Every thread must call; `stile` must be free (synchronize
+/// before the call), and it is free again when the call returns.
+template <int D, DType DT, AccMode AM, typename RowFn>
+SPARTA_DEVICE void storeGrad(const float (&acc)[D / 8][4], char *stile, u16 *dst, i64 strideT,
+                             float *ws, RowFn rowOf) {
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const int g = lane >> 2, c4 = lane & 3;
+  if constexpr (AM == AccMode::Write) {
+    accToTile<D, DT>(stile, warp * 16, acc);
+    __syncthreads();
+    storeTile<kBlockM, D>(dst, strideT, stile, rowOf);
+  } else {
+    constexpr int kS = kStageStride<D>;
+    float *st = reinterpret_cast<float *>(stile);
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      float *r = st + (warp * 16 + g + 8 * i) * kS + 2 * c4;
+#pragma unroll
+      for (int nt = 0; nt < D / 8; ++nt)
+        *reinterpret_cast<float2 *>(r + nt * 8) = make_float2(acc[nt][2 * i], acc[nt][2 * i + 1]);
+    }
+    __syncthreads();
+    constexpr int kChunks = D / 4; // float4 per row
+#pragma unroll 4
+    for (int idx = threadIdx.x; idx < kBlockM * kChunks; idx += kNumThreads) {
+      const int r = idx / kChunks, c = idx % kChunks;
+      const int row = rowOf(r);
+      if (row < 0)
+        continue;
+      float4 *w = reinterpret_cast<float4 *>(ws + static_cast<i64>(row) * D + c * 4);
+      const float4 a = *reinterpret_cast<const float4 *>(st + r * kS + c * 4);
+      float4 v = *w;
+      v.x += a.x;
+      v.y += a.y;
+      v.z += a.z;
+      v.w += a.w;
+      *w = v;
+    }
+  }
+  __syncthreads();
+}
+
+} // namespace sparta
+
+#endif // SPARTA_ATTENTION_BWD_COMMON_CUH

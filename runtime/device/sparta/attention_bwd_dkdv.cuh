@@ -1,0 +1,236 @@
+//===- attention_bwd_dkdv.cuh - Backward: dK and dV per key tile -----------===//
+//
+// One CTA per key tile of the Schedule's mapped key space; warp w owns key
+// rows 16w..16w+15 and accumulates their dK and dV rows in registers while
+// the CTA walks the query tiles the schedule lists for the key tile (the
+// transposed schedule). Everything is computed key-major (transposed), so
+// that the products feeding dK and dV come straight out of the accumulators:
+//
+//   S^T  = K Q^T                 (keys x queries)
+//   P^T  = exp(S^T - lse_q)      with the MERGED lse of the forward
+//   dV  += P^T dO
+//   dP^T = V dO^T
+//   dS^T = P^T o (dP^T - D_q)    D = rowsum(dO o O) from the preprocess
+//   dK  += dS^T Q                (times scale at the end)
+//
+// Query rows past the group's end and rows whose lse is -inf (no allowed
+// key) get lse = +inf here, so their P is exactly 0 and they contribute
+// nothing. Q/dO tiles (and their lse/D) are double-buffered with cp.async.
+// For d = 128 each query tile is processed in two halves of 32 columns to
+// keep the S^T/dP^T accumulators small enough for no spills.
+//
+// AccMode::Write stores dK, dV in dtype (only valid when this component's
+// key map covers every row); Accumulate adds into the fp32 workspaces. Each
+// key row is owned by one CTA, so neither needs atomics.
+//
+// Launch: grid (S::kNumKBlocks, batch * heads_in_launch), kNumThreads
+// threads, bwdDkdvSmemBytes(d) bytes of dynamic shared memory.
+//
+//===----------------------------------------------------------------------===//
+#ifndef SPARTA_ATTENTION_BWD_DKDV_CUH
+#define SPARTA_ATTENTION_BWD_DKDV_CUH
+
+#include "sparta/attention_bwd_common.cuh"
+
+namespace sparta {
+
+template <typename Cfg, typename S, AccMode AM>
+SPARTA_DEVICE void attention_bwd_dkdv(const AttnBwdParams &p) {
+  static_assert(ScheduleChecks<S>::ok, "");
+  constexpr int D = Cfg::kHeadDim;
+  constexpr DType DT = Cfg::kDType;
+  constexpr int BM = kBlockM, BN = kBlockN;
+  constexpr int kQSub = D >= 128 ? 32 : 64; // query columns per pass
+  constexpr int kNtQ = kQSub / 8;
+  constexpr int kNtD = D / 8;
+  constexpr int kKsD = D / 16;
+  constexpr int kKsQ = kQSub / 16;
+  constexpr int kKTile = BN * D * 2, kQTile = BM * D * 2;
+
+  extern __shared__ __align__(128) char smem[];
+  char *sK = smem;
+  char *sV = sK + kKTile;
+  char *sQ = sV + kKTile;      // 2 buffers
+  char *sdO = sQ + 2 * kQTile; // 2 buffers
+  float *sLse = reinterpret_cast<float *>(sdO + 2 * kQTile); // 2 x BM, scaled to base 2
+  float *sDelta = sLse + 2 * BM;                              // 2 x BM
+  const u32 aK = smemAddr(sK), aV = smemAddr(sV), aQ = smemAddr(sQ), adO = smemAddr(sdO);
+
+  const int2 kb = S::k_block(blockIdx.x);
+  const int group = kb.x, ktile = kb.y;
+  const int klen = S::k_len(group);
+  if (ktile * BN >= klen)
+    return;
+  const int qlen = S::q_len(group);
+  const int2 bh = batchHead(p.heads);
+  const int b = bh.x, h = bh.y;
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const int g = lane >> 2, c4 = lane & 3;
+
+  const BwdBases bs = bwdBases<D>(p, b, h);
+  auto kRowOf = [&](int r) {
+    int pos = ktile * BN + r;
+    return pos < klen ? S::k_row(group, pos) : -1;
+  };
+  auto loadQ = [&](int qtile, int buf) {
+    auto qRowOf = [&](int r) {
+      int pos = qtile * BM + r;
+      return pos < qlen ? S::q_row(group, pos) : -1;
+    };
+    loadTilePairAsync<BM, D>(aQ + buf * kQTile, bs.q, p.q.stride_t, adO + buf * kQTile, bs.dout,
+                             p.dout.stride_t, qRowOf);
+    loadRowStats<BM>(sLse + buf * BM, sDelta + buf * BM, bs.lse, bs.delta, qRowOf);
+  };
+
+  const int nTiles = S::bwd_count(group, ktile);
+  loadTilePairAsync<BN, D>(aK, bs.k, p.k.stride_t, aV, bs.v, p.v.stride_t, kRowOf);
+  TileRef next = {0, 0};
+  if (nTiles > 0) {
+    next = S::bwd_tile(group, ktile, 0);
+    loadQ(next.tile, 0);
+  }
+  cpAsyncCommit();
+
+  const u32 kLane = baseA<D>(aK, warp * 16), vLane = baseA<D>(aV, warp * 16);
+  const u32 qLaneN = baseBNonTrans<D>(aQ), qLaneT = baseBTrans<D>(aQ);
+  const u32 doLaneN = baseBNonTrans<D>(adO), doLaneT = baseBTrans<D>(adO);
+  float dk[kNtD][4], dv[kNtD][4];
+#pragma unroll
+  for (int i = 0; i < kNtD; ++i)
+#pragma unroll
+    for (int j = 0; j < 4; ++j)
+      dk[i][j] = dv[i][j] = 0.f;
+  const float sl2 = p.scale * kLog2e;
+
+  for (int n = 0; n < nTiles; ++n) {
+    const TileRef cur = next;
+    const int buf = n & 1;
+    if (n + 1 < nTiles) {
+      next = S::bwd_tile(group, ktile, n + 1);
+      loadQ(next.tile, buf ^ 1);
+    }
+    cpAsyncCommit();
+    cpAsyncWait<1>();
+    __syncthreads();
+    const u32 qAddrN = qLaneN + buf * kQTile, qAddrT = qLaneT + buf * kQTile;
+    const u32 doAddrN = doLaneN + buf * kQTile, doAddrT = doLaneT + buf * kQTile;
+    const float *lseT = sLse + buf * BM, *deltaT = sDelta + buf * BM;
+
+    // Not unrolled: the halves must not be interleaved (that is what the
+    // split is for: register pressure).
+#pragma unroll 1
+    for (int q0 = 0; q0 < BM; q0 += kQSub) {
+      // Keeps the compiler from hoisting the K/V fragment loads out of this
+      // loop (64 more live registers at d = 128, which then spill).
+      asm volatile("" ::: "memory");
+      // S^T = K Q^T (16 keys x kQSub queries per warp).
+      float st[kNtQ][4];
+      zeroAcc(st);
+#pragma unroll
+      for (int ks = 0; ks < kKsD; ++ks) {
+        u32 a[4];
+        loadA<D>(a, kLane, ks);
+#pragma unroll
+        for (int np = 0; np < kNtQ / 2; ++np) {
+          u32 bf[4];
+          loadBNonTrans<D>(bf, qAddrN, q0 + np * 16, ks);
+          mma16816<DT>(st[2 * np], a, bf[0], bf[1]);
+          mma16816<DT>(st[2 * np + 1], a, bf[2], bf[3]);
+        }
+      }
+      // P^T; C element (key row, query column).
+#pragma unroll
+      for (int nt = 0; nt < kNtQ; ++nt)
+#pragma unroll
+        for (int j = 0; j < 2; ++j) {
+          const int qcol = q0 + nt * 8 + 2 * c4 + j;
+          const float lq = lseT[qcol];
+#pragma unroll
+          for (int i = 0; i < 2; ++i)
+            st[nt][2 * i + j] = fastExp2(fmaf(st[nt][2 * i + j], sl2, -lq));
+        }
+      if (!cur.full) {
+#pragma unroll
+        for (int i = 0; i < 2; ++i) {
+          const int kpos = ktile * BN + warp * 16 + g + 8 * i;
+#pragma unroll
+          for (int nt = 0; nt < kNtQ; ++nt)
+#pragma unroll
+            for (int j = 0; j < 2; ++j) {
+              const int qpos = cur.tile * BM + q0 + nt * 8 + 2 * c4 + j;
+              bool ok = kpos < klen && qpos < qlen && S::allowed(group, qpos, kpos);
+              if (!ok)
+                st[nt][2 * i + j] = 0.f;
+            }
+        }
+      }
+      // dV += P^T dO.
+#pragma unroll
+      for (int ks = 0; ks < kKsQ; ++ks) {
+        u32 a[4];
+        accToA<DT>(a, st[2 * ks], st[2 * ks + 1]);
+#pragma unroll
+        for (int np = 0; np < kNtD / 2; ++np) {
+          u32 bf[4];
+          loadBTrans<D>(bf, doAddrT, np * 16, (q0 >> 4) + ks);
+          mma16816<DT>(dv[2 * np], a, bf[0], bf[1]);
+          mma16816<DT>(dv[2 * np + 1], a, bf[2], bf[3]);
+        }
+      }
+      // dP^T = V dO^T, then dS^T = P^T o (dP^T - D_q), in place.
+      float dpt[kNtQ][4];
+      zeroAcc(dpt);
+#pragma unroll
+      for (int ks = 0; ks < kKsD; ++ks) {
+        u32 a[4];
+        loadA<D>(a, vLane, ks);
+#pragma unroll
+        for (int np = 0; np < kNtQ / 2; ++np) {
+          u32 bf[4];
+          loadBNonTrans<D>(bf, doAddrN, q0 + np * 16, ks);
+          mma16816<DT>(dpt[2 * np], a, bf[0], bf[1]);
+          mma16816<DT>(dpt[2 * np + 1], a, bf[2], bf[3]);
+        }
+      }
+#pragma unroll
+      for (int nt = 0; nt < kNtQ; ++nt)
+#pragma unroll
+        for (int j = 0; j < 2; ++j) {
+          const float dq = deltaT[q0 + nt * 8 + 2 * c4 + j];
+#pragma unroll
+          for (int i = 0; i < 2; ++i)
+            dpt[nt][2 * i + j] = st[nt][2 * i + j] * (dpt[nt][2 * i + j] - dq);
+        }
+      // dK += dS^T Q.
+#pragma unroll
+      for (int ks = 0; ks < kKsQ; ++ks) {
+        u32 a[4];
+        accToA<DT>(a, dpt[2 * ks], dpt[2 * ks + 1]);
+#pragma unroll
+        for (int np = 0; np < kNtD / 2; ++np) {
+          u32 bf[4];
+          loadBTrans<D>(bf, qAddrT, np * 16, (q0 >> 4) + ks);
+          mma16816<DT>(dk[2 * np], a, bf[0], bf[1]);
+          mma16816<DT>(dk[2 * np + 1], a, bf[2], bf[3]);
+        }
+      }
+    }
+    __syncthreads();
+  }
+  cpAsyncWait<0>();
+  __syncthreads(); // the tiles are reused as staging below
+
+#pragma unroll
+  for (int i = 0; i < kNtD; ++i)
+#pragma unroll
+    for (int j = 0; j < 4; ++j)
+      dk[i][j] *= p.scale;
+  // The K/V/Q tiles are free: each gradient is staged there in turn.
+  static_assert(kStageBytes<D> <= Cfg::kDkdvSmem, "staging fits");
+  storeGrad<D, DT, AM>(dk, smem, bs.dk, p.dk.stride_t, bs.dkAcc, kRowOf);
+  storeGrad<D, DT, AM>(dv, smem, bs.dv, p.dv.stride_t, bs.dvAcc, kRowOf);
+}
+
+} // namespace sparta
+
+#endif // SPARTA_ATTENTION_BWD_DKDV_CUH

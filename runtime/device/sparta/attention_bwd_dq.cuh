@@ -1,0 +1,193 @@
+//===- attention_bwd_dq.cuh - Backward: dQ per query tile, deterministic ---===//
+//
+// One CTA per query tile (same grid as the forward), walking the key tiles of
+// the forward schedule; warp w owns query rows 16w..16w+15 and accumulates
+// their dQ rows in registers. It recomputes what it needs instead of sharing
+// dS with the dK/dV pass, so that no atomics (and no run-to-run variation)
+// are involved:
+//
+//   S  = Q K^T,  P = exp(S - lse)  (merged lse),  dP = dO V^T,
+//   dS = P o (dP - D),  dQ += dS K  (times scale at the end).
+//
+// K/V tiles are double-buffered with cp.async; the Q and dO tiles stay in
+// shared memory and their fragments are re-read per key tile (keeping them
+// in registers would not fit next to the accumulators at d = 128).
+//
+// Launch: grid (S::kNumQBlocks, batch * heads_in_launch), kNumThreads
+// threads, bwdDqSmemBytes(d) bytes of dynamic shared memory.
+//
+//===----------------------------------------------------------------------===//
+#ifndef SPARTA_ATTENTION_BWD_DQ_CUH
+#define SPARTA_ATTENTION_BWD_DQ_CUH
+
+#include "sparta/attention_bwd_common.cuh"
+
+namespace sparta {
+
+template <typename Cfg, typename S, AccMode AM>
+SPARTA_DEVICE void attention_bwd_dq(const AttnBwdParams &p) {
+  static_assert(ScheduleChecks<S>::ok, "");
+  constexpr int D = Cfg::kHeadDim;
+  constexpr DType DT = Cfg::kDType;
+  constexpr int BM = kBlockM, BN = kBlockN;
+  constexpr int kNtS = BN / 8, kNtD = D / 8;
+  constexpr int kKsD = D / 16, kKsK = BN / 16;
+  constexpr int kQTile = BM * D * 2, kKTile = BN * D * 2;
+
+  extern __shared__ __align__(128) char smem[];
+  char *sQ = smem;
+  char *sdO = sQ + kQTile;
+  char *sK = sdO + kQTile; // 2 buffers
+  char *sV = sK + 2 * kKTile; // 2 buffers
+  const u32 aQ = smemAddr(sQ), adO = smemAddr(sdO), aK = smemAddr(sK), aV = smemAddr(sV);
+
+  const int2 qb = S::q_block(blockIdx.x);
+  const int group = qb.x, qtile = qb.y;
+  const int qlen = S::q_len(group);
+  if (qtile * BM >= qlen)
+    return;
+  const int klen = S::k_len(group);
+  const int2 bh = batchHead(p.heads);
+  const int b = bh.x, h = bh.y;
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const int g = lane >> 2, c4 = lane & 3;
+
+  const BwdBases bs = bwdBases<D>(p, b, h);
+  auto qRowOf = [&](int r) {
+    int pos = qtile * BM + r;
+    return pos < qlen ? S::q_row(group, pos) : -1;
+  };
+  auto loadKV = [&](int ktile, int buf) {
+    auto kRowOf = [&](int r) {
+      int pos = ktile * BN + r;
+      return pos < klen ? S::k_row(group, pos) : -1;
+    };
+    loadTilePairAsync<BN, D>(aK + buf * kKTile, bs.k, p.k.stride_t, aV + buf * kKTile, bs.v,
+                             p.v.stride_t, kRowOf);
+  };
+
+  // This thread's two rows: lse scaled to base 2 (+inf: contributes nothing), delta.
+  float lseRow[2], deltaRow[2];
+#pragma unroll
+  for (int i = 0; i < 2; ++i) {
+    const int row = qRowOf(warp * 16 + g + 8 * i);
+    const float l = row >= 0 ? bs.lse[row] : negInf();
+    lseRow[i] = l == negInf() ? posInf() : l * kLog2e;
+    deltaRow[i] = row >= 0 ? bs.delta[row] : 0.f;
+  }
+
+  const int nTiles = S::fwd_count(group, qtile);
+  TileRef next = {0, 0};
+  if (nTiles > 0) {
+    loadTilePairAsync<BM, D>(aQ, bs.q, p.q.stride_t, adO, bs.dout, p.dout.stride_t, qRowOf);
+    next = S::fwd_tile(group, qtile, 0);
+    loadKV(next.tile, 0);
+  }
+  cpAsyncCommit();
+
+  const u32 qLane = baseA<D>(aQ, warp * 16), doLane = baseA<D>(adO, warp * 16);
+  const u32 kLaneN = baseBNonTrans<D>(aK), kLaneT = baseBTrans<D>(aK), vLane = baseBNonTrans<D>(aV);
+  float dq[kNtD][4];
+  zeroAcc(dq);
+  const float sl2 = p.scale * kLog2e;
+
+  for (int n = 0; n < nTiles; ++n) {
+    const TileRef cur = next;
+    const int buf = n & 1;
+    if (n + 1 < nTiles) {
+      next = S::fwd_tile(group, qtile, n + 1);
+      loadKV(next.tile, buf ^ 1);
+    }
+    cpAsyncCommit();
+    cpAsyncWait<1>();
+    __syncthreads();
+    const u32 kAddrN = kLaneN + buf * kKTile, kAddrT = kLaneT + buf * kKTile;
+    const u32 vAddr = vLane + buf * kKTile;
+
+    // S = Q K^T -> P.
+    float s[kNtS][4];
+    zeroAcc(s);
+#pragma unroll
+    for (int ks = 0; ks < kKsD; ++ks) {
+      u32 a[4];
+      loadA<D>(a, qLane, ks);
+#pragma unroll
+      for (int np = 0; np < kNtS / 2; ++np) {
+        u32 bf[4];
+        loadBNonTrans<D>(bf, kAddrN, np * 16, ks);
+        mma16816<DT>(s[2 * np], a, bf[0], bf[1]);
+        mma16816<DT>(s[2 * np + 1], a, bf[2], bf[3]);
+      }
+    }
+#pragma unroll
+    for (int nt = 0; nt < kNtS; ++nt)
+#pragma unroll
+      for (int e = 0; e < 4; ++e)
+        s[nt][e] = fastExp2(fmaf(s[nt][e], sl2, -lseRow[e >> 1]));
+    if (!cur.full) {
+#pragma unroll
+      for (int i = 0; i < 2; ++i) {
+        const int qpos = qtile * BM + warp * 16 + g + 8 * i;
+#pragma unroll
+        for (int nt = 0; nt < kNtS; ++nt)
+#pragma unroll
+          for (int j = 0; j < 2; ++j) {
+            const int kpos = cur.tile * BN + nt * 8 + 2 * c4 + j;
+            bool ok = kpos < klen && qpos < qlen && S::allowed(group, qpos, kpos);
+            if (!ok)
+              s[nt][2 * i + j] = 0.f;
+          }
+      }
+    }
+
+    // dP = dO V^T, then dS = P o (dP - D) in place.
+    float dp[kNtS][4];
+    zeroAcc(dp);
+#pragma unroll
+    for (int ks = 0; ks < kKsD; ++ks) {
+      u32 a[4];
+      loadA<D>(a, doLane, ks);
+#pragma unroll
+      for (int np = 0; np < kNtS / 2; ++np) {
+        u32 bf[4];
+        loadBNonTrans<D>(bf, vAddr, np * 16, ks);
+        mma16816<DT>(dp[2 * np], a, bf[0], bf[1]);
+        mma16816<DT>(dp[2 * np + 1], a, bf[2], bf[3]);
+      }
+    }
+#pragma unroll
+    for (int nt = 0; nt < kNtS; ++nt)
+#pragma unroll
+      for (int e = 0; e < 4; ++e)
+        dp[nt][e] = s[nt][e] * (dp[nt][e] - deltaRow[e >> 1]);
+
+    // dQ += dS K.
+#pragma unroll
+    for (int ks = 0; ks < kKsK; ++ks) {
+      u32 a[4];
+      accToA<DT>(a, dp[2 * ks], dp[2 * ks + 1]);
+#pragma unroll
+      for (int np = 0; np < kNtD / 2; ++np) {
+        u32 bf[4];
+        loadBTrans<D>(bf, kAddrT, np * 16, ks);
+        mma16816<DT>(dq[2 * np], a, bf[0], bf[1]);
+        mma16816<DT>(dq[2 * np + 1], a, bf[2], bf[3]);
+      }
+    }
+    __syncthreads();
+  }
+  cpAsyncWait<0>();
+  __syncthreads(); // the Q tile is reused as staging below
+
+#pragma unroll
+  for (int i = 0; i < kNtD; ++i)
+#pragma unroll
+    for (int j = 0; j < 4; ++j)
+      dq[i][j] *= p.scale;
+  static_assert(kStageBytes<D> <= Cfg::kDqSmem, "staging fits");
+  storeGrad<D, DT, AM>(dq, smem, bs.dq, p.dq.stride_t, bs.dqAcc, qRowOf);
+}
+
+} // namespace sparta
+
+#endif // SPARTA_ATTENTION_BWD_DQ_CUH

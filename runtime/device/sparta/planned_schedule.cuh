@@ -1,0 +1,65 @@
+//===- planned_schedule.cuh - The Schedule concept over a planned TileSchedule
+//
+// Generated kernels describe each component by a small Spec struct:
+//
+//   struct Spec {
+//     static constexpr int kNumQBlocks, kNumKBlocks;   // from the plan
+//     static sparta::tiling::TileSchedule get();       // literal fields
+//     static bool covers(int i, int j);                // table components:
+//   };                                                 //   the exact predicate
+//
+// and PlannedSchedule<Spec> turns it into the Schedule the kernels expect
+// (schedule.cuh). All schedule arithmetic lives in tiling.h, shared with the
+// planner and the CPU executor; since get() returns literals, NVRTC folds it.
+//
+//===----------------------------------------------------------------------===//
+#ifndef SPARTA_PLANNED_SCHEDULE_CUH
+#define SPARTA_PLANNED_SCHEDULE_CUH
+
+#include "sparta/schedule.cuh"
+#include "sparta/tiling.h"
+
+namespace sparta {
+
+template <class Spec> struct PlannedSchedule {
+  static constexpr int kBlockM = ::sparta::kBlockM;
+  static constexpr int kBlockN = ::sparta::kBlockN;
+  static constexpr int kNumQBlocks = Spec::kNumQBlocks;
+  static constexpr int kNumKBlocks = Spec::kNumKBlocks;
+
+  // Groups interleaved and the last (heaviest, for causal-like schedules)
+  // tiles of each group first, so the grid's tail is made of light tiles.
+  __device__ __forceinline__ static int2 q_block(int bid) {
+    const tiling::TileSchedule s = Spec::get();
+    const int groups = s.q.groups();
+    return make_int2(bid % groups, s.qTilesPerGroup() - 1 - bid / groups);
+  }
+  __device__ __forceinline__ static int2 k_block(int bid) {
+    const tiling::TileSchedule s = Spec::get();
+    const int groups = s.k.groups();
+    return make_int2(bid % groups, bid / groups);
+  }
+  __device__ __forceinline__ static int q_len(int g) { return Spec::get().q.len(g); }
+  __device__ __forceinline__ static int k_len(int g) { return Spec::get().k.len(g); }
+  __device__ __forceinline__ static int q_row(int g, int pos) { return Spec::get().q.row(g, pos); }
+  __device__ __forceinline__ static int k_row(int g, int pos) { return Spec::get().k.row(g, pos); }
+  __device__ __forceinline__ static int fwd_count(int g, int qt) { return Spec::get().fwdCount(g, qt); }
+  __device__ __forceinline__ static TileRef fwd_tile(int g, int qt, int n) {
+    const tiling::TileRef t = Spec::get().fwdTile(g, qt, n);
+    return TileRef{t.tile, t.full ? 1 : 0};
+  }
+  __device__ __forceinline__ static int bwd_count(int g, int kt) { return Spec::get().bwdCount(g, kt); }
+  __device__ __forceinline__ static TileRef bwd_tile(int g, int kt, int n) {
+    const tiling::TileRef t = Spec::get().bwdTile(g, kt, n);
+    return TileRef{t.tile, t.full ? 1 : 0};
+  }
+  __device__ __forceinline__ static bool allowed(int g, int qpos, int kpos) {
+    const tiling::TileSchedule s = Spec::get();
+    return s.kind == tiling::kTable ? Spec::covers(s.q.row(g, qpos), s.k.row(g, kpos))
+                                    : s.allowed(g, qpos, kpos);
+  }
+};
+
+} // namespace sparta
+
+#endif // SPARTA_PLANNED_SCHEDULE_CUH

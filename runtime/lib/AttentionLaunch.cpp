@@ -1,0 +1,108 @@
+//===- AttentionLaunch.cpp - Grids and shared memory of the attention kernels ===//
+#include "sparta/runtime/AttentionLaunch.h"
+
+#include "sparta/Error.h"
+
+#include <fmt/format.h>
+
+namespace sparta::rt {
+namespace {
+
+// The default dynamic shared memory limit; above it the function attribute
+// must be raised first.
+constexpr int kDefaultSmemLimit = 48 * 1024;
+
+void prepareSmem(const Function &fn, int bytes) {
+  if (bytes <= kDefaultSmemLimit)
+    return;
+  const DeviceInfo &dev = Context::get().device();
+  if (bytes > dev.maxSharedPerBlockOptin)
+    throw Error(fmt::format("kernel '{}' needs {} bytes of shared memory; {} ({}) allows {}",
+                            fn.name(), bytes, dev.name, dev.arch(), dev.maxSharedPerBlockOptin));
+  fn.setMaxDynamicSharedMemory(bytes);
+}
+
+Dim3 rowGrid(const HeadArgs &h, unsigned blocksX, unsigned z = 1) {
+  return Dim3{blocksX, static_cast<unsigned>(h.batch) * static_cast<unsigned>(h.heads_in_launch), z};
+}
+
+void checkBlocks(int n, const Function &fn) {
+  if (n <= 0)
+    throw Error(fmt::format("kernel '{}': the schedule has {} blocks", fn.name(), n));
+}
+
+const Dim3 kBlock{static_cast<unsigned>(kNumThreads), 1, 1};
+
+} // namespace
+
+void validateHeads(const HeadArgs &h, int headDim, const char *kind) {
+  auto fail = [&](const std::string &why) {
+    throw Error(fmt::format("bad {} launch: {} (batch {}, num_heads {}, T {}, heads {}+{}*s for "
+                            "s < {}, d {})",
+                            kind, why, h.batch, h.num_heads, h.seq_len, h.head_offset, h.head_step,
+                            h.heads_in_launch, headDim));
+  };
+  if (!isSupportedHeadDim(headDim))
+    fail("head dim must be 32, 64 or 128");
+  if (h.batch <= 0 || h.num_heads <= 0 || h.seq_len <= 0 || h.heads_in_launch <= 0)
+    fail("sizes must be positive");
+  if (h.head_offset < 0 || h.head_step <= 0 ||
+      h.head_offset + static_cast<long long>(h.head_step) * (h.heads_in_launch - 1) >= h.num_heads)
+    fail("the head set leaves [0, num_heads)");
+  if (static_cast<long long>(h.batch) * h.heads_in_launch > 65535)
+    fail("batch * heads_in_launch exceeds grid.y (65535)");
+}
+
+void launchAttentionFwd(const Function &fn, const AttnFwdParams &p, int numQBlocks, int headDim,
+                        const Stream *stream) {
+  validateHeads(p.heads, headDim, "attention forward");
+  checkBlocks(numQBlocks, fn);
+  const int smem = fwdSmemBytes(headDim);
+  prepareSmem(fn, smem);
+  launch(fn, rowGrid(p.heads, numQBlocks), kBlock, smem, stream, p);
+}
+
+void launchAttentionBwdPreprocess(const Function &fn, const AttnBwdParams &p, int headDim,
+                                  const Stream *stream) {
+  validateHeads(p.heads, headDim, "attention backward preprocess");
+  const unsigned blocks = (p.heads.seq_len + kRowsPerUtilityBlock - 1) / kRowsPerUtilityBlock;
+  launch(fn, rowGrid(p.heads, blocks), kBlock, 0, stream, p);
+}
+
+void launchAttentionBwdDkdv(const Function &fn, const AttnBwdParams &p, int numKBlocks, int headDim,
+                            const Stream *stream) {
+  validateHeads(p.heads, headDim, "attention backward dK/dV");
+  checkBlocks(numKBlocks, fn);
+  const int smem = bwdDkdvSmemBytes(headDim);
+  prepareSmem(fn, smem);
+  launch(fn, rowGrid(p.heads, numKBlocks), kBlock, smem, stream, p);
+}
+
+void launchAttentionBwdDq(const Function &fn, const AttnBwdParams &p, int numQBlocks, int headDim,
+                          const Stream *stream) {
+  validateHeads(p.heads, headDim, "attention backward dQ");
+  checkBlocks(numQBlocks, fn);
+  const int smem = bwdDqSmemBytes(headDim);
+  prepareSmem(fn, smem);
+  launch(fn, rowGrid(p.heads, numQBlocks), kBlock, smem, stream, p);
+}
+
+void launchConvertAccumulators(const Function &fn, const ConvertParams &p, const Stream *stream) {
+  validateHeads(p.heads, p.head_dim, "convert_accumulators");
+  if (p.count < 1 || p.count > 3)
+    throw Error(fmt::format("convert_accumulators converts 1 to 3 tensors, not {}", p.count));
+  const unsigned blocks = (p.heads.seq_len + kRowsPerUtilityBlock - 1) / kRowsPerUtilityBlock;
+  launch(fn, rowGrid(p.heads, blocks, p.count), kBlock, 0, stream, p);
+}
+
+TensorArg tensorBHTD(DevicePtr ptr, int numHeads, int seqLen, int headDim) {
+  const i64 t = headDim, h = t * seqLen, b = h * numHeads;
+  return TensorArg{reinterpret_cast<void *>(ptr), b, h, t};
+}
+
+TensorArg tensorBTHD(DevicePtr ptr, int numHeads, int seqLen, int headDim) {
+  const i64 h = headDim, t = h * numHeads, b = t * seqLen;
+  return TensorArg{reinterpret_cast<void *>(ptr), b, h, t};
+}
+
+} // namespace sparta::rt

@@ -1,0 +1,16 @@
+# lit configuration for sparta's FileCheck tests: every .mlir and .test file below
+# tests/lit is a test; %sparta_src is the source root (for patterns/).
+import os
+import lit.formats
+
+config.name = "sparta"
+config.test_format = lit.formats.ShTest(execute_external=False)
+config.suffixes = [".mlir", ".test"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.sparta_tools_dir, "..", "tests", "lit")
+config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py.in"]
+config.environment["PATH"] = os.pathsep.join(
+    [config.sparta_tools_dir, config.llvm_tools_dir, config.environment.get("PATH", "")])
+# Tests must not depend on, or pollute, the user's kernel cache.
+config.environment["SPARTA_CACHE_DIR"] = os.path.join(config.test_exec_root, "kernel-cache")
+config.substitutions.append(("%sparta_src", config.sparta_src_root))

@@ -1,0 +1,192 @@
+//===- PatternCases.h - The pattern/parameter grid of the plan tests ------===//
+//
+// Shared by PlanTest.cpp and CpuExecutorTest.cpp: every pattern file under
+// patterns/ plus hand-built masks that reach planner paths the files do not
+// (closed-form exclusions, table fallbacks, rows with no key), over a grid of
+// (T, L, c) chosen for edge cases: ragged T, L = 1, L >= T, tiny T.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "sparta/Error.h"
+#include "sparta/Frontend.h"
+#include "sparta/Pattern.h"
+#include "sparta/Plan.h"
+
+#include <string>
+#include <vector>
+
+namespace sparta::testing {
+
+/// The pattern files every plan test covers (patterns/<name>.mlir).
+inline const std::vector<std::string> kPatternFiles = {
+    "strided", "strided_merged", "fixed",    "fixed_merged",
+    "dense",   "local",          "longformer", "bigbird"};
+
+struct Params {
+  int64_t T, L, c;
+};
+
+/// Ragged T (not a multiple of L or of the tile), L = 1, L >= T, T = 1 and 2,
+/// c = L (summary of every key), several tiles at tile 16, and groups of
+/// unequal tile counts (strided: T = 129, L = 8 gives groups of 17 and 16
+/// rows; chunked: T = 200, L = 64 leaves a last chunk of 8 rows).
+inline const std::vector<Params> kParamGrid = {
+    {100, 16, 4}, {77, 8, 3},  {64, 8, 2},  {130, 10, 3}, {1, 1, 1},   {2, 1, 1},
+    {2, 2, 1},    {20, 32, 4}, {33, 1, 1},  {48, 16, 16}, {129, 8, 3}, {200, 64, 8}};
+
+struct PatternCase {
+  std::string label; // e.g. "strided T=100 L=16 c=4"
+  ConcretePattern pattern;
+};
+
+inline std::string paramText(const Params &p) {
+  return "T=" + std::to_string(p.T) + " L=" + std::to_string(p.L) + " c=" + std::to_string(p.c);
+}
+
+/// Loads patterns/<name>.mlir with T, L and c bound; a parameter the pattern
+/// does not declare (the front end rejects unknown bindings) is dropped.
+inline ConcretePattern loadPatternFile(const std::string &name, const Params &p) {
+  ParamBindings bindings = {{"T", p.T}, {"L", p.L}, {"c", p.c}};
+  std::string path = std::string(SPARTA_SOURCE_DIR) + "/patterns/" + name + ".mlir";
+  for (;;) {
+    try {
+      return loadPattern(path, bindings);
+    } catch (const Error &error) {
+      std::string message = error.what();
+      size_t at = message.find("unknown parameter '");
+      if (at == std::string::npos)
+        throw;
+      at += 19;
+      std::string param = message.substr(at, message.find('\'', at) - at);
+      if (!bindings.erase(param))
+        throw;
+    }
+  }
+}
+
+//--- hand-built masks ---------------------------------------------------------
+
+inline Mask leaf(MaskKind kind) {
+  Mask m;
+  m.kind = kind;
+  return m;
+}
+inline Mask band(int64_t lo, int64_t hi) {
+  Mask m = leaf(MaskKind::Band);
+  m.lo = lo, m.hi = hi;
+  return m;
+}
+inline Mask stride(int64_t p) {
+  Mask m = leaf(MaskKind::Stride);
+  m.period = p;
+  return m;
+}
+inline Mask chunk(int64_t s) {
+  Mask m = leaf(MaskKind::Chunk);
+  m.size = s;
+  return m;
+}
+inline Mask summary(int64_t p, int64_t w) {
+  Mask m = leaf(MaskKind::Summary);
+  m.period = p, m.width = w;
+  return m;
+}
+inline Mask globalKeys(int64_t n) {
+  Mask m = leaf(MaskKind::GlobalKeys);
+  m.count = n;
+  return m;
+}
+inline Mask globalQueries(int64_t n) {
+  Mask m = leaf(MaskKind::GlobalQueries);
+  m.count = n;
+  return m;
+}
+inline Mask randomBlocks(int64_t block, int64_t count, uint64_t seed) {
+  Mask m = leaf(MaskKind::RandomBlocks);
+  m.block = block, m.count = count, m.seed = seed;
+  return m;
+}
+inline Mask unite(std::vector<Mask> operands) {
+  Mask m = leaf(MaskKind::Union);
+  m.operands = std::move(operands);
+  return m;
+}
+inline Mask intersect(std::vector<Mask> operands) {
+  Mask m = leaf(MaskKind::Intersect);
+  m.operands = std::move(operands);
+  return m;
+}
+
+inline ConcretePattern makePattern(const std::string &name, int64_t T, std::vector<Mask> heads) {
+  ConcretePattern p;
+  p.name = name;
+  p.T = T;
+  p.params = {{"T", T}};
+  p.heads = std::move(heads);
+  return p;
+}
+
+/// Masks built by hand, each aimed at a planner path: the paper's patterns
+/// (independent of the front end), summary-only and global-query heads (rows
+/// with no key), closed-form exclusions (band minus band, stride minus a wide
+/// band, global keys minus a band) and table fallbacks (an interior band cut,
+/// stride minus chunk, summary minus band, intersections, random blocks).
+inline std::vector<PatternCase> handBuiltCases(const Params &p) {
+  const int64_t T = p.T, L = p.L, c = p.c;
+  std::vector<std::pair<std::string, std::vector<Mask>>> masks = {
+      {"paper-strided", {band(0, L), stride(L)}},
+      {"paper-strided-merged", {unite({band(0, L), stride(L)})}},
+      {"paper-fixed", {chunk(L), summary(L, c)}},
+      {"paper-fixed-merged", {unite({chunk(L), summary(L, c)})}},
+      {"summary-only+queries", {summary(L, c), globalQueries(3), band(2, 5)}},
+      {"band-cuts", {unite({band(0, 3), band(2, 10)}), unite({band(2, 5), band(0, 10)})}},
+      {"stride-wide-band", {unite({stride(L), band(0, 2 * L + 1)})}},
+      {"global-keys-band", {unite({globalKeys(5), band(0, 7)}), unite({band(1, 3), globalKeys(4)})}},
+      {"stride-chunk", {unite({chunk(L), stride(L)})}},
+      {"summary-band", {unite({band(0, L), summary(L, c)})}},
+      {"intersect", {intersect({stride(2), band(0, 3 * L)}), unite({chunk(L), globalQueries(5)})}},
+      {"random", {unite({band(0, 4), randomBlocks(8, 2, 7)}), randomBlocks(16, 3, 1)}},
+      {"bigbird-like",
+       {unite({band(0, L), globalKeys(2), globalQueries(2), randomBlocks(8, 2, 3)})}},
+  };
+  std::vector<PatternCase> cases;
+  for (auto &[name, heads] : masks)
+    cases.push_back({name + " " + paramText(p), makePattern(name, T, heads)});
+  return cases;
+}
+
+/// Test mutation: removes the first entry of the first non-empty backward
+/// list of a table component, keeping the CSR well formed. False if none.
+inline bool dropBackwardEntry(PlanComponent &c) {
+  for (size_t kt = 0; kt + 1 < c.bwdOffsets.size(); ++kt)
+    if (c.bwdOffsets[kt + 1] > c.bwdOffsets[kt]) {
+      c.bwdEntries.erase(c.bwdEntries.begin() + c.bwdOffsets[kt]);
+      for (size_t n = kt + 1; n < c.bwdOffsets.size(); ++n)
+        --c.bwdOffsets[n];
+      return true;
+    }
+  return false;
+}
+
+/// Every case of the grid: the pattern files (when the front end accepts the
+/// parameters; `rejected` collects the messages when it does not) and the
+/// hand-built masks.
+inline std::vector<PatternCase> allCases(std::vector<std::string> *rejected = nullptr) {
+  std::vector<PatternCase> cases;
+  for (const Params &p : kParamGrid) {
+    for (const std::string &file : kPatternFiles) {
+      try {
+        cases.push_back({file + ".mlir " + paramText(p), loadPatternFile(file, p)});
+      } catch (const Error &error) {
+        if (rejected)
+          rejected->push_back(file + " " + paramText(p) + ": " + error.what());
+      }
+    }
+    for (PatternCase &c : handBuiltCases(p))
+      cases.push_back(std::move(c));
+  }
+  return cases;
+}
+
+} // namespace sparta::testing

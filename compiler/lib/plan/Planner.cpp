@@ -246,9 +246,8 @@ Plan planPattern(const ConcretePattern &pattern, const PlanOptions &options) {
   if (pattern.T < 1 || pattern.T > (int64_t(1) << 28))
     throw Error("cannot plan pattern '" + pattern.name + "': T = " + std::to_string(pattern.T) +
                 " is outside [1, 2^28]");
-  if (options.tile < 16 || options.tile % 16 != 0)
-    throw Error("tile edge must be a positive multiple of 16, got " +
-                std::to_string(options.tile));
+  if (options.tile < 1)
+    throw Error("tile edge must be positive, got " + std::to_string(options.tile));
   Plan plan;
   plan.patternName = pattern.name;
   plan.T = pattern.T;

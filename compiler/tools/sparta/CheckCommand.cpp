@@ -8,7 +8,9 @@
 #include "Commands.h"
 
 #include "sparta/Cost.h"
+#include "sparta/Plan.h"
 #include "sparta/Validity.h"
+#include "sparta/params.h"
 
 #include <cstdio>
 #include <iostream>
@@ -25,6 +27,7 @@ struct CheckReport {
   ValidityOptions validityOptions;
   ValidityResult validity;
   CostReport cost;
+  WorkReport work; // of the plan the kernels would run, at the same tile edge
 };
 
 static std::string fixed(double value, int decimals) {
@@ -84,19 +87,25 @@ static void printReport(std::ostream &out, const CheckReport &report) {
   for (size_t h = 0; h < report.cost.heads.size(); ++h)
     printCost(out, "head " + std::to_string(h) + " ", report.cost.heads[h]);
   printCost(out, "", report.cost.overall);
+
+  // What the planned kernels compute: score elements over allowed pairs.
+  out << "work-ratio: " << fixed(report.work.ratio(), 3) << "\n";
+  out << "plan-tiles: " << report.work.fullTiles << " full, " << report.work.partialTiles
+      << " partial\n";
 }
 
 static int runCheck(const Arguments &args) {
   CheckReport report;
   report.validityOptions.layers = args.integer("layers", 2, 1, 64);
   report.validityOptions.interleaved = args.has("interleaved");
-  const int64_t tile = args.integer("tile", 128, 1, INT64_MAX);
+  const int64_t tile = args.integer("tile", kBlockM, 1, 1 << 20);
   report.pattern = loadPatternArgument(args);
   if (report.pattern.T > kMaxCheckT)
     throw Error("T = " + std::to_string(report.pattern.T) +
                 " is too large for 'sparta check' (at most " + std::to_string(kMaxCheckT) + ")");
   report.validity = checkValidity(report.pattern, report.validityOptions);
   report.cost = costReport(report.pattern, tile);
+  report.work = measureWork(planPattern(report.pattern, PlanOptions{int(tile)}));
   printReport(std::cout, report);
   return report.validity.valid ? 0 : 1;
 }
@@ -111,7 +120,8 @@ SPARTA_COMMAND({"check",
                      "layer m uses head m mod n alone (default: every layer uses the "
                      "union of the heads)"},
                     {"tile", Option::Value, "M",
-                     "edge of the square tiles counted in the report (default 128)"},
+                     "edge of the square tiles counted in the report and planned for the "
+                     "work ratio (default 64, the kernels' tile)"},
                 }),
                 runCheck});
 

@@ -37,6 +37,7 @@ struct Option {
   Kind kind = Flag;
   std::string metavar; // e.g. "K" for --head K
   std::string help;
+  char shortName = 0;  // e.g. 'o' for -o; 0 for none
 };
 
 /// A parsed command line: positional arguments and option values.

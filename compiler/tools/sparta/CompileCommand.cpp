@@ -1,7 +1,7 @@
 //===- CompileCommand.cpp - sparta compile: every stage down to CUBIN ------===//
 //
 //   sparta compile FILE --set ... [--head-dim D] [--dtype bf16|fp16]
-//                  [--arch sm_80|sm_90a] --emit=STAGE [--output PATH] [--no-cache]
+//                  [--arch sm_80|sm_90a] --emit=STAGE [-o PATH] [--no-cache]
 //
 // STAGE is one of mlir (instantiated pattern), plan (components and tile
 // schedules), cuda (generated source), ptx, cubin, resources (ptxas report per
@@ -96,14 +96,14 @@ int runCompile(const Arguments &args) {
 
 SPARTA_COMMAND({"compile", "generate and compile the attention kernels of a pattern",
                 "FILE [--set NAME=VALUE]... [--head-dim D] [--dtype bf16|fp16] [--arch ARCH] "
-                "--emit=mlir|plan|cuda|ptx|cubin|resources [--output PATH] [--no-cache]",
+                "--emit=mlir|plan|cuda|ptx|cubin|resources [-o PATH] [--no-cache]",
                 withPatternOptions({
                     {"emit", Option::Value, "STAGE",
                      "mlir, plan, cuda, ptx (default), cubin or resources"},
                     {"head-dim", Option::Value, "D", "head dimension: 32, 64 (default) or 128"},
                     {"dtype", Option::Value, "TYPE", "bf16 (default) or fp16"},
                     {"arch", Option::Value, "ARCH", "target, e.g. sm_80 or sm_90a (default)"},
-                    {"output", Option::Value, "PATH", "write the stage to PATH instead of stdout"},
+                    {"output", Option::Value, "PATH", "write the stage to PATH instead of stdout", 'o'},
                     {"no-cache", Option::Flag, "", "neither read nor write the kernel cache"},
                 }),
                 runCompile});

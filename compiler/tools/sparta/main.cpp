@@ -104,9 +104,18 @@ Arguments parseArguments(const Command &command, const std::vector<std::string> 
       args.add("help", "");
       continue;
     }
-    if (arg.rfind("--", 0) != 0)
+    std::string name, inlineValue;
+    if (arg.size() == 2 && arg[0] == '-') {
+      for (const Option &candidate : command.options)
+        if (candidate.shortName == arg[1])
+          name = candidate.name;
+      if (name.empty())
+        throw UsageError("unknown option '" + arg + "'");
+    } else if (arg.rfind("--", 0) != 0) {
       throw UsageError("unknown option '" + arg + "'");
-    std::string name = arg.substr(2), inlineValue;
+    } else {
+      name = arg.substr(2);
+    }
     bool hasInlineValue = false;
     if (size_t eq = name.find('='); eq != std::string::npos) {
       inlineValue = name.substr(eq + 1);
@@ -142,7 +151,8 @@ std::string commandUsage(const Command &command) {
   std::vector<Option> options = command.options;
   options.push_back(helpOption);
   for (const Option &option : options) {
-    std::string left = "--" + option.name + (option.metavar.empty() ? "" : " " + option.metavar);
+    std::string left = (option.shortName ? std::string("-") + option.shortName + ", " : "") + "--" +
+                       option.name + (option.metavar.empty() ? "" : " " + option.metavar);
     out << "  " << left;
     if (left.size() < 22)
       out << std::string(22 - left.size(), ' ');

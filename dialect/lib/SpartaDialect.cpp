@@ -1,10 +1,12 @@
 //===- SpartaDialect.cpp - Dialect registration and TableGen'd bodies ------===//
 //
-// Registers the ops, the mask type and the expression attribute, and holds
-// the generated definitions of the type and attribute classes.
+// Registers the ops (pattern and plan), the mask type and the attributes
+// (expression and plan), and holds the generated definitions of the type,
+// attribute and enum classes.
 //
 //===----------------------------------------------------------------------===//
 #include "sparta/Dialect/SpartaOps.h"
+#include "sparta/Dialect/SpartaPlanOps.h"
 
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -16,6 +18,8 @@ using namespace mlir::sparta;
 #define GET_TYPEDEF_CLASSES
 #include "sparta/Dialect/SpartaTypes.cpp.inc"
 
+#include "sparta/Dialect/SpartaEnums.cpp.inc"
+
 #define GET_ATTRDEF_CLASSES
 #include "sparta/Dialect/SpartaAttrs.cpp.inc"
 
@@ -23,6 +27,10 @@ void SpartaDialect::initialize() {
   addOperations<
 #define GET_OP_LIST
 #include "sparta/Dialect/SpartaOps.cpp.inc"
+      >();
+  addOperations<
+#define GET_OP_LIST
+#include "sparta/Dialect/SpartaPlanOps.cpp.inc"
       >();
   addTypes<
 #define GET_TYPEDEF_LIST

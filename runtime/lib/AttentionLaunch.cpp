@@ -33,6 +33,22 @@ void checkBlocks(int n, const Function &fn) {
 
 const Dim3 kBlock{static_cast<unsigned>(kNumThreads), 1, 1};
 
+// The kernels move rows in 16-byte pieces: every row must start 16-byte aligned.
+void checkTensor(const TensorArg &t, const char *what, const Function &fn) {
+  if (!t.ptr)
+    return; // unused by this kernel variant (e.g. O of MergeMode::First)
+  const auto addr = reinterpret_cast<unsigned long long>(t.ptr);
+  if (addr % 16 || t.stride_b % 8 || t.stride_h % 8 || t.stride_t % 8)
+    throw Error(fmt::format("kernel '{}': tensor {} must be 16-byte aligned with strides that are "
+                            "multiples of 8 elements (ptr {:#x}, strides b {} h {} t {})",
+                            fn.name(), what, addr, t.stride_b, t.stride_h, t.stride_t));
+}
+void checkBwdTensors(const AttnBwdParams &p, const Function &fn) {
+  checkTensor(p.q, "q", fn), checkTensor(p.k, "k", fn), checkTensor(p.v, "v", fn);
+  checkTensor(p.o, "o", fn), checkTensor(p.dout, "dout", fn), checkTensor(p.dq, "dq", fn);
+  checkTensor(p.dk, "dk", fn), checkTensor(p.dv, "dv", fn);
+}
+
 } // namespace
 
 void validateHeads(const HeadArgs &h, int headDim, const char *kind) {
@@ -57,6 +73,8 @@ void launchAttentionFwd(const Function &fn, const AttnFwdParams &p, int numQBloc
                         const Stream *stream) {
   validateHeads(p.heads, headDim, "attention forward");
   checkBlocks(numQBlocks, fn);
+  checkTensor(p.q, "q", fn), checkTensor(p.k, "k", fn), checkTensor(p.v, "v", fn);
+  checkTensor(p.o, "o", fn);
   const int smem = fwdSmemBytes(headDim);
   prepareSmem(fn, smem);
   launch(fn, rowGrid(p.heads, numQBlocks), kBlock, smem, stream, p);
@@ -65,6 +83,7 @@ void launchAttentionFwd(const Function &fn, const AttnFwdParams &p, int numQBloc
 void launchAttentionBwdPreprocess(const Function &fn, const AttnBwdParams &p, int headDim,
                                   const Stream *stream) {
   validateHeads(p.heads, headDim, "attention backward preprocess");
+  checkBwdTensors(p, fn);
   const unsigned blocks = (p.heads.seq_len + kRowsPerUtilityBlock - 1) / kRowsPerUtilityBlock;
   launch(fn, rowGrid(p.heads, blocks), kBlock, 0, stream, p);
 }
@@ -72,6 +91,7 @@ void launchAttentionBwdPreprocess(const Function &fn, const AttnBwdParams &p, in
 void launchAttentionBwdDkdv(const Function &fn, const AttnBwdParams &p, int numKBlocks, int headDim,
                             const Stream *stream) {
   validateHeads(p.heads, headDim, "attention backward dK/dV");
+  checkBwdTensors(p, fn);
   checkBlocks(numKBlocks, fn);
   const int smem = bwdDkdvSmemBytes(headDim);
   prepareSmem(fn, smem);
@@ -81,6 +101,7 @@ void launchAttentionBwdDkdv(const Function &fn, const AttnBwdParams &p, int numK
 void launchAttentionBwdDq(const Function &fn, const AttnBwdParams &p, int numQBlocks, int headDim,
                           const Stream *stream) {
   validateHeads(p.heads, headDim, "attention backward dQ");
+  checkBwdTensors(p, fn);
   checkBlocks(numQBlocks, fn);
   const int smem = bwdDqSmemBytes(headDim);
   prepareSmem(fn, smem);
@@ -91,6 +112,8 @@ void launchConvertAccumulators(const Function &fn, const ConvertParams &p, const
   validateHeads(p.heads, p.head_dim, "convert_accumulators");
   if (p.count < 1 || p.count > 3)
     throw Error(fmt::format("convert_accumulators converts 1 to 3 tensors, not {}", p.count));
+  for (int i = 0; i < p.count; ++i)
+    checkTensor(p.dst[i], "dst", fn);
   const unsigned blocks = (p.heads.seq_len + kRowsPerUtilityBlock - 1) / kRowsPerUtilityBlock;
   launch(fn, rowGrid(p.heads, blocks, p.count), kBlock, 0, stream, p);
 }

@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include <mutex>
+#include <cctype>
 
 namespace sparta::rt {
 namespace {
@@ -29,8 +30,8 @@ namespace {
   X(cuDeviceGet) X(cuDeviceGetName) X(cuDeviceGetAttribute) X(cuDeviceTotalMem)                 \
   X(cuDevicePrimaryCtxRetain) X(cuCtxSetCurrent) X(cuCtxGetCurrent) X(cuCtxSynchronize)         \
   X(cuMemGetInfo) X(cuStreamCreate) X(cuStreamDestroy) X(cuStreamSynchronize) X(cuMemAlloc)    \
-  X(cuMemFree) X(cuMemcpyHtoD) X(cuMemcpyDtoH) X(cuMemcpyDtoD) X(cuMemcpyHtoDAsync)             \
-  X(cuMemcpyDtoHAsync) X(cuMemcpyDtoDAsync) X(cuMemsetD8) X(cuMemsetD8Async)                    \
+  X(cuMemFree) X(cuMemcpyHtoDAsync) X(cuMemcpyDtoHAsync) X(cuMemcpyDtoDAsync)                  \
+  X(cuMemsetD8Async)                                                                             \
   X(cuModuleLoadDataEx) X(cuModuleUnload) X(cuModuleGetFunction) X(cuFuncSetAttribute)          \
   X(cuFuncGetAttribute) X(cuLaunchKernel) X(cuEventCreate) X(cuEventDestroy) X(cuEventRecord)   \
   X(cuEventSynchronize) X(cuEventElapsedTime)
@@ -141,7 +142,7 @@ int archNumber(const std::string &arch) {
     throw Error(fmt::format("bad GPU arch '{}': expected sm_NN or sm_NNa", arch));
   std::size_t i = 3;
   int v = 0;
-  while (i < arch.size() && isdigit(static_cast<unsigned char>(arch[i])))
+  while (i < arch.size() && std::isdigit(static_cast<unsigned char>(arch[i])))
     v = v * 10 + (arch[i++] - '0');
   if (i == 3 || (i < arch.size() && arch.substr(i) != "a" && arch.substr(i) != "f"))
     throw Error(fmt::format("bad GPU arch '{}': expected sm_NN or sm_NNa", arch));
@@ -255,41 +256,41 @@ void DeviceBuffer::download(void *dst, std::size_t bytes, std::size_t offset) co
 }
 void DeviceBuffer::zero(const Stream *stream) { memsetZero(ptr_, bytes_, stream); }
 
+// The synchronous forms are the asynchronous ones on the legacy stream plus a
+// wait: the driver's own synchronous copies may return before a pageable
+// upload has landed (and cuMemsetD8 may not wait at all), and kernels on our
+// non-blocking streams do not order against the legacy stream.
 void memcpyHtoD(DevicePtr dst, const void *src, std::size_t bytes, const Stream *stream) {
   if (bytes == 0)
     return;
   Context::get();
-  if (stream)
-    CU(cuMemcpyHtoDAsync, dst, src, bytes, rawStream(stream));
-  else
-    CU(cuMemcpyHtoD, dst, src, bytes);
+  CU(cuMemcpyHtoDAsync, dst, src, bytes, rawStream(stream));
+  if (!stream)
+    CU(cuStreamSynchronize, nullptr);
 }
 void memcpyDtoH(void *dst, DevicePtr src, std::size_t bytes, const Stream *stream) {
   if (bytes == 0)
     return;
   Context::get();
-  if (stream)
-    CU(cuMemcpyDtoHAsync, dst, src, bytes, rawStream(stream));
-  else
-    CU(cuMemcpyDtoH, dst, src, bytes);
+  CU(cuMemcpyDtoHAsync, dst, src, bytes, rawStream(stream));
+  if (!stream)
+    CU(cuStreamSynchronize, nullptr);
 }
 void memcpyDtoD(DevicePtr dst, DevicePtr src, std::size_t bytes, const Stream *stream) {
   if (bytes == 0)
     return;
   Context::get();
-  if (stream)
-    CU(cuMemcpyDtoDAsync, dst, src, bytes, rawStream(stream));
-  else
-    CU(cuMemcpyDtoD, dst, src, bytes);
+  CU(cuMemcpyDtoDAsync, dst, src, bytes, rawStream(stream));
+  if (!stream)
+    CU(cuStreamSynchronize, nullptr);
 }
 void memsetZero(DevicePtr dst, std::size_t bytes, const Stream *stream) {
   if (bytes == 0)
     return;
   Context::get();
-  if (stream)
-    CU(cuMemsetD8Async, dst, 0, bytes, rawStream(stream));
-  else
-    CU(cuMemsetD8, dst, 0, bytes);
+  CU(cuMemsetD8Async, dst, 0, bytes, rawStream(stream));
+  if (!stream)
+    CU(cuStreamSynchronize, nullptr);
 }
 
 // ---- Module / Function ------------------------------------------------------

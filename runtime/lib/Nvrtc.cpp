@@ -7,6 +7,7 @@
 #include <nvrtc.h>
 
 #include <cstring>
+#include <algorithm>
 #include <regex>
 #include <sstream>
 

@@ -127,8 +127,9 @@ inline std::string moduleSource(const std::vector<TestCase> &cases, int d, bool 
         if (emitted.insert(n).second)
           src += c.sched.source;
         auto emit = [&](const std::string &kernel, const std::string &body, const char *params) {
-          if (emitted.insert(kernel).second)
-            src += pre + kernel + "(const sparta::" + params + " p) { " + body + "(p); }\n";
+          if (!emitted.insert(kernel).second)
+            return;
+          src += pre + kernel + "(const sparta::" + params + " p) { " + body + "(p); }\n";
         };
         emit(fwdKernel(c),
              std::string("sparta::attention_fwd<TestCfg, ") + n + ", sparta::MergeMode::" +

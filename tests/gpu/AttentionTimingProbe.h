@@ -103,6 +103,35 @@ TEST(AttentionTiming, DISABLED_Probe) {
         s);
     const double tfFwd = 4.0 * d * pairs / (fwd * 1e-3) / 1e12;
     const double tfAll = 14.0 * d * pairs / (all * 1e-3) / 1e12;
+    {
+      // Backward breakdown (after a forward, so lse/delta are real).
+      AttnBwdParams bp = dp.bwdParams(scale);
+      const double pre = medianMs(
+          [&] {
+            bp.heads = dp.heads(0, 1, H);
+            sparta::rt::launchAttentionBwdPreprocess(m.function("bwd_preprocess"), bp, d, &s);
+          },
+          s);
+      double dkdv = 0, dq = 0;
+      for (const HeadSet &hs : c.sets)
+        for (const Component &comp : hs.comps) {
+          bp.heads = dp.heads(hs.offset, hs.step, hs.count);
+          dkdv += medianMs(
+              [&] {
+                sparta::rt::launchAttentionBwdDkdv(m.function(dkdvKernel(comp)), bp,
+                                                   comp.sched.numKBlocks, d, &s);
+              },
+              s);
+          dq += medianMs(
+              [&] {
+                sparta::rt::launchAttentionBwdDq(m.function(dqKernel(comp)), bp,
+                                                 comp.sched.numQBlocks, d, &s);
+              },
+              s);
+        }
+      std::printf("BREAKDOWN %-18s preprocess %.3f ms  dkdv %.3f ms  dq %.3f ms\n",
+                  c.name.c_str(), pre, dkdv, dq);
+    }
     std::printf("TIMING %-18s fwd %.3f ms (%.1f TFLOP/s)  fwd+bwd %.3f ms (%.1f TFLOP/s)  "
                 "density %.4f\n",
                 c.name.c_str(), fwd, tfFwd, all, tfAll, pairs / (double(B) * H * T * T));

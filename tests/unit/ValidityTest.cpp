@@ -14,7 +14,6 @@
 
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <random>
 #include <string>
 #include <vector>
@@ -291,17 +290,15 @@ TEST(Validity, BadArguments) {
   EXPECT_THROW(checkValidity(pattern(1 << 20, {band(0, 1)})), Error);
 }
 
-TEST(Validity, LongSequencesAreFast) {
-  auto start = std::chrono::steady_clock::now();
+// The verdicts at the lengths the kernels are benchmarked at (T = 16384).
+// How long `sparta check` takes there is a benchmark figure, not a test.
+TEST(Validity, LongSequences) {
   EXPECT_TRUE(checkValidity(pattern(16384, {band(0, 128), stride(128)})).valid);
   EXPECT_TRUE(checkValidity(pattern(16384, {unite({chunk(128), summary(128, 32)})})).valid);
   EXPECT_TRUE(checkValidity(pattern(16384, {band(0, 128), stride(128)}), {2, true}).valid);
   EXPECT_TRUE(checkValidity(pattern(16384, {make(MaskKind::Dense)}), {3, false}).valid);
   ValidityResult local = checkValidity(pattern(16384, {band(0, 128)}));
   EXPECT_EQ(local.query, 257);
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  EXPECT_LT(seconds, 10.0);
 }
 
 //===----------------------------------------------------------------------===//

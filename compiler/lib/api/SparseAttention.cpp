@@ -17,6 +17,7 @@
 
 #include "sparta/Error.h"
 #include "sparta/params.h"
+#include "sparta/runtime/AttentionLaunch.h"
 
 #include <fmt/format.h>
 
@@ -63,10 +64,7 @@ struct SparseAttention::Impl {
   Impl(const CompiledKernels &compiled)
       : module(compiled.module.cubin, compiled.module.ptx, compiled.source.name) {
     for (const KernelInfo &info : compiled.source.kernels) {
-      rt::Function fn = module.function(info.name);
-      if (info.sharedBytes > 48 * 1024)
-        fn.setMaxDynamicSharedMemory(info.sharedBytes);
-      functions.emplace(info.name, fn);
+      functions.emplace(info.name, module.function(info.name));
       anyMerge |= info.role == KernelRole::Forward && info.mode != int(MergeMode::Single);
       anyAccumulate |= info.role == KernelRole::BwdDq && info.mode == int(AccMode::Accumulate);
     }
@@ -78,15 +76,7 @@ struct SparseAttention::Impl {
     return HeadArgs{int(B), int(H), int(T), m, numMasks, served};
   }
 
-  void launch(const KernelInfo &info, const HeadArgs &heads, unsigned blocks, unsigned z,
-              const rt::Stream &stream, const void *params) {
-    if (heads.heads_in_launch == 0)
-      return;
-    rt::Dim3 grid{blocks, unsigned(heads.batch * heads.heads_in_launch), z};
-    void *args[] = {const_cast<void *>(params)};
-    rt::launchRaw(functions.at(info.name), grid, rt::Dim3{unsigned(kNumThreads), 1, 1},
-                  unsigned(info.sharedBytes), &stream, args);
-  }
+  const rt::Function &function(const KernelInfo &info) const { return functions.at(info.name); }
 };
 
 SparseAttention::SparseAttention(const AttentionConfig &config)
@@ -133,11 +123,7 @@ void checkView(const char *what, const TensorView &t, const TensorView &like, in
                             t.H, like.B, like.H));
   if (t.B < 1 || t.H < 1 || t.B * t.H > 65535)
     throw Error(fmt::format("{}: B x H = {} x {} must be in [1, 65535]", what, t.B, t.H));
-  // Rows are moved 16 bytes at a time.
-  if (t.data % 16 != 0 || t.strideT % 8 != 0 || t.strideH % 8 != 0 || t.strideB % 8 != 0)
-    throw Error(fmt::format("{}: the data must be 16-byte aligned and every stride a multiple of "
-                            "8 elements",
-                            what));
+  // Alignment and strides are checked by the launch helpers (AttentionLaunch.h).
   if (t.data == 0)
     throw Error(fmt::format("{}: null device pointer", what));
 }
@@ -165,7 +151,8 @@ void SparseAttention::forward(const TensorView &q, const TensorView &k, const Te
     if (info.role != KernelRole::Forward)
       continue;
     p.heads = impl_->headsOf(info.maskIndex, q.B, q.H, T());
-    impl_->launch(info, p.heads, unsigned(info.blocksPerHead), 1, stream, &p);
+    if (p.heads.heads_in_launch > 0)
+      rt::launchAttentionFwd(impl_->function(info), p, info.blocksPerHead, impl_->headDim, &stream);
   }
 }
 
@@ -201,19 +188,22 @@ void SparseAttention::backward(const TensorView &q, const TensorView &k, const T
     for (float *acc : {p.dq_acc, p.dk_acc, p.dv_acc})
       rt::memsetZero(reinterpret_cast<rt::DevicePtr>(acc), accBytes, &stream);
   }
-  unsigned utilityBlocks = unsigned((T() + kRowsPerUtilityBlock - 1) / kRowsPerUtilityBlock);
-  const HeadArgs allHeads{int(q.B), int(q.H), int(T()), 0, 1, int(q.H)};
   for (const KernelInfo &info : compiled_.source.kernels)
     if (info.role == KernelRole::BwdPreprocess) {
-      p.heads = allHeads;
-      impl_->launch(info, p.heads, utilityBlocks, 1, stream, &p);
+      p.heads = HeadArgs{int(q.B), int(q.H), int(T()), 0, 1, int(q.H)};
+      rt::launchAttentionBwdPreprocess(impl_->function(info), p, impl_->headDim, &stream);
     }
   std::vector<bool> accumulated(impl_->numMasks, false);
   for (const KernelInfo &info : compiled_.source.kernels) {
     if (info.role != KernelRole::BwdDkDv && info.role != KernelRole::BwdDq)
       continue;
     p.heads = impl_->headsOf(info.maskIndex, q.B, q.H, T());
-    impl_->launch(info, p.heads, unsigned(info.blocksPerHead), 1, stream, &p);
+    if (p.heads.heads_in_launch == 0)
+      continue;
+    if (info.role == KernelRole::BwdDkDv)
+      rt::launchAttentionBwdDkdv(impl_->function(info), p, info.blocksPerHead, impl_->headDim, &stream);
+    else
+      rt::launchAttentionBwdDq(impl_->function(info), p, info.blocksPerHead, impl_->headDim, &stream);
     accumulated[info.maskIndex] =
         accumulated[info.maskIndex] || info.mode == int(AccMode::Accumulate);
   }
@@ -233,7 +223,7 @@ void SparseAttention::backward(const TensorView &q, const TensorView &k, const T
       c.count = 3;
       c.head_dim = impl_->headDim;
       c.heads = impl_->headsOf(m, q.B, q.H, T());
-      impl_->launch(info, c.heads, utilityBlocks, 3, stream, &c);
+      rt::launchConvertAccumulators(impl_->function(info), c, &stream);
     }
   }
 }

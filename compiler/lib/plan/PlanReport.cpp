@@ -1,50 +1,24 @@
 //===- PlanReport.cpp - Print a plan and account for the work it does -----===//
 //
-// printPlan is the `--emit=plan` stage: one op per head and per component,
-// with the index maps and schedule parameters that the code generator bakes
-// into the kernels. measureWork counts what the kernels will compute (whole
-// M x M tiles) against the pairs the pattern allows; since every allowed pair
+// printPlan is the `--emit=plan` stage: the plan's IR (sparta.plan, see
+// docs/plan-ir.md), with the index maps and schedule parameters that the
+// code generator bakes into the kernels. measureWork counts what the kernels
+// will compute (whole M x M tiles) against the pairs the pattern allows; since every allowed pair
 // belongs to exactly one component (tests/unit/PlanTest.cpp), the allowed
 // pairs are counted from the plan's own tiles instead of an O(T^2) sweep.
 //
 //===----------------------------------------------------------------------===//
 #include "sparta/Plan.h"
+#include "sparta/Dialect/Load.h"
+#include "sparta/Dialect/PlanIR.h"
 
-#include <fmt/format.h>
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/Support/raw_ostream.h"
 
 namespace sparta {
 namespace {
 
 using namespace tiling;
-
-std::string mapText(const IndexMap &m) {
-  switch (m.kind) {
-  case kIdentity: return "identity";
-  case kStrided: return fmt::format("strided<{}>", m.p);
-  case kChunked: return fmt::format("chunked<{}>", m.p);
-  default: return fmt::format("summary_gather<{}, {}>", m.p, m.w);
-  }
-}
-
-std::string boundText(int v) { return v >= kUnbounded ? "inf" : std::to_string(v); }
-
-std::string scheduleText(const PlanComponent &c) {
-  const TileSchedule &s = c.schedule;
-  switch (s.kind) {
-  case kBand:
-    return fmt::format("band<{}, {}>{}", s.dlo, boundText(s.dhi),
-                       s.qlimit < s.q.T ? fmt::format(", rows_below = {}", s.qlimit) : "");
-  case kPrefix: {
-    const char *kinds[] = {"global_keys", "summary", "summary_earlier_chunks"};
-    std::string text = fmt::format("prefix<{}>", kinds[s.prefixKind]);
-    if (s.prefixKind == kPrefixGlobalKeys)
-      text += fmt::format(", count = {}, offset = {}", s.count, s.offset);
-    return text;
-  }
-  default:
-    return fmt::format("table<{} entries>", c.fwdEntries.size());
-  }
-}
 
 /// Pairs a component produces in one tile pair (band/prefix: its mapped
 /// predicate; table: the exact original-coordinate predicate).
@@ -87,25 +61,19 @@ WorkReport measureWork(const Plan &plan) {
 }
 
 std::string printPlan(const Plan &plan) {
-  std::string params;
-  for (const auto &[name, value] : plan.params)
-    params += fmt::format("{}{} = {}", params.empty() ? "" : ", ", name, value);
-  std::string out = fmt::format("sparta.plan @{}({}) tile = {} {{\n", plan.patternName, params, plan.tile);
-  for (const HeadPlan &head : plan.heads) {
-    out += fmt::format("  sparta.head {} mask = \"{}\" {{\n", head.maskIndex, toString(head.mask));
-    if (head.components.empty())
-      out += "    // no allowed pairs: the output is zero\n";
-    for (const PlanComponent &c : head.components) {
-      TileSchedule s = c.hostSchedule();
-      out += fmt::format("    sparta.component @{} \"{}\" queries = {}, keys = {}, schedule = {}, "
-                         "grid = <fwd = {}, bwd = {}>\n",
-                         c.name, c.description, mapText(s.q), mapText(s.k), scheduleText(c),
-                         s.numQBlocks(), s.numKBlocks());
-    }
-    out += "  }\n";
-  }
-  out += "}\n";
-  return out;
+  // A private context per call, like the front end: printing stays
+  // thread-safe and the plan's attributes do not outlive the text.
+  mlir::MLIRContext context(mlir::MLIRContext::Threading::DISABLED);
+  registerSpartaDialect(context);
+  mlir::OpBuilder builder(&context);
+  mlir::OwningOpRef<mlir::ModuleOp> module = mlir::ModuleOp::create(builder.getUnknownLoc());
+  builder.setInsertionPointToEnd(module->getBody());
+  mlir::sparta::PlanOp op = buildPlanIR(plan, builder);
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  op->print(os);
+  os << '\n';
+  return text;
 }
 
 } // namespace sparta

@@ -1,7 +1,8 @@
 //===- Passes.h - The sparta dialect's passes ------------------------------===//
 //
-// sparta-instantiate and sparta-canonicalize (Passes.td), and a registration
-// hook for tools.
+// sparta-instantiate, sparta-canonicalize and sparta-plan (Passes.td; the
+// last is defined in libsparta's compiler/lib/plan/PlanPass.cpp), and a
+// registration hook for tools.
 //
 //===----------------------------------------------------------------------===//
 #pragma once

@@ -42,4 +42,7 @@ def Sparta_ExprAttr : AttrDef<Sparta_Dialect, "Expr"> {
   }];
 }
 
+// The plan attributes must share this TableGen run (see SpartaPlanAttrs.td).
+include "sparta/Dialect/SpartaPlanAttrs.td"
+
 #endif // SPARTA_ATTRS_TD

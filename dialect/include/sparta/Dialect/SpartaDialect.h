@@ -39,6 +39,9 @@ class ExprAttr;
 #define GET_TYPEDEF_CLASSES
 #include "sparta/Dialect/SpartaTypes.h.inc"
 
+// Kinds of the plan attributes (SpartaPlanAttrs.td), used as their parameters.
+#include "sparta/Dialect/SpartaEnums.h.inc"
+
 #define GET_ATTRDEF_CLASSES
 #include "sparta/Dialect/SpartaAttrs.h.inc"
 

@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 struct CUctx_st;
@@ -118,7 +119,8 @@ private:
   std::size_t bytes_ = 0;
 };
 
-// Raw copies and fills. A null stream means synchronous on the legacy stream.
+// Raw copies and fills. A null stream means synchronous: the call returns when
+// the copy or fill is complete on the device.
 void memcpyHtoD(DevicePtr dst, const void *src, std::size_t bytes, const Stream *stream = nullptr);
 void memcpyDtoH(void *dst, DevicePtr src, std::size_t bytes, const Stream *stream = nullptr);
 void memcpyDtoD(DevicePtr dst, DevicePtr src, std::size_t bytes, const Stream *stream = nullptr);

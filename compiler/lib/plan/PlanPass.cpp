@@ -1,0 +1,58 @@
+//===- PlanPass.cpp - The sparta-plan pass: pattern -> sparta.plan ---------===//
+//
+// Runs the C++ planner on each instantiated pattern of a module and puts the
+// plan's IR in the pattern's place. The pass is declared with the dialect's
+// passes (Passes.td, so registerSpartaPasses registers it) but lives here,
+// next to the planner, because the dialect library does not link the
+// compiler. The pattern is canonicalized first, as the CLI and the JIT do
+// before planning (Load.h), so that `sparta-opt --sparta-plan` and
+// `sparta compile --emit=plan` show the same plan.
+//
+//===----------------------------------------------------------------------===//
+#include "sparta/Dialect/Load.h"
+#include "sparta/Dialect/Passes.h"
+#include "sparta/Dialect/PlanIR.h"
+#include "sparta/Error.h"
+
+#include "llvm/ADT/STLExtras.h"
+
+namespace mlir::sparta {
+#define GEN_PASS_DEF_SPARTAPLAN
+#include "sparta/Dialect/Passes.h.inc"
+} // namespace mlir::sparta
+
+using namespace mlir;
+using namespace mlir::sparta;
+
+namespace {
+
+struct PlanPass : public mlir::sparta::impl::SpartaPlanBase<PlanPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    for (PatternOp pattern : llvm::make_early_inc_range(module.getOps<PatternOp>())) {
+      if (!pattern.getInstantiated()) {
+        pattern.emitError() << "pattern @" << pattern.getSymName()
+                            << " is not instantiated; run --sparta-instantiate first";
+        return signalPassFailure();
+      }
+      if (failed(canonicalizePatterns(pattern)))
+        return signalPassFailure();
+      ::sparta::Plan plan;
+      try {
+        ::sparta::PlanOptions options;
+        options.tile = tile;
+        plan = ::sparta::planPattern(::sparta::toConcretePattern(pattern), options);
+      } catch (const ::sparta::Error &error) {
+        pattern.emitError() << "cannot plan @" << pattern.getSymName() << ": " << error.what();
+        return signalPassFailure();
+      }
+      OpBuilder builder(pattern);
+      ::sparta::buildPlanIR(plan, builder, pattern.getLoc());
+      pattern.erase();
+    }
+  }
+};
+
+} // namespace

@@ -1,0 +1,285 @@
+//===- SpartaPlanAttrs.cpp - Index maps and schedules of a plan ------------===//
+//
+// Index maps and the three schedules (#sparta.mask is in MaskAttr.cpp).
+// Each has a *bare* form, used inside plan ops where the context already
+// says what is expected (`queries = strided<64>`), and the usual
+// `#sparta.mnemonic<...>` form, which wraps the bare map or, for schedules,
+// is the bare form after its keyword.
+//
+// The verifiers check what an attribute can check alone (arities, ranges,
+// CSR shape); facts that need T or the tile edge are the ops' business.
+//
+//===----------------------------------------------------------------------===//
+#include "sparta/Dialect/SpartaPlanOps.h"
+
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+using namespace mlir::sparta;
+
+//===----------------------------------------------------------------------===//
+// #sparta.map
+//===----------------------------------------------------------------------===//
+
+FailureOr<IndexMapAttr> IndexMapAttr::parseBare(AsmParser &parser) {
+  SMLoc loc = parser.getCurrentLocation();
+  StringRef keyword;
+  if (parser.parseKeyword(&keyword))
+    return failure();
+  std::optional<IndexMapKind> kind = symbolizeIndexMapKind(keyword);
+  if (!kind)
+    return parser.emitError(loc, "unknown index map '")
+           << keyword << "' (expected identity, strided, chunked or summary_gather)";
+  int64_t period = 0, width = 0;
+  if (*kind != IndexMapKind::Identity) {
+    if (parser.parseLess() || parser.parseInteger(period))
+      return failure();
+    if (*kind == IndexMapKind::SummaryGather && (parser.parseComma() || parser.parseInteger(width)))
+      return failure();
+    if (parser.parseGreater())
+      return failure();
+  }
+  IndexMapAttr result =
+      getChecked([&] { return parser.emitError(loc); }, parser.getContext(), *kind, period, width);
+  if (!result)
+    return failure();
+  return result;
+}
+
+void IndexMapAttr::printBare(raw_ostream &os) const {
+  os << stringifyIndexMapKind(getKind());
+  if (getKind() == IndexMapKind::Identity)
+    return;
+  os << '<' << getPeriod();
+  if (getKind() == IndexMapKind::SummaryGather)
+    os << ", " << getWidth();
+  os << '>';
+}
+
+Attribute IndexMapAttr::parse(AsmParser &parser, Type) {
+  if (parser.parseLess())
+    return {};
+  FailureOr<IndexMapAttr> map = parseBare(parser);
+  if (failed(map) || parser.parseGreater())
+    return {};
+  return *map;
+}
+
+void IndexMapAttr::print(AsmPrinter &printer) const {
+  printer << '<';
+  printBare(printer.getStream());
+  printer << '>';
+}
+
+LogicalResult IndexMapAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                   IndexMapKind kind, int64_t period, int64_t width) {
+  if (kind == IndexMapKind::Identity) {
+    if (period != 0 || width != 0)
+      return emitError() << "index map 'identity' takes no parameters";
+    return success();
+  }
+  if (period < 1)
+    return emitError() << "index map '" << stringifyIndexMapKind(kind)
+                       << "': period must be at least 1, got " << period;
+  if (kind != IndexMapKind::SummaryGather && width != 0)
+    return emitError() << "index map '" << stringifyIndexMapKind(kind) << "' takes no width";
+  if (width < 0 || width > period)
+    return emitError() << "index map 'summary_gather': width must be in [0, period], got "
+                       << width;
+  return success();
+}
+
+int64_t IndexMapAttr::getNumGroups(int64_t T) const {
+  switch (getKind()) {
+  case IndexMapKind::Strided:
+    return std::min(getPeriod(), T);
+  case IndexMapKind::Chunked:
+    return (T + getPeriod() - 1) / getPeriod();
+  default:
+    return 1;
+  }
+}
+
+int64_t IndexMapAttr::getMaxLen(int64_t T) const {
+  int64_t p = getPeriod(), w = getWidth();
+  switch (getKind()) {
+  case IndexMapKind::Identity:
+    return T;
+  case IndexMapKind::Strided:
+    return (T + p - 1) / p;
+  case IndexMapKind::Chunked:
+    return std::min(p, T);
+  case IndexMapKind::SummaryGather:
+    return (T / p) * w + std::max<int64_t>(0, T % p - (p - w));
+  }
+  return 0;
+}
+
+//===----------------------------------------------------------------------===//
+// #sparta.band
+//===----------------------------------------------------------------------===//
+
+Attribute BandScheduleAttr::parse(AsmParser &parser, Type) {
+  SMLoc loc = parser.getCurrentLocation();
+  int64_t dlo = 0, dhi = 0;
+  std::optional<int64_t> rowsBelow;
+  if (parser.parseLess() || parser.parseInteger(dlo) || parser.parseComma())
+    return {};
+  if (succeeded(parser.parseOptionalKeyword("inf")))
+    dhi = kUnbounded;
+  else if (parser.parseInteger(dhi))
+    return {};
+  if (succeeded(parser.parseOptionalComma())) {
+    int64_t rows = 0;
+    if (parser.parseKeyword("rows_below") || parser.parseEqual() || parser.parseInteger(rows))
+      return {};
+    rowsBelow = rows;
+  }
+  if (parser.parseGreater())
+    return {};
+  return getChecked([&] { return parser.emitError(loc); }, parser.getContext(), dlo, dhi,
+                    rowsBelow);
+}
+
+void BandScheduleAttr::print(AsmPrinter &printer) const {
+  printer << '<' << getDlo() << ", ";
+  if (getDhi() >= kUnbounded)
+    printer << "inf";
+  else
+    printer << getDhi();
+  if (getRowsBelow())
+    printer << ", rows_below = " << *getRowsBelow();
+  printer << '>';
+}
+
+LogicalResult BandScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError, int64_t dlo,
+                                       int64_t dhi, std::optional<int64_t> rowsBelow) {
+  // Offsets are causal (qpos >= kpos), and dhi beyond kUnbounded would
+  // overflow the kernels' int arithmetic.
+  if (dlo < 0)
+    return emitError() << "band schedule: dlo must be at least 0, got " << dlo;
+  if (dlo > dhi)
+    return emitError() << "band schedule: dlo must not exceed dhi, got dlo = " << dlo
+                       << " > dhi = " << dhi;
+  if (dhi > kUnbounded)
+    return emitError() << "band schedule: dhi must be at most 2^30 (write inf), got " << dhi;
+  if (rowsBelow && *rowsBelow < 0)
+    return emitError() << "band schedule: rows_below must be at least 0, got " << *rowsBelow;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// #sparta.prefix
+//===----------------------------------------------------------------------===//
+
+Attribute PrefixScheduleAttr::parse(AsmParser &parser, Type) {
+  SMLoc loc = parser.getCurrentLocation();
+  StringRef keyword;
+  if (parser.parseLess() || parser.parseKeyword(&keyword))
+    return {};
+  std::optional<PrefixScheduleKind> kind = symbolizePrefixScheduleKind(keyword);
+  if (!kind) {
+    parser.emitError(loc, "unknown prefix schedule '")
+        << keyword << "' (expected global_keys, summary or summary_earlier_chunks)";
+    return {};
+  }
+  int64_t count = 0, offset = 0;
+  if (*kind == PrefixScheduleKind::GlobalKeys &&
+      (parser.parseComma() || parser.parseKeyword("count") || parser.parseEqual() ||
+       parser.parseInteger(count) || parser.parseComma() || parser.parseKeyword("offset") ||
+       parser.parseEqual() || parser.parseInteger(offset)))
+    return {};
+  if (parser.parseGreater())
+    return {};
+  return getChecked([&] { return parser.emitError(loc); }, parser.getContext(), *kind, count,
+                    offset);
+}
+
+void PrefixScheduleAttr::print(AsmPrinter &printer) const {
+  printer << '<' << stringifyPrefixScheduleKind(getKind());
+  if (getKind() == PrefixScheduleKind::GlobalKeys)
+    printer << ", count = " << getCount() << ", offset = " << getOffset();
+  printer << '>';
+}
+
+LogicalResult PrefixScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                         PrefixScheduleKind kind, int64_t count, int64_t offset) {
+  if (kind != PrefixScheduleKind::GlobalKeys && (count != 0 || offset != 0))
+    return emitError() << "prefix schedule '" << stringifyPrefixScheduleKind(kind)
+                       << "' takes no count or offset";
+  if (count < 0 || offset < 0)
+    return emitError() << "prefix schedule: count and offset must be at least 0, got count = "
+                       << count << ", offset = " << offset;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// #sparta.table
+//===----------------------------------------------------------------------===//
+
+Attribute TableScheduleAttr::parse(AsmParser &parser, Type) {
+  SMLoc loc = parser.getCurrentLocation();
+  DenseI32ArrayAttr arrays[4];
+  const char *names[] = {"fwd_offsets", "fwd_entries", "bwd_offsets", "bwd_entries"};
+  if (parser.parseLess())
+    return {};
+  for (int k = 0; k < 4; ++k) {
+    if ((k && parser.parseComma()) || parser.parseKeyword(names[k]) || parser.parseEqual())
+      return {};
+    arrays[k] = llvm::dyn_cast_or_null<DenseI32ArrayAttr>(DenseI32ArrayAttr::parse(parser, Type{}));
+    if (!arrays[k])
+      return {};
+  }
+  if (parser.parseGreater())
+    return {};
+  return getChecked([&] { return parser.emitError(loc); }, parser.getContext(), arrays[0],
+                    arrays[1], arrays[2], arrays[3]);
+}
+
+void TableScheduleAttr::print(AsmPrinter &printer) const {
+  printer << "<fwd_offsets = ";
+  getFwdOffsets().print(printer);
+  printer << ", fwd_entries = ";
+  getFwdEntries().print(printer);
+  printer << ", bwd_offsets = ";
+  getBwdOffsets().print(printer);
+  printer << ", bwd_entries = ";
+  getBwdEntries().print(printer);
+  printer << '>';
+}
+
+/// One CSR side: starts at 0, never decreases, ends at the entry count.
+static LogicalResult verifyCsr(function_ref<InFlightDiagnostic()> emitError, StringRef side,
+                               ArrayRef<int32_t> offsets, ArrayRef<int32_t> entries) {
+  if (offsets.empty() || offsets.front() != 0)
+    return emitError() << "table schedule: " << side << "_offsets must start with 0";
+  for (size_t k = 1; k < offsets.size(); ++k)
+    if (offsets[k] < offsets[k - 1])
+      return emitError() << "table schedule: " << side << "_offsets must not decrease, got "
+                         << offsets[k - 1] << " then " << offsets[k] << " at index " << k;
+  if (offsets.back() != int64_t(entries.size()))
+    return emitError() << "table schedule: " << side << "_offsets must end at the number of "
+                       << side << "_entries (" << entries.size() << "), got " << offsets.back();
+  for (int32_t entry : entries)
+    if (entry < 0)
+      return emitError() << "table schedule: " << side << "_entries must not be negative, got "
+                         << entry;
+  return success();
+}
+
+LogicalResult TableScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                        DenseI32ArrayAttr fwdOffsets, DenseI32ArrayAttr fwdEntries,
+                                        DenseI32ArrayAttr bwdOffsets,
+                                        DenseI32ArrayAttr bwdEntries) {
+  if (!fwdOffsets || !fwdEntries || !bwdOffsets || !bwdEntries)
+    return emitError() << "table schedule: missing array";
+  if (failed(verifyCsr(emitError, "fwd", fwdOffsets.asArrayRef(), fwdEntries.asArrayRef())) ||
+      failed(verifyCsr(emitError, "bwd", bwdOffsets.asArrayRef(), bwdEntries.asArrayRef())))
+    return failure();
+  // The backward lists are the transpose of the forward ones.
+  if (fwdEntries.size() != bwdEntries.size())
+    return emitError() << "table schedule: " << fwdEntries.size() << " forward entries but "
+                       << bwdEntries.size() << " backward entries (one list is the transpose "
+                       << "of the other)";
+  return success();
+}

@@ -1,0 +1,140 @@
+//===- CudaRuntimeTest.cpp - The Driver API layer on a real GPU -------------===//
+//
+// Memory round trips, module loading (CUBIN, and the PTX fallback when the
+// CUBIN is unusable), launches, events, and the error messages users see.
+// Exits 77 (skipped) without a CUDA driver.
+//
+//===----------------------------------------------------------------------===//
+#include "sparta/Error.h"
+#include "sparta/runtime/AttentionLaunch.h"
+#include "sparta/runtime/Cuda.h"
+#include "sparta/runtime/Nvrtc.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <numeric>
+
+using namespace sparta;
+using namespace sparta::rt;
+
+namespace {
+
+const char *kSaxpy = R"(
+#include <sparta/params.h>
+extern "C" __global__ void saxpy(float a, const float *x, float *y, int n) {
+  int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < n)
+    y[i] = a * x[i] + y[i];
+}
+)";
+
+CompiledModule compileSaxpy() {
+  CompileOptions o;
+  o.arch = Context::get().device().arch();
+  return compileCuda(kSaxpy, "saxpy.cu", o);
+}
+
+TEST(CudaRuntime, DeviceInfo) {
+  const DeviceInfo &d = Context::get().device();
+  EXPECT_GE(d.major, 8) << "sparta kernels need sm_80 or newer";
+  EXPECT_GT(d.multiProcessors, 0);
+  EXPECT_GT(d.maxSharedPerBlockOptin, 48 * 1024);
+  auto [free, total] = Context::get().memoryInfo();
+  EXPECT_GT(total, free / 2);
+}
+
+TEST(CudaRuntime, BufferRoundTripAndZero) {
+  std::vector<int> a(1000);
+  std::iota(a.begin(), a.end(), 7);
+  DeviceBuffer buf(a.size() * sizeof(int));
+  buf.upload(a.data(), buf.size());
+  std::vector<int> b(a.size());
+  buf.download(b.data(), buf.size());
+  EXPECT_EQ(a, b);
+  buf.zero();
+  buf.download(b.data(), buf.size());
+  EXPECT_EQ(std::accumulate(b.begin(), b.end(), 0), 0);
+  EXPECT_THROW(buf.upload(a.data(), buf.size() + 4), Error);
+}
+
+TEST(CudaRuntime, LaunchFromCubinAndFromPtx) {
+  CompiledModule cm = compileSaxpy();
+  const int n = 4096;
+  std::vector<float> x(n, 2.f), y(n, 1.f);
+  for (bool viaPtx : {false, true}) {
+    // A garbage CUBIN makes the loader fall back to the PTX.
+    std::vector<char> cubin = viaPtx ? std::vector<char>(256, 'x') : cm.cubin;
+    Module m(cubin, cm.ptx, "saxpy");
+    EXPECT_EQ(m.loadedFromPtx(), viaPtx);
+    Function f = m.function("saxpy");
+    EXPECT_GT(f.numRegisters(), 0);
+    DeviceBuffer dx(n * 4), dy(n * 4);
+    dx.upload(x.data(), n * 4);
+    dy.upload(y.data(), n * 4);
+    Stream s;
+    Event a, b;
+    a.record(&s);
+    launch(f, Dim3{n / 256}, Dim3{256}, 0, &s, 3.f, dx.as<float>(), dy.as<float>(), n);
+    b.record(&s);
+    s.synchronize();
+    EXPECT_GE(b.elapsedSince(a), 0.f);
+    std::vector<float> out(n);
+    dy.download(out.data(), n * 4);
+    EXPECT_EQ(out[0], 7.f);
+    EXPECT_EQ(out[n - 1], 7.f);
+  }
+}
+
+TEST(CudaRuntime, ErrorsNameTheCallAndKernel) {
+  CompiledModule cm = compileSaxpy();
+  Module m(cm.cubin, cm.ptx, "saxpy");
+  try {
+    m.function("no_such_kernel");
+    FAIL();
+  } catch (const Error &e) {
+    std::string msg = e.what();
+    EXPECT_NE(msg.find("cuModuleGetFunction"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("no_such_kernel"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("CUDA_ERROR_NOT_FOUND"), std::string::npos) << msg;
+  }
+  Function f = m.function("saxpy");
+  try {
+    launch(f, Dim3{1}, Dim3{4096}, 0, nullptr, 1.f, nullptr, nullptr, 0); // too many threads
+    FAIL();
+  } catch (const Error &e) {
+    std::string msg = e.what();
+    EXPECT_NE(msg.find("cuLaunchKernel"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("saxpy"), std::string::npos) << msg;
+  }
+  try {
+    Module bad(std::vector<char>(256, 'x'), "not ptx", "broken");
+    FAIL();
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find("broken"), std::string::npos) << e.what();
+  }
+}
+
+TEST(CudaRuntime, LaunchHelpersValidate) {
+  HeadArgs h{2, 4, 100, 3, 2, 2}; // heads 3 and 5 of 4: out of range
+  EXPECT_THROW(validateHeads(h, 64, "test"), Error);
+  h.head_offset = 1;
+  EXPECT_NO_THROW(validateHeads(h, 64, "test"));
+  EXPECT_THROW(validateHeads(h, 48, "test"), Error);
+  TensorArg t = tensorBTHD(0x1000, 8, 1024, 64);
+  EXPECT_EQ(t.stride_t, 8 * 64);
+  EXPECT_EQ(t.stride_h, 64);
+  EXPECT_EQ(t.stride_b, 1024LL * 8 * 64);
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  testing::InitGoogleTest(&argc, argv);
+  std::string why;
+  if (!cudaAvailable(&why)) {
+    std::printf("skipped: no CUDA driver (%s)\n", why.c_str());
+    return 77;
+  }
+  return RUN_ALL_TESTS();
+}

@@ -1,0 +1,19 @@
+// sparta-plan refuses what it cannot plan, at the pattern.
+// RUN: sparta-opt %s -split-input-file -verify-diagnostics --sparta-plan
+// RUN: not sparta-opt %sparta_src/patterns/dense.mlir --sparta-instantiate=bind=T=64,L=8 --sparta-plan=tile=0 2>&1 | FileCheck %s --check-prefix=TILE
+
+// expected-error @+1 {{pattern @strided is not instantiated; run --sparta-instantiate first}}
+sparta.pattern @strided(T, L) {
+  %local = sparta.band lo = 0, hi = L
+  sparta.heads %local
+}
+
+// -----
+
+// expected-error @+1 {{cannot plan @big: cannot plan pattern 'big': T = 536870912 is outside [1, 2^28]}}
+sparta.pattern @big(T = 536870912, L = 8) instantiated {
+  %d = sparta.dense
+  sparta.heads %d
+}
+
+// TILE: error: cannot plan @dense: tile edge must be positive, got 0

@@ -1,0 +1,150 @@
+//===- Data.h - Byte datasets, splits, random windows and evaluation -------===//
+//
+// The model is byte-level: every dataset is a sequence of bytes (text) or a set
+// of fixed-size byte sequences (images, one byte per pixel). A batch is always
+// B rows of T+1 bytes; row r's inputs are bytes [0, T) and its targets (the
+// next byte at every position) are bytes [1, T+1).
+//
+//   text   : a row is any T+1 consecutive bytes of the split.
+//   images : a row is the start byte (0) followed by the 784 pixels of one
+//            image, so T = 784 exactly and every pixel is a target (bits per
+//            dim averages over all 784 of them).
+//
+// Splits are fixed by the data, never by a seed: text is cut into contiguous
+// ranges (90/5/5 by default); Fashion-MNIST's official training file is cut
+// into train (the first 55000 images) and validation (the last 5000), and its
+// test file is the test split. docs/training-data.md has the details.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sparta::model {
+
+/// Where Debian's packages install the data (dict-gcide, dataset-fashion-mnist).
+inline constexpr const char *kGcidePath = "/usr/share/dictd/gcide.dict.dz";
+inline constexpr const char *kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
+
+/// splitmix64: a 64-bit state that advances by a constant and a mixing output
+/// function. Its state is one integer, so a checkpoint restores it exactly, and
+/// the sequence is the same on every platform (unlike std::mt19937's
+/// distributions, whose output the C++ standard leaves to the library).
+class Rng {
+public:
+  explicit Rng(uint64_t seed = 0) : s(seed) {}
+  uint64_t next();
+  /// Uniform in [0, n) without modulo bias; n > 0.
+  uint64_t below(uint64_t n);
+  /// Uniform in [0, 1) with 53 random bits.
+  double uniform();
+  uint64_t state() const { return s; }
+  void setState(uint64_t state) { s = state; }
+
+private:
+  uint64_t s;
+};
+
+enum class Split { Train, Validation, Test };
+const char *splitName(Split split);
+
+enum class DataKind { Text, Images };
+
+struct Dataset {
+  DataKind kind = DataKind::Text;
+  std::string name; // "gcide", "fashion-mnist" or the file's path
+  std::vector<uint8_t> train, validation, test;
+  /// Images: bytes per image (784) and its shape; 0 for text.
+  int64_t sequenceBytes = 0;
+  int64_t imageWidth = 0, imageHeight = 0;
+  /// Images: the byte that precedes the pixels in a row (see above).
+  uint8_t startByte = 0;
+
+  const std::vector<uint8_t> &split(Split s) const;
+  /// Images in a split (images only).
+  int64_t numImages(Split s) const;
+  /// "bits/byte" (text) or "bits/dim" (images), the unit of evaluation: the
+  /// mean cross-entropy over all targets in nats, divided by ln 2.
+  const char *unitName() const { return kind == DataKind::Text ? "bits/byte" : "bits/dim"; }
+};
+
+/// Fractions of a byte file that go to train and validation (test gets the rest).
+struct TextSplit {
+  double train = 0.90;
+  double validation = 0.05;
+};
+
+/// GCIDE (GNU Collaborative International Dictionary of English), about 40 MB
+/// of text decompressed from the dictzip file through zlib. Throws
+/// sparta::Error naming the Debian package when the file is missing.
+Dataset loadGcide(const std::string &path = kGcidePath, TextSplit split = {});
+/// Fashion-MNIST from the idx files in `dir` (gzipped or plain): 60000
+/// training and 10000 test images of 28x28 bytes.
+Dataset loadFashionMnist(const std::string &dir = kFashionMnistDir,
+                         int64_t validationImages = 5000);
+/// Any file as bytes (gzipped files are decompressed), split as text.
+Dataset loadByteFile(const std::string &path, TextSplit split = {});
+/// "gcide", "fashion-mnist", or a path (loadByteFile).
+Dataset loadDataset(const std::string &spec);
+
+/// Reads a whole file, transparently gunzipping it when it is gzip or dictzip
+/// (zlib reads plain files unchanged). Throws sparta::Error naming the file.
+std::vector<uint8_t> readMaybeGzipped(const std::string &path);
+
+/// B rows of T+1 bytes, row-major: row r is tokens[r*(T+1) .. (r+1)*(T+1)).
+struct Batch {
+  int64_t rows = 0;   // B (an evaluation batch's last one may hold fewer)
+  int64_t seqLen = 0; // T
+  std::vector<uint8_t> tokens;
+  const uint8_t *row(int64_t r) const { return tokens.data() + r * (seqLen + 1); }
+};
+
+/// Random training rows: text windows start at offsets drawn uniformly from
+/// the split; images are drawn uniformly (with replacement) from the split.
+/// The whole state is the RNG's, so restoring state() replays the same batches.
+/// `data` must outlive the sampler (it is referenced, not copied).
+class BatchSampler {
+public:
+  BatchSampler(const Dataset &data, Split split, int64_t batch, int64_t seqLen, uint64_t seed);
+  void next(Batch &out);
+  Batch next() {
+    Batch b;
+    next(b);
+    return b;
+  }
+  uint64_t state() const { return rng.state(); }
+  void setState(uint64_t state) { rng.setState(state); }
+
+private:
+  const Dataset &data;
+  Split split;
+  int64_t batch, seqLen;
+  Rng rng;
+};
+
+/// Deterministic, non-overlapping coverage of a held-out split. Text: window i
+/// holds bytes [i*T, i*T + T], so consecutive windows share one byte (the last
+/// target of one is the first input of the next) and every byte after the
+/// first is predicted exactly once. Images: every image once, in order.
+/// `maxRows` > 0 evaluates only the first maxRows windows (a fixed subset, so
+/// figures are comparable across evaluations).
+class EvalBatches {
+public:
+  EvalBatches(const Dataset &data, Split split, int64_t batch, int64_t seqLen, int64_t maxRows = 0);
+  /// Fills the next batch; false when every row has been produced. The last
+  /// batch may hold fewer than `batch` rows (Batch::rows says how many).
+  bool next(Batch &out);
+  void reset() { nextRow = 0; }
+  int64_t totalRows() const { return rowsTotal; }
+  /// Predicted bytes over the whole pass: totalRows() * T.
+  int64_t totalTargets() const { return rowsTotal * seqLen; }
+
+private:
+  const Dataset &data;
+  Split split;
+  int64_t batch, seqLen, rowsTotal, nextRow = 0;
+};
+
+} // namespace sparta::model

@@ -1,0 +1,263 @@
+//===- Plot.cpp - Loss-curve PNGs and image grids --------------------------===//
+//
+// Drawn pixel by pixel into a sparta::Image and written with writePng, so the
+// model library needs no plotting or font library. Text uses a built-in 5x7
+// bitmap font (digits, capitals and a little punctuation), drawn at twice its
+// size so tick labels stay legible.
+//
+//===----------------------------------------------------------------------===//
+#include "sparta/model/Metrics.h"
+
+#include "sparta/Error.h"
+#include "sparta/Png.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+
+namespace sparta::model {
+
+namespace {
+
+struct Glyph {
+  char c;
+  uint8_t rows[7]; // 5 bits per row, the leftmost pixel in bit 4
+};
+
+// Designed for this file: one glyph per line, rows top to bottom.
+constexpr Glyph kFont[] = {
+    {'0', {0x0E, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0E}},
+    {'1', {0x04, 0x0C, 0x04, 0x04, 0x04, 0x04, 0x0E}},
+    {'2', {0x0E, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1F}},
+    {'3', {0x1E, 0x01, 0x01, 0x0E, 0x01, 0x01, 0x1E}},
+    {'4', {0x02, 0x06, 0x0A, 0x12, 0x1F, 0x02, 0x02}},
+    {'5', {0x1F, 0x10, 0x1E, 0x01, 0x01, 0x11, 0x0E}},
+    {'6', {0x06, 0x08, 0x10, 0x1E, 0x11, 0x11, 0x0E}},
+    {'7', {0x1F, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08}},
+    {'8', {0x0E, 0x11, 0x11, 0x0E, 0x11, 0x11, 0x0E}},
+    {'9', {0x0E, 0x11, 0x11, 0x0F, 0x01, 0x02, 0x0C}},
+    {'A', {0x0E, 0x11, 0x11, 0x1F, 0x11, 0x11, 0x11}},
+    {'B', {0x1E, 0x11, 0x11, 0x1E, 0x11, 0x11, 0x1E}},
+    {'C', {0x0E, 0x11, 0x10, 0x10, 0x10, 0x11, 0x0E}},
+    {'D', {0x1E, 0x11, 0x11, 0x11, 0x11, 0x11, 0x1E}},
+    {'E', {0x1F, 0x10, 0x10, 0x1E, 0x10, 0x10, 0x1F}},
+    {'F', {0x1F, 0x10, 0x10, 0x1E, 0x10, 0x10, 0x10}},
+    {'G', {0x0E, 0x11, 0x10, 0x17, 0x11, 0x11, 0x0F}},
+    {'H', {0x11, 0x11, 0x11, 0x1F, 0x11, 0x11, 0x11}},
+    {'I', {0x0E, 0x04, 0x04, 0x04, 0x04, 0x04, 0x0E}},
+    {'J', {0x07, 0x02, 0x02, 0x02, 0x02, 0x12, 0x0C}},
+    {'K', {0x11, 0x12, 0x14, 0x18, 0x14, 0x12, 0x11}},
+    {'L', {0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x1F}},
+    {'M', {0x11, 0x1B, 0x15, 0x15, 0x11, 0x11, 0x11}},
+    {'N', {0x11, 0x11, 0x19, 0x15, 0x13, 0x11, 0x11}},
+    {'O', {0x0E, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0E}},
+    {'P', {0x1E, 0x11, 0x11, 0x1E, 0x10, 0x10, 0x10}},
+    {'Q', {0x0E, 0x11, 0x11, 0x11, 0x15, 0x12, 0x0D}},
+    {'R', {0x1E, 0x11, 0x11, 0x1E, 0x14, 0x12, 0x11}},
+    {'S', {0x0F, 0x10, 0x10, 0x0E, 0x01, 0x01, 0x1E}},
+    {'T', {0x1F, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04}},
+    {'U', {0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0E}},
+    {'V', {0x11, 0x11, 0x11, 0x11, 0x11, 0x0A, 0x04}},
+    {'W', {0x11, 0x11, 0x11, 0x15, 0x15, 0x15, 0x0A}},
+    {'X', {0x11, 0x11, 0x0A, 0x04, 0x0A, 0x11, 0x11}},
+    {'Y', {0x11, 0x11, 0x0A, 0x04, 0x04, 0x04, 0x04}},
+    {'Z', {0x1F, 0x01, 0x02, 0x04, 0x08, 0x10, 0x1F}},
+    {'.', {0x00, 0x00, 0x00, 0x00, 0x00, 0x0C, 0x0C}},
+    {'-', {0x00, 0x00, 0x00, 0x1F, 0x00, 0x00, 0x00}},
+    {'/', {0x01, 0x01, 0x02, 0x04, 0x08, 0x10, 0x10}},
+    {':', {0x00, 0x0C, 0x0C, 0x00, 0x0C, 0x0C, 0x00}},
+    {'=', {0x00, 0x00, 0x1F, 0x00, 0x1F, 0x00, 0x00}},
+    {'+', {0x00, 0x04, 0x04, 0x1F, 0x04, 0x04, 0x00}},
+    {',', {0x00, 0x00, 0x00, 0x00, 0x0C, 0x04, 0x08}},
+    {'(', {0x02, 0x04, 0x08, 0x08, 0x08, 0x04, 0x02}},
+    {')', {0x08, 0x04, 0x02, 0x02, 0x02, 0x04, 0x08}},
+};
+
+constexpr int kTextScale = 2;
+constexpr int kCharWidth = 6 * kTextScale; // 5 pixels and a gap
+constexpr int kCharHeight = 7 * kTextScale;
+
+struct Color {
+  uint8_t r, g, b;
+};
+constexpr Color kBlack{0, 0, 0}, kGrid{225, 225, 225}, kTrain{31, 119, 180}, kValid{214, 39, 40},
+    kText{40, 40, 40};
+
+void fill(Image &img, int64_t x, int64_t y, Color c) {
+  if (x >= 0 && y >= 0 && x < img.width && y < img.height)
+    img.setRGB(x, y, c.r, c.g, c.b);
+}
+
+void drawText(Image &img, int64_t x, int64_t y, const std::string &text, Color c) {
+  for (char raw : text) {
+    char ch = char(std::toupper(static_cast<unsigned char>(raw)));
+    for (const Glyph &g : kFont) {
+      if (g.c != ch)
+        continue;
+      for (int row = 0; row < 7; ++row)
+        for (int col = 0; col < 5; ++col)
+          if (g.rows[row] & (0x10 >> col))
+            for (int dy = 0; dy < kTextScale; ++dy)
+              for (int dx = 0; dx < kTextScale; ++dx)
+                fill(img, x + col * kTextScale + dx, y + row * kTextScale + dy, c);
+    }
+    x += kCharWidth; // unknown characters (and spaces) leave a gap
+  }
+}
+
+int64_t textWidth(const std::string &text) { return int64_t(text.size()) * kCharWidth; }
+
+struct Rect {
+  int64_t x0, y0, x1, y1; // inclusive
+  bool contains(int64_t x, int64_t y) const { return x >= x0 && x <= x1 && y >= y0 && y <= y1; }
+};
+
+/// A line about 2 pixels thick, clipped to `clip`.
+void drawLine(Image &img, double xa, double ya, double xb, double yb, Color c, const Rect &clip) {
+  double steps = std::max(std::abs(xb - xa), std::abs(yb - ya)) * 2 + 1;
+  if (!(steps < 1e6)) // a NaN or a wild value: skip rather than spin
+    return;
+  for (int64_t i = 0; i <= int64_t(steps); ++i) {
+    double t = i / steps;
+    int64_t x = int64_t(std::lround(xa + (xb - xa) * t)),
+            y = int64_t(std::lround(ya + (yb - ya) * t));
+    for (int64_t dy = 0; dy < 2; ++dy)
+      for (int64_t dx = 0; dx < 2; ++dx)
+        if (clip.contains(x + dx, y + dy))
+          fill(img, x + dx, y + dy, c);
+  }
+}
+
+/// A 1-2-5 step giving about `target` intervals over `range`.
+double niceStep(double range, int target) {
+  double raw = range / target;
+  double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
+  double f = raw / magnitude;
+  return (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * magnitude;
+}
+
+std::string tickLabel(double v, double step) {
+  int decimals = std::max(0, int(-std::floor(std::log10(step) + 1e-9)));
+  std::string s = fmt::format("{:.{}f}", v, decimals);
+  return s == "-0" ? "0" : s;
+}
+
+} // namespace
+
+void plotLossCurves(const std::vector<MetricsRecord> &records, const std::string &pngPath,
+                    const PlotOptions &options) {
+  if (options.width < 200 || options.height < 150)
+    throw Error(fmt::format("a loss plot needs at least 200x150 pixels (got {}x{})", options.width,
+                            options.height));
+  auto value = [&](const MetricsRecord &r) { return options.plotBits ? r.bits : r.loss; };
+  std::vector<const MetricsRecord *> train, valid;
+  for (const MetricsRecord &r : records)
+    if (std::isfinite(value(r)))
+      (r.split == "train" ? train : valid).push_back(&r);
+  double xMin = 0, xMax = 1, yMin = 0, yMax = 1;
+  if (!train.empty() || !valid.empty()) {
+    xMin = 1e300, xMax = -1e300;
+    for (auto *set : {&train, &valid})
+      for (const MetricsRecord *r : *set)
+        xMin = std::min(xMin, double(r->step)), xMax = std::max(xMax, double(r->step));
+    // The y range covers the points after the first 5% of the steps: the
+    // first steps' loss (8 bits/byte) would otherwise flatten the interesting
+    // part of the curve into the bottom few pixels. Earlier points are clipped.
+    double skipBelow = xMin + 0.05 * (xMax - xMin);
+    double lo = 1e300, hi = -1e300, hiAll = -1e300;
+    for (auto *set : {&train, &valid})
+      for (const MetricsRecord *r : *set) {
+        lo = std::min(lo, value(*r));
+        hiAll = std::max(hiAll, value(*r));
+        if (r->step >= skipBelow)
+          hi = std::max(hi, value(*r));
+      }
+    if (hi < lo)
+      hi = hiAll;
+    yMin = lo, yMax = hi;
+    if (xMax <= xMin)
+      xMax = xMin + 1;
+    if (yMax - yMin < 1e-9)
+      yMin -= 0.5, yMax += 0.5;
+    double pad = 0.05 * (yMax - yMin);
+    yMin -= pad, yMax += pad;
+  }
+
+  Image img(options.width, options.height, 3, 255);
+  const Rect plot{84, options.title.empty() ? 44 : 64, options.width - 24, options.height - 56};
+  auto px = [&](double x) { return plot.x0 + (x - xMin) / (xMax - xMin) * (plot.x1 - plot.x0); };
+  auto py = [&](double y) { return plot.y1 - (y - yMin) / (yMax - yMin) * (plot.y1 - plot.y0); };
+  const Rect whole{0, 0, options.width - 1, options.height - 1};
+
+  double xStep = niceStep(xMax - xMin, 6), yStep = niceStep(yMax - yMin, 6);
+  for (double x = std::ceil(xMin / xStep) * xStep; x <= xMax + 1e-9 * xStep; x += xStep) {
+    drawLine(img, px(x), plot.y0, px(x), plot.y1, kGrid, plot);
+    std::string label = tickLabel(x, xStep);
+    // Centred under the tick, but kept inside the image at the right edge.
+    int64_t lx =
+        std::min(int64_t(px(x)) - textWidth(label) / 2, options.width - 2 - textWidth(label));
+    drawText(img, lx, plot.y1 + 10, label, kText);
+  }
+  for (double y = std::ceil(yMin / yStep) * yStep; y <= yMax + 1e-9 * yStep; y += yStep) {
+    drawLine(img, plot.x0, py(y), plot.x1, py(y), kGrid, plot);
+    std::string label = tickLabel(y, yStep);
+    drawText(img, plot.x0 - 8 - textWidth(label), int64_t(py(y)) - kCharHeight / 2, label, kText);
+  }
+  drawLine(img, plot.x0, plot.y1, plot.x1, plot.y1, kBlack, whole);
+  drawLine(img, plot.x0, plot.y0, plot.x0, plot.y1, kBlack, whole);
+
+  auto curve = [&](const std::vector<const MetricsRecord *> &set, Color c, bool markers) {
+    for (size_t i = 0; i < set.size(); ++i) {
+      double x = px(double(set[i]->step)), y = py(value(*set[i]));
+      if (i > 0)
+        drawLine(img, px(double(set[i - 1]->step)), py(value(*set[i - 1])), x, y, c, plot);
+      if (markers)
+        for (int64_t dy = -3; dy <= 3; ++dy)
+          for (int64_t dx = -3; dx <= 3; ++dx)
+            if (plot.contains(int64_t(x) + dx, int64_t(y) + dy))
+              fill(img, int64_t(x) + dx, int64_t(y) + dy, c);
+    }
+  };
+  curve(train, kTrain, false);
+  curve(valid, kValid, true);
+
+  std::string yName = options.plotBits ? "BITS" : "LOSS (NATS)";
+  drawText(img, 8, plot.y0 - kCharHeight - 8, yName, kText);
+  drawText(img, (plot.x0 + plot.x1) / 2 - textWidth("STEP") / 2, plot.y1 + 34, "STEP", kText);
+  if (!options.title.empty())
+    drawText(img, plot.x0, 14, options.title, kBlack);
+  // Legend, top right: a colored bar and the curve's name.
+  int64_t lx = plot.x1 - textWidth("VALIDATION") - 40, ly = plot.y0 - kCharHeight - 8;
+  drawLine(img, lx - 100, ly + kCharHeight / 2, lx - 76, ly + kCharHeight / 2, kTrain, whole);
+  drawText(img, lx - 70, ly, "TRAIN", kText);
+  drawLine(img, lx, ly + kCharHeight / 2, lx + 24, ly + kCharHeight / 2, kValid, whole);
+  drawText(img, lx + 30, ly, "VALIDATION", kText);
+  writePng(pngPath, img);
+}
+
+void writeImageGrid(const std::string &pngPath, const std::vector<uint8_t> &pixels, int64_t count,
+                    int64_t width, int64_t height, int64_t columns, int scale) {
+  if (count <= 0 || width <= 0 || height <= 0 || scale <= 0 || columns < 0)
+    throw Error(
+        fmt::format("bad image grid: {} images of {}x{} at scale {}", count, width, height, scale));
+  if (int64_t(pixels.size()) < count * width * height)
+    throw Error(fmt::format("an image grid of {} images of {}x{} needs {} bytes, got {}", count,
+                            width, height, count * width * height, pixels.size()));
+  if (columns == 0)
+    columns = int64_t(std::ceil(std::sqrt(double(count))));
+  int64_t rows = (count + columns - 1) / columns;
+  const int64_t border = 2, cellW = width * scale + border, cellH = height * scale + border;
+  Image img(columns * cellW + border, rows * cellH + border, 1, 128);
+  for (int64_t i = 0; i < count; ++i) {
+    int64_t ox = border + (i % columns) * cellW, oy = border + (i / columns) * cellH;
+    const uint8_t *src = pixels.data() + i * width * height;
+    for (int64_t y = 0; y < height * scale; ++y)
+      for (int64_t x = 0; x < width * scale; ++x)
+        img.setGray(ox + x, oy + y, src[(y / scale) * width + x / scale]);
+  }
+  writePng(pngPath, img);
+}
+
+} // namespace sparta::model

@@ -6,36 +6,29 @@
 //===----------------------------------------------------------------------===//
 #include "sparta/Reference.h"
 
+#include "sparta/random_blocks.h"
+
 #include "sparta/Error.h"
 
 #include <algorithm>
 
 namespace sparta {
 
-uint64_t splitmix64(uint64_t x) {
-  uint64_t z = x + 0x9E3779B97F4A7C15ULL;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
+// The draw itself lives in the device library (random_blocks.h), so that the
+// generated kernels and this oracle share one definition.
+uint64_t splitmix64(uint64_t x) { return blocks::splitmix64(x); }
 
 uint64_t randomBlockHash(uint64_t seed, int64_t qblock, int64_t r) {
-  return splitmix64(splitmix64(seed ^ static_cast<uint64_t>(qblock)) ^
-                    static_cast<uint64_t>(r));
+  return blocks::splitmix64(blocks::splitmix64(seed ^ static_cast<uint64_t>(qblock)) ^
+                            static_cast<uint64_t>(r));
 }
 
 int64_t randomBlockDraw(uint64_t seed, int64_t qblock, int64_t r) {
-  return static_cast<int64_t>(randomBlockHash(seed, qblock, r) %
-                              static_cast<uint64_t>(qblock + 1));
+  return blocks::draw(seed, qblock, r);
 }
 
 bool randomBlockChosen(uint64_t seed, int64_t qblock, int64_t kblock, int64_t count) {
-  if (qblock < 0 || kblock < 0 || kblock > qblock)
-    return false;
-  for (int64_t r = 0; r < count; ++r)
-    if (randomBlockDraw(seed, qblock, r) == kblock)
-      return true;
-  return false;
+  return blocks::chosen(seed, qblock, kblock, count);
 }
 
 std::vector<int64_t> randomBlocksOf(uint64_t seed, int64_t qblock, int64_t count) {

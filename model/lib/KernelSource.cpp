@@ -17,13 +17,10 @@
 
 #include "sparta/Compiler.h"
 #include "sparta/Error.h"
-#include "sparta/KernelCache.h"
 
 #include <fmt/format.h>
 
 #include <cmath>
-#include <map>
-#include <mutex>
 
 namespace sparta::model {
 namespace {
@@ -38,24 +35,6 @@ const char *embeddedSource(const std::string &name) {
     if (name == s.name)
       return s.contents;
   throw Error(fmt::format("internal error: model kernel source '{}' is not embedded", name));
-}
-
-std::string deviceLibraryDigest() {
-  static const std::string value = [] {
-    std::vector<std::string> parts;
-    for (const rt::EmbeddedHeader &header : rt::deviceLibraryHeaders()) {
-      parts.push_back(header.name);
-      parts.push_back(header.contents);
-    }
-    return digest(parts);
-  }();
-  return value;
-}
-
-std::mutex memoryCacheMutex;
-std::map<std::string, rt::CompiledModule> &memoryCache() {
-  static std::map<std::string, rt::CompiledModule> cache;
-  return cache;
 }
 
 } // namespace
@@ -114,40 +93,11 @@ CompiledModelKernels compileModelKernels(const ModelKernelConfig &config) {
   CompiledModelKernels result;
   const std::string source = generateModelKernelSource(config);
   const std::string programName = fmt::format("sparta_model_d{}_v{}.cu", config.dModel, config.vocab);
-  result.cacheKey = digest({"sparta-model", spartaVersion(), rt::nvrtcVersion(), deviceLibraryDigest(),
-                            config.arch, source});
-  if (config.useCache) {
-    std::lock_guard<std::mutex> lock(memoryCacheMutex);
-    auto it = memoryCache().find(result.cacheKey);
-    if (it != memoryCache().end()) {
-      result.module = it->second;
-      result.cacheHit = true;
-      return result;
-    }
-  }
-  KernelCache disk(config.cacheDir);
-  if (config.useCache) {
-    if (std::optional<CacheEntry> entry = disk.load(result.cacheKey)) {
-      result.module.programName = programName;
-      result.module.arch = config.arch;
-      result.module.ptx = entry->ptx;
-      result.module.cubin = entry->cubin;
-      result.module.log = entry->log;
-      result.module.kernels = rt::parsePtxasReport(entry->log);
-      result.cacheHit = true;
-    }
-  }
-  if (!result.cacheHit) {
-    rt::CompileOptions options;
-    options.arch = config.arch;
-    result.module = rt::compileCuda(source, programName, options);
-    if (config.useCache)
-      disk.store(result.cacheKey, CacheEntry{result.module.ptx, result.module.cubin, result.module.log});
-  }
-  if (config.useCache) {
-    std::lock_guard<std::mutex> lock(memoryCacheMutex);
-    memoryCache().emplace(result.cacheKey, result.module);
-  }
+  CachedModule compiled =
+      compileCached(source, programName, config.arch, /*wantCubin=*/true, config.useCache, config.cacheDir);
+  result.module = std::move(compiled.module);
+  result.cacheKey = std::move(compiled.cacheKey);
+  result.cacheHit = compiled.cacheHit;
   return result;
 }
 

@@ -33,6 +33,18 @@ struct CompiledKernels {
 /// sparta's version, part of every cache key.
 const char *spartaVersion();
 
+/// A translation unit compiled with NVRTC through the kernel cache (memory,
+/// then disk, then NVRTC). Every generated kernel source of sparta — the
+/// attention kernel sets and the model's kernels — goes through here.
+struct CachedModule {
+  rt::CompiledModule module;
+  std::string cacheKey;
+  bool cacheHit = false;
+};
+CachedModule compileCached(const std::string &source, const std::string &programName,
+                           const std::string &arch, bool wantCubin, bool useCache,
+                           const std::string &cacheDir);
+
 /// Plans and generates code (no NVRTC); cheap.
 KernelSource generateForPattern(const ConcretePattern &pattern, const KernelOptions &options,
                                 Plan *planOut = nullptr);

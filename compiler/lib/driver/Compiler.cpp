@@ -60,14 +60,13 @@ KernelSource generateForPattern(const ConcretePattern &pattern, const KernelOpti
   return source;
 }
 
-CompiledKernels compileKernels(const ConcretePattern &pattern, const CompileOptions &options) {
-  CompiledKernels result;
-  result.source = generateForPattern(pattern, options.kernel, &result.plan);
-  const std::string &arch = options.kernel.arch;
+CachedModule compileCached(const std::string &source, const std::string &programName,
+                           const std::string &arch, bool wantCubin, bool useCache,
+                           const std::string &cacheDir) {
+  CachedModule result;
   result.cacheKey = digest({spartaVersion(), rt::nvrtcVersion(), deviceLibraryDigest(), arch,
-                            options.wantCubin ? "cubin" : "ptx", result.source.source});
-
-  if (options.useCache) {
+                            wantCubin ? "cubin" : "ptx", source});
+  if (useCache) {
     std::lock_guard<std::mutex> lock(memoryCacheMutex);
     auto it = memoryCache().find(result.cacheKey);
     if (it != memoryCache().end()) {
@@ -76,25 +75,37 @@ CompiledKernels compileKernels(const ConcretePattern &pattern, const CompileOpti
       return result;
     }
   }
-  KernelCache disk(options.cacheDir);
-  if (options.useCache) {
+  KernelCache disk(cacheDir);
+  if (useCache) {
     if (std::optional<CacheEntry> entry = disk.load(result.cacheKey)) {
-      result.module = moduleFromEntry(*entry, result.source.name, arch);
+      result.module = moduleFromEntry(*entry, programName, arch);
       result.cacheHit = true;
     }
   }
   if (!result.cacheHit) {
     rt::CompileOptions nvrtc;
     nvrtc.arch = arch;
-    nvrtc.wantCubin = options.wantCubin;
-    result.module = rt::compileCuda(result.source.source, result.source.name + ".cu", nvrtc);
-    if (options.useCache)
+    nvrtc.wantCubin = wantCubin;
+    result.module = rt::compileCuda(source, programName, nvrtc);
+    if (useCache)
       disk.store(result.cacheKey, CacheEntry{result.module.ptx, result.module.cubin, result.module.log});
   }
-  if (options.useCache) {
+  if (useCache) {
     std::lock_guard<std::mutex> lock(memoryCacheMutex);
     memoryCache().emplace(result.cacheKey, result.module);
   }
+  return result;
+}
+
+CompiledKernels compileKernels(const ConcretePattern &pattern, const CompileOptions &options) {
+  CompiledKernels result;
+  result.source = generateForPattern(pattern, options.kernel, &result.plan);
+  CachedModule compiled =
+      compileCached(result.source.source, result.source.name + ".cu", options.kernel.arch,
+                    options.wantCubin, options.useCache, options.cacheDir);
+  result.module = std::move(compiled.module);
+  result.cacheKey = std::move(compiled.cacheKey);
+  result.cacheHit = compiled.cacheHit;
   return result;
 }
 

@@ -6,6 +6,8 @@
 // the one a resume would pick.
 //
 //===----------------------------------------------------------------------===//
+#include "TempDir.h"
+
 #include "sparta/model/Checkpoint.h"
 #include "sparta/Error.h"
 #include "sparta/model/Json.h"
@@ -28,36 +30,9 @@
 
 using namespace sparta;
 using namespace sparta::model;
+using namespace sparta::testing;
 
 namespace {
-
-/// A fresh directory, removed with its contents when the test program exits.
-std::string tempDir() {
-  static std::vector<std::string> made;
-  static struct Cleanup {
-    ~Cleanup() {
-      for (const std::string &d : made)
-        std::filesystem::remove_all(d);
-    }
-  } cleanup;
-  std::string tmpl = testing::TempDir() + "sparta-ckpt-XXXXXX";
-  std::vector<char> buf(tmpl.begin(), tmpl.end());
-  buf.push_back(0);
-  EXPECT_NE(mkdtemp(buf.data()), nullptr);
-  made.push_back(buf.data());
-  return made.back();
-}
-
-std::string slurp(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void spit(const std::string &path, const std::string &bytes) {
-  std::ofstream(path, std::ios::binary) << bytes;
-}
 
 bool exists(const std::string &path) {
   struct stat st;
@@ -120,9 +95,9 @@ TEST(Checkpoint, RoundTripIsBitExact) {
 TEST(Checkpoint, TruncationAndCorruptionAreDetected) {
   std::string dir = tempDir(), path = dir + "/c.ckpt";
   saveCheckpoint(path, sample(1));
-  std::string good = slurp(path);
+  std::string good = readFile(path);
   for (size_t cut : {size_t(0), size_t(5), size_t(40), good.size() / 2, good.size() - 1}) {
-    spit(path, good.substr(0, cut));
+    writeFile(path, good.substr(0, cut));
     try {
       loadCheckpoint(path);
       ADD_FAILURE() << "a file cut at " << cut << " bytes loaded";
@@ -136,7 +111,7 @@ TEST(Checkpoint, TruncationAndCorruptionAreDetected) {
   for (size_t at : {size_t(9), size_t(30), good.size() / 2, good.size() - 17}) {
     std::string bad = good;
     bad[at] ^= 0x20;
-    spit(path, bad);
+    writeFile(path, bad);
     try {
       loadCheckpoint(path);
       ADD_FAILURE() << "a file with byte " << at << " flipped loaded";
@@ -145,7 +120,7 @@ TEST(Checkpoint, TruncationAndCorruptionAreDetected) {
     }
   }
   EXPECT_THROW(loadCheckpoint(dir + "/none.ckpt"), Error);
-  spit(path, good);
+  writeFile(path, good);
   EXPECT_NO_THROW(loadCheckpoint(path));
 }
 
@@ -185,18 +160,18 @@ TEST(Checkpoint, CrashDuringWriteKeepsThePreviousCheckpoint) {
 TEST(Checkpoint, FailedWriteLeavesTargetUntouched) {
   std::string dir = tempDir(), path = dir + "/x.ckpt";
   EXPECT_THROW(saveCheckpoint(dir + "/no/such/dir/x.ckpt", sample(1)), Error);
-  spit(path, "previous");
+  writeFile(path, "previous");
   {
     AtomicFile f(path);
     f.write("half of a new file");
     // destroyed without commit(): as if an exception unwound the writer
   }
-  EXPECT_EQ(slurp(path), "previous");
+  EXPECT_EQ(readFile(path), "previous");
   EXPECT_FALSE(exists(path + ".tmp-" + std::to_string(getpid())));
   Checkpoint bad = sample(1);
   bad.tensors[0].data.pop_back(); // size no longer matches the shape
   EXPECT_THROW(saveCheckpoint(path, bad), Error);
-  EXPECT_EQ(slurp(path), "previous");
+  EXPECT_EQ(readFile(path), "previous");
 }
 
 TEST(Checkpoint, RotationKeepsTheLastN) {
@@ -240,7 +215,7 @@ TEST(Safetensors, RoundTripWithAValidHeader) {
   meta.set("format", "pt");
   writeSafetensors(path, tensors, meta);
 
-  std::string file = slurp(path);
+  std::string file = readFile(path);
   uint64_t n;
   std::memcpy(&n, file.data(), 8);
   EXPECT_EQ(n % 8, 0u);
@@ -280,7 +255,7 @@ TEST(Safetensors, ReadsForeignHeadersAndRejectsBadOnes) {
     return f + header + std::string(dataBytes, '\x01');
   };
   // Whitespace, member order different from data order, metadata last.
-  spit(dir + "/ok", make(R"({ "b": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]},
+  writeFile(dir + "/ok", make(R"({ "b": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]},
       "a": {"dtype": "BF16", "shape": [2], "data_offsets": [0, 4]}, "__metadata__": {"k": "v"} })",
                          8));
   std::vector<Tensor> t = readSafetensors(dir + "/ok");
@@ -298,10 +273,10 @@ TEST(Safetensors, ReadsForeignHeadersAndRejectsBadOnes) {
       R"({"a": )",                                                         // broken JSON
   };
   for (const char *h : bad) {
-    spit(dir + "/bad", make(h, 8));
+    writeFile(dir + "/bad", make(h, 8));
     EXPECT_THROW(readSafetensors(dir + "/bad"), Error) << h;
   }
   std::string huge(8, '\xff');
-  spit(dir + "/bad", huge);
+  writeFile(dir + "/bad", huge);
   EXPECT_THROW(readSafetensors(dir + "/bad"), Error);
 }

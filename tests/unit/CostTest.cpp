@@ -5,6 +5,8 @@
 // (/work/shared/anchors/README.md, pairs / T^2).
 //
 //===----------------------------------------------------------------------===//
+#include "MaskBuilders.h"
+
 #include "sparta/Cost.h"
 #include "sparta/Error.h"
 #include "sparta/Frontend.h"
@@ -17,48 +19,9 @@
 #include <vector>
 
 using namespace sparta;
+using namespace sparta::testing;
 
 namespace {
-
-Mask make(MaskKind kind) {
-  Mask m;
-  m.kind = kind;
-  return m;
-}
-Mask band(int64_t lo, int64_t hi) {
-  Mask m = make(MaskKind::Band);
-  m.lo = lo;
-  m.hi = hi;
-  return m;
-}
-Mask stride(int64_t period) {
-  Mask m = make(MaskKind::Stride);
-  m.period = period;
-  return m;
-}
-Mask chunk(int64_t size) {
-  Mask m = make(MaskKind::Chunk);
-  m.size = size;
-  return m;
-}
-Mask summary(int64_t period, int64_t width) {
-  Mask m = make(MaskKind::Summary);
-  m.period = period;
-  m.width = width;
-  return m;
-}
-Mask unite(std::vector<Mask> operands) {
-  Mask m = make(MaskKind::Union);
-  m.operands = std::move(operands);
-  return m;
-}
-ConcretePattern pattern(int64_t T, std::vector<Mask> heads) {
-  ConcretePattern p;
-  p.name = "test";
-  p.T = T;
-  p.heads = std::move(heads);
-  return p;
-}
 
 /// The same figures by brute force over the reference semantics.
 MaskCost bruteCost(const Mask &mask, int64_t T, int64_t M) {
@@ -110,7 +73,7 @@ std::string patternPath(const std::string &name) {
 } // namespace
 
 TEST(Cost, DenseEight) {
-  MaskCost c = maskCost(make(MaskKind::Dense), 8, 4);
+  MaskCost c = maskCost(leaf(MaskKind::Dense), 8, 4);
   EXPECT_EQ(c.pairs, 36);
   EXPECT_DOUBLE_EQ(c.density, 36.0 / 64.0);
   EXPECT_EQ(c.maxKeys, 8);
@@ -124,13 +87,13 @@ TEST(Cost, DenseEight) {
 
 TEST(Cost, DenseRaggedTiles) {
   // T = 10, M = 4: tiles of 4, 4, 2 rows; 3 * 4 / 2 = 6 causal tiles, all full.
-  MaskCost c = maskCost(make(MaskKind::Dense), 10, 4);
+  MaskCost c = maskCost(leaf(MaskKind::Dense), 10, 4);
   EXPECT_EQ(c.pairs, 55);
   EXPECT_EQ(c.tilesCausal, 6);
   EXPECT_EQ(c.tilesNonEmpty, 6);
   EXPECT_EQ(c.tilesFull, 6);
   // One tile covering everything.
-  MaskCost one = maskCost(make(MaskKind::Dense), 10, 64);
+  MaskCost one = maskCost(leaf(MaskKind::Dense), 10, 64);
   EXPECT_EQ(one.tilesCausal, 1);
   EXPECT_EQ(one.tilesFull, 1);
 }
@@ -174,9 +137,9 @@ TEST(Cost, EmptyQueries) {
 }
 
 TEST(Cost, MatchesBruteForce) {
-  std::vector<Mask> masks = {make(MaskKind::Dense), band(0, 3), band(2, 9), stride(5),
+  std::vector<Mask> masks = {leaf(MaskKind::Dense), band(0, 3), band(2, 9), stride(5),
                              chunk(6), summary(7, 2), unite({band(0, 4), stride(4)}),
-                             unite({chunk(8), summary(8, 3)}), make(MaskKind::Empty)};
+                             unite({chunk(8), summary(8, 3)}), leaf(MaskKind::Empty)};
   for (const Mask &m : masks)
     for (int64_t T : {1, 5, 16, 37, 70, 130})
       for (int64_t M : {1, 3, 4, 16, 64, 200})
@@ -185,7 +148,7 @@ TEST(Cost, MatchesBruteForce) {
 }
 
 TEST(Cost, OverallIsPerHeadSumsAndMeans) {
-  CostReport r = costReport(pattern(8, {make(MaskKind::Dense), stride(4)}), 4);
+  CostReport r = costReport(pattern(8, {leaf(MaskKind::Dense), stride(4)}), 4);
   ASSERT_EQ(r.heads.size(), 2u);
   EXPECT_EQ(r.T, 8);
   EXPECT_EQ(r.tile, 4);
@@ -228,7 +191,7 @@ TEST(Cost, AnchorDensities) {
               0.0117, 0.0001);
   EXPECT_NEAR(costReport(pattern(16384, {chunk(128), summary(128, 32)}), 128).overall.density,
               0.0641, 0.0001);
-  EXPECT_NEAR(costReport(pattern(16384, {make(MaskKind::Dense)}), 128).overall.density, 0.5,
+  EXPECT_NEAR(costReport(pattern(16384, {leaf(MaskKind::Dense)}), 128).overall.density, 0.5,
               0.0001);
 }
 

@@ -136,16 +136,6 @@ TEST(CpuExecutorTest, HeadsWrapAroundMasks) {
 
 //--- the comparison can fail ---------------------------------------------------
 
-namespace {
-PlanComponent *findComponent(Plan &plan, const std::string &name) {
-  for (HeadPlan &head : plan.heads)
-    for (PlanComponent &c : head.components)
-      if (c.name == name)
-        return &c;
-  return nullptr;
-}
-} // namespace
-
 TEST(ExecutorDefects, BrokenPlansAreDetected) {
   ConcretePattern strided = makePattern("m", 100, {unite({band(0, 8), stride(8)})});
   for (int dlo : {1, 3}) { // doubles / misses the pairs at r - r' = 1 resp. 2

@@ -6,6 +6,8 @@
 // the split" can be checked exactly.
 //
 //===----------------------------------------------------------------------===//
+#include "TempDir.h"
+
 #include "sparta/model/Data.h"
 #include "sparta/Error.h"
 
@@ -23,25 +25,9 @@
 
 using namespace sparta;
 using namespace sparta::model;
+using namespace sparta::testing;
 
 namespace {
-
-/// A fresh directory, removed with its contents when the test program exits.
-std::string tempDir() {
-  static std::vector<std::string> made;
-  static struct Cleanup {
-    ~Cleanup() {
-      for (const std::string &d : made)
-        std::filesystem::remove_all(d);
-    }
-  } cleanup;
-  std::string tmpl = testing::TempDir() + "sparta-data-XXXXXX";
-  std::vector<char> buf(tmpl.begin(), tmpl.end());
-  buf.push_back(0);
-  EXPECT_NE(mkdtemp(buf.data()), nullptr);
-  made.push_back(buf.data());
-  return made.back();
-}
 
 void writeBytes(const std::string &path, const std::vector<uint8_t> &bytes, bool gzip) {
   if (gzip) {

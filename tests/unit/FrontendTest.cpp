@@ -5,6 +5,8 @@
 // crash.
 //
 //===----------------------------------------------------------------------===//
+#include "MaskBuilders.h"
+
 #include "sparta/Dialect/Load.h"
 #include "sparta/Error.h"
 #include "sparta/Frontend.h"
@@ -16,6 +18,7 @@
 #include <string>
 
 using namespace sparta;
+using namespace sparta::testing;
 
 namespace {
 
@@ -25,51 +28,6 @@ std::string patternPath(const std::string &file) {
 
 Mask dense() { return Mask{MaskKind::Dense}; }
 Mask empty() { return Mask{MaskKind::Empty}; }
-Mask band(int64_t lo, int64_t hi) {
-  Mask m{MaskKind::Band};
-  m.lo = lo;
-  m.hi = hi;
-  return m;
-}
-Mask stride(int64_t period) {
-  Mask m{MaskKind::Stride};
-  m.period = period;
-  return m;
-}
-Mask chunk(int64_t size) {
-  Mask m{MaskKind::Chunk};
-  m.size = size;
-  return m;
-}
-Mask summary(int64_t period, int64_t width) {
-  Mask m{MaskKind::Summary};
-  m.period = period;
-  m.width = width;
-  return m;
-}
-Mask globalKeys(int64_t count) {
-  Mask m{MaskKind::GlobalKeys};
-  m.count = count;
-  return m;
-}
-Mask globalQueries(int64_t count) {
-  Mask m{MaskKind::GlobalQueries};
-  m.count = count;
-  return m;
-}
-Mask randomBlocks(int64_t block, int64_t count, uint64_t seed) {
-  Mask m{MaskKind::RandomBlocks};
-  m.block = block;
-  m.count = count;
-  m.seed = seed;
-  return m;
-}
-Mask unite(std::vector<Mask> operands) {
-  Mask m{MaskKind::Union};
-  m.operands = std::move(operands);
-  return m;
-}
-
 /// The message of the sparta::Error that `f` throws ("" when none).
 template <typename F> std::string errorOf(F &&f) {
   try {

@@ -6,6 +6,8 @@
 // cache with useCache = false. NVRTC runs here without a GPU.
 //
 //===----------------------------------------------------------------------===//
+#include "TempDir.h"
+
 #include "sparta/Compiler.h"
 #include "sparta/Error.h"
 #include "sparta/Frontend.h"
@@ -22,18 +24,7 @@ namespace sparta {
 namespace {
 
 namespace fs = std::filesystem;
-
-/// A fresh directory under the system temp dir, removed afterwards.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() /
-           ("sparta-cache-test-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
-            "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using namespace sparta::testing;
 
 CacheEntry sampleEntry(char fill) {
   CacheEntry e;
@@ -41,16 +32,6 @@ CacheEntry sampleEntry(char fill) {
   e.cubin.assign(4096, fill);
   e.log = "ptxas info    : Used 32 registers";
   return e;
-}
-
-std::string readFile(const fs::path &p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void writeFile(const fs::path &p, const std::string &data) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out << data;
 }
 
 TEST(KernelCache, RoundTrip) {
@@ -117,7 +98,6 @@ TEST(KernelCache, ConcurrentWritersNeverTearAnEntry) {
 
 TEST(KernelCache, UnwritableDirectoryIsAnError) {
   TempDir dir;
-  fs::create_directories(dir.path);
   writeFile(dir.path / "file", "x");
   KernelCache cache((dir.path / "file" / "sub").string()); // a file stands in the way
   EXPECT_THROW(cache.store("k", sampleEntry('c')), Error);
@@ -154,13 +134,14 @@ TEST(CompileKernels, SecondCallHitsDamagedEntryIsRebuiltNoCacheBypasses) {
   EXPECT_NE(compileKernels(pattern, other).cacheKey, first.cacheKey);
 
   // Bypassing the cache recompiles and writes nothing.
-  TempDir empty;
+  TempDir scratch;
+  const fs::path empty = scratch.path / "cache"; // does not exist; bypassing must not create it
   CompileOptions bypass = options;
   bypass.useCache = false;
-  bypass.cacheDir = empty.path.string();
+  bypass.cacheDir = empty.string();
   CompiledKernels fresh = compileKernels(pattern, bypass);
   EXPECT_FALSE(fresh.cacheHit);
-  EXPECT_FALSE(fs::exists(empty.path));
+  EXPECT_FALSE(fs::exists(empty));
   EXPECT_EQ(fresh.module.kernels.size(), first.module.kernels.size());
 }
 

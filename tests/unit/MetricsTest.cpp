@@ -4,6 +4,8 @@
 // tests check what was drawn, not only that a file appeared.
 //
 //===----------------------------------------------------------------------===//
+#include "TempDir.h"
+
 #include "sparta/model/Metrics.h"
 #include "sparta/Error.h"
 #include "sparta/model/Json.h"
@@ -26,32 +28,9 @@
 
 using namespace sparta;
 using namespace sparta::model;
+using namespace sparta::testing;
 
 namespace {
-
-/// A fresh directory, removed with its contents when the test program exits.
-std::string tempDir() {
-  static std::vector<std::string> made;
-  static struct Cleanup {
-    ~Cleanup() {
-      for (const std::string &d : made)
-        std::filesystem::remove_all(d);
-    }
-  } cleanup;
-  std::string tmpl = testing::TempDir() + "sparta-metrics-XXXXXX";
-  std::vector<char> buf(tmpl.begin(), tmpl.end());
-  buf.push_back(0);
-  EXPECT_NE(mkdtemp(buf.data()), nullptr);
-  made.push_back(buf.data());
-  return made.back();
-}
-
-std::string slurp(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 struct Decoded {
   int w = 0, h = 0, channels = 0;
@@ -154,7 +133,7 @@ TEST(Metrics, RecordsRoundTripThroughJsonl) {
     EXPECT_EQ(back[i].elapsedSec, run[i].elapsedSec);
   }
   EXPECT_TRUE(std::isnan(back.back().loss));
-  std::string text = slurp(path);
+  std::string text = readFile(path);
   EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), long(run.size() + 1));
   EXPECT_NE(text.find("{\"step\":0,\"split\":\"train\",\"loss\":5.5,"), std::string::npos)
       << text.substr(0, 200);
@@ -190,7 +169,7 @@ TEST(Plot, LossCurvePngShowsBothCurves) {
   PlotOptions options;
   options.title = "gcide 8x512 T=4096";
   plotLossCurves(fakeRun(), path, options);
-  std::string bytes = slurp(path);
+  std::string bytes = readFile(path);
   ASSERT_GT(bytes.size(), 8u);
   EXPECT_EQ(bytes.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
   Decoded img = decode(path);

@@ -8,6 +8,8 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "MaskBuilders.h"
+
 #include "sparta/Error.h"
 #include "sparta/Frontend.h"
 #include "sparta/Pattern.h"
@@ -65,67 +67,7 @@ inline ConcretePattern loadPatternFile(const std::string &name, const Params &p)
   }
 }
 
-//--- hand-built masks ---------------------------------------------------------
-
-inline Mask leaf(MaskKind kind) {
-  Mask m;
-  m.kind = kind;
-  return m;
-}
-inline Mask band(int64_t lo, int64_t hi) {
-  Mask m = leaf(MaskKind::Band);
-  m.lo = lo, m.hi = hi;
-  return m;
-}
-inline Mask stride(int64_t p) {
-  Mask m = leaf(MaskKind::Stride);
-  m.period = p;
-  return m;
-}
-inline Mask chunk(int64_t s) {
-  Mask m = leaf(MaskKind::Chunk);
-  m.size = s;
-  return m;
-}
-inline Mask summary(int64_t p, int64_t w) {
-  Mask m = leaf(MaskKind::Summary);
-  m.period = p, m.width = w;
-  return m;
-}
-inline Mask globalKeys(int64_t n) {
-  Mask m = leaf(MaskKind::GlobalKeys);
-  m.count = n;
-  return m;
-}
-inline Mask globalQueries(int64_t n) {
-  Mask m = leaf(MaskKind::GlobalQueries);
-  m.count = n;
-  return m;
-}
-inline Mask randomBlocks(int64_t block, int64_t count, uint64_t seed) {
-  Mask m = leaf(MaskKind::RandomBlocks);
-  m.block = block, m.count = count, m.seed = seed;
-  return m;
-}
-inline Mask unite(std::vector<Mask> operands) {
-  Mask m = leaf(MaskKind::Union);
-  m.operands = std::move(operands);
-  return m;
-}
-inline Mask intersect(std::vector<Mask> operands) {
-  Mask m = leaf(MaskKind::Intersect);
-  m.operands = std::move(operands);
-  return m;
-}
-
-inline ConcretePattern makePattern(const std::string &name, int64_t T, std::vector<Mask> heads) {
-  ConcretePattern p;
-  p.name = name;
-  p.T = T;
-  p.params = {{"T", T}};
-  p.heads = std::move(heads);
-  return p;
-}
+//--- hand-built masks (the builders are in MaskBuilders.h) --------------------
 
 /// Masks built by hand, each aimed at a planner path: the paper's patterns
 /// (independent of the front end), summary-only and global-query heads (rows
@@ -154,6 +96,15 @@ inline std::vector<PatternCase> handBuiltCases(const Params &p) {
   for (auto &[name, heads] : masks)
     cases.push_back({name + " " + paramText(p), makePattern(name, T, heads)});
   return cases;
+}
+
+/// The first component called `name` of any head of `plan`, or null.
+inline PlanComponent *findComponent(Plan &plan, const std::string &name) {
+  for (HeadPlan &head : plan.heads)
+    for (PlanComponent &c : head.components)
+      if (c.name == name)
+        return &c;
+  return nullptr;
 }
 
 /// Test mutation: removes the first entry of the first non-empty backward

@@ -307,16 +307,6 @@ TEST(PlanTest, RandomMasks) {
 
 //--- the checks can fail ------------------------------------------------------
 
-namespace {
-PlanComponent *findComponent(Plan &plan, const std::string &name) {
-  for (HeadPlan &head : plan.heads)
-    for (PlanComponent &c : head.components)
-      if (c.name == name)
-        return &c;
-  return nullptr;
-}
-} // namespace
-
 TEST(PlanDefects, BandOffsetsAreChecked) {
   // Merged strided: the stride component starts at r - r' = 2; 1 would
   // double-count the pairs of the local band, 3 would miss some.

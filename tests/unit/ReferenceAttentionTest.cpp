@@ -20,6 +20,22 @@
 using namespace sparta;
 using namespace sparta::testing;
 
+namespace {
+
+/// `count` tensors of the shape's size, standard normal, drawn one after the
+/// other from one generator seeded with `seed`.
+std::vector<std::vector<float>> randomTensors(const AttentionShape &s, uint32_t seed, int count) {
+  std::mt19937 gen(seed);
+  std::normal_distribution<float> dist;
+  std::vector<std::vector<float>> tensors(count, std::vector<float>(s.elements()));
+  for (std::vector<float> &t : tensors)
+    for (float &x : t)
+      x = dist(gen);
+  return tensors;
+}
+
+} // namespace
+
 TEST(ReferenceAttentionTest, RoundToBF16) {
   EXPECT_EQ(roundToBF16(1.0f), 1.0f);
   EXPECT_EQ(roundToBF16(1.0f + 0x1p-8f), 1.0f);                 // tie, to even
@@ -73,15 +89,8 @@ TEST(ReferenceAttentionTest, BackwardMatchesFiniteDifferences) {
   // Loss = sum(dO * O); its gradient is what referenceBackward returns.
   ConcretePattern p = makePattern("s", 9, {unite({band(0, 2), stride(3)}), summary(3, 1)});
   const AttentionShape s{1, 2, 9, 4};
-  std::mt19937 gen(5);
-  std::normal_distribution<float> dist;
-  auto rnd = [&] {
-    std::vector<float> t(s.elements());
-    for (float &x : t)
-      x = dist(gen);
-    return t;
-  };
-  std::vector<float> q = rnd(), k = rnd(), v = rnd(), dout = rnd();
+  std::vector<std::vector<float>> in = randomTensors(s, 5, 4);
+  std::vector<float> q = in[0], k = in[1], v = in[2], dout = in[3];
   const double scale = 0.7;
   AttentionGrads g = referenceBackward(p.heads, s, q, k, v, dout, scale);
   auto loss = [&]() {
@@ -110,15 +119,8 @@ TEST(ReferenceAttentionTest, BackwardMatchesFiniteDifferences) {
 TEST(ReferenceAttentionTest, LowPrecisionErrorIsPlausible) {
   ConcretePattern p = makePattern("d", 64, {leaf(MaskKind::Dense), unite({band(0, 8), stride(8)})});
   const AttentionShape s{1, 2, 64, 32};
-  std::mt19937 gen(9);
-  std::normal_distribution<float> dist;
-  auto rnd = [&] {
-    std::vector<float> t(s.elements());
-    for (float &x : t)
-      x = dist(gen);
-    return t;
-  };
-  std::vector<float> q = rnd(), k = rnd(), v = rnd(), dout = rnd();
+  std::vector<std::vector<float>> in = randomTensors(s, 9, 4);
+  std::vector<float> q = in[0], k = in[1], v = in[2], dout = in[3];
   const double scale = 1 / std::sqrt(32.0);
   AttentionOutput exact = referenceForward(p.heads, s, q, k, v, scale);
   AttentionGrads exactGrad = referenceBackward(p.heads, s, q, k, v, dout, scale);

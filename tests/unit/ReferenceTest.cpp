@@ -8,6 +8,8 @@
 // on every pair of random mask expressions.
 //
 //===----------------------------------------------------------------------===//
+#include "MaskBuilders.h"
+
 #include "sparta/Error.h"
 #include "sparta/Frontend.h"
 #include "sparta/MaskRows.h"
@@ -22,65 +24,11 @@
 #include <vector>
 
 using namespace sparta;
+using namespace sparta::testing;
 
 namespace {
 
 using Pred = std::function<bool(int64_t i, int64_t j)>;
-
-Mask make(MaskKind kind) {
-  Mask m;
-  m.kind = kind;
-  return m;
-}
-Mask band(int64_t lo, int64_t hi) {
-  Mask m = make(MaskKind::Band);
-  m.lo = lo;
-  m.hi = hi;
-  return m;
-}
-Mask stride(int64_t period) {
-  Mask m = make(MaskKind::Stride);
-  m.period = period;
-  return m;
-}
-Mask chunk(int64_t size) {
-  Mask m = make(MaskKind::Chunk);
-  m.size = size;
-  return m;
-}
-Mask summary(int64_t period, int64_t width) {
-  Mask m = make(MaskKind::Summary);
-  m.period = period;
-  m.width = width;
-  return m;
-}
-Mask globalKeys(int64_t count) {
-  Mask m = make(MaskKind::GlobalKeys);
-  m.count = count;
-  return m;
-}
-Mask globalQueries(int64_t count) {
-  Mask m = make(MaskKind::GlobalQueries);
-  m.count = count;
-  return m;
-}
-Mask randomBlocks(int64_t block, int64_t count, uint64_t seed) {
-  Mask m = make(MaskKind::RandomBlocks);
-  m.block = block;
-  m.count = count;
-  m.seed = seed;
-  return m;
-}
-Mask unite(std::vector<Mask> operands) {
-  Mask m = make(MaskKind::Union);
-  m.operands = std::move(operands);
-  return m;
-}
-Mask intersect(std::vector<Mask> operands) {
-  Mask m = make(MaskKind::Intersect);
-  m.operands = std::move(operands);
-  return m;
-}
 
 /// Every (i, j) in [-1, T]^2: the mask is `expected` on causal pairs and false elsewhere.
 void expectMask(const Mask &mask, int64_t T, const Pred &expected, const std::string &what) {
@@ -110,12 +58,12 @@ const std::vector<int64_t> kStrides = {1, 2, 3, 4, 8, 16, 100, 128};
 
 TEST(Reference, Dense) {
   for (int64_t T : kLengths)
-    expectMask(make(MaskKind::Dense), T, [](int64_t, int64_t) { return true; }, "dense");
+    expectMask(leaf(MaskKind::Dense), T, [](int64_t, int64_t) { return true; }, "dense");
 }
 
 TEST(Reference, EmptyHoldsNowhere) {
   for (int64_t T : kLengths)
-    expectMask(make(MaskKind::Empty), T, [](int64_t, int64_t) { return false; }, "empty");
+    expectMask(leaf(MaskKind::Empty), T, [](int64_t, int64_t) { return false; }, "empty");
 }
 
 TEST(Reference, Band) {
@@ -315,7 +263,7 @@ Mask randomMask(std::mt19937_64 &rng, int depth) {
   };
   int kind = static_cast<int>(pick(0, depth > 0 ? 11 : 9));
   switch (kind) {
-  case 0: return make(MaskKind::Dense);
+  case 0: return leaf(MaskKind::Dense);
   case 1: return band(pick(-3, 6), pick(-2, 40));
   case 2: return stride(pick(1, 12));
   case 3: return chunk(pick(1, 20));
@@ -326,7 +274,7 @@ Mask randomMask(std::mt19937_64 &rng, int depth) {
   case 5: return globalKeys(pick(0, 10));
   case 6: return globalQueries(pick(0, 10));
   case 7: return randomBlocks(pick(1, 8), pick(0, 4), rng());
-  case 8: return make(MaskKind::Empty);
+  case 8: return leaf(MaskKind::Empty);
   case 9: return band(0, pick(0, 8));
   case 10: {
     std::vector<Mask> ops;

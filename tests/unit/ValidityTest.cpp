@@ -7,6 +7,8 @@
 // forms are valid in two layers; local-only and stride-only are not.
 //
 //===----------------------------------------------------------------------===//
+#include "MaskBuilders.h"
+
 #include "sparta/Error.h"
 #include "sparta/Frontend.h"
 #include "sparta/Reference.h"
@@ -19,55 +21,9 @@
 #include <vector>
 
 using namespace sparta;
+using namespace sparta::testing;
 
 namespace {
-
-Mask make(MaskKind kind) {
-  Mask m;
-  m.kind = kind;
-  return m;
-}
-Mask band(int64_t lo, int64_t hi) {
-  Mask m = make(MaskKind::Band);
-  m.lo = lo;
-  m.hi = hi;
-  return m;
-}
-Mask stride(int64_t period) {
-  Mask m = make(MaskKind::Stride);
-  m.period = period;
-  return m;
-}
-Mask chunk(int64_t size) {
-  Mask m = make(MaskKind::Chunk);
-  m.size = size;
-  return m;
-}
-Mask summary(int64_t period, int64_t width) {
-  Mask m = make(MaskKind::Summary);
-  m.period = period;
-  m.width = width;
-  return m;
-}
-Mask globalQueries(int64_t count) {
-  Mask m = make(MaskKind::GlobalQueries);
-  m.count = count;
-  return m;
-}
-Mask unite(std::vector<Mask> operands) {
-  Mask m = make(MaskKind::Union);
-  m.operands = std::move(operands);
-  return m;
-}
-
-ConcretePattern pattern(int64_t T, std::vector<Mask> heads, const std::string &name = "test") {
-  ConcretePattern p;
-  p.name = name;
-  p.T = T;
-  p.params["T"] = T;
-  p.heads = std::move(heads);
-  return p;
-}
 
 /// Whether step p -> j is allowed by layer m of a k-layer stack.
 bool stepAllowed(const ConcretePattern &p, bool interleaved, int64_t m, int64_t from, int64_t to) {
@@ -191,7 +147,7 @@ TEST(Validity, StrideOnlyIsInvalid) {
 }
 
 TEST(Validity, OneLayer) {
-  EXPECT_TRUE(checkValidity(pattern(100, {make(MaskKind::Dense)}), {1, false}).valid);
+  EXPECT_TRUE(checkValidity(pattern(100, {leaf(MaskKind::Dense)}), {1, false}).valid);
   ValidityResult r = checkValidity(pattern(100, {band(0, 4), stride(4)}), {1, false});
   EXPECT_FALSE(r.valid);
   EXPECT_EQ(r.query, 5); // 5 - 0 = 5 is neither within 4 nor a multiple of 4
@@ -257,12 +213,8 @@ TEST(Validity, MatchesBruteForceOnSmallPatterns) {
       return summary(period, pick(0, period));
     }
     case 4: return globalQueries(pick(0, 3));
-    case 5: {
-      Mask m = make(MaskKind::GlobalKeys);
-      m.count = pick(0, 3);
-      return m;
-    }
-    case 6: return make(MaskKind::Dense);
+    case 5: return globalKeys(pick(0, 3));
+    case 6: return leaf(MaskKind::Dense);
     default: return unite({band(0, pick(0, 3)), stride(pick(1, 5))});
     }
   };
@@ -296,7 +248,7 @@ TEST(Validity, LongSequences) {
   EXPECT_TRUE(checkValidity(pattern(16384, {band(0, 128), stride(128)})).valid);
   EXPECT_TRUE(checkValidity(pattern(16384, {unite({chunk(128), summary(128, 32)})})).valid);
   EXPECT_TRUE(checkValidity(pattern(16384, {band(0, 128), stride(128)}), {2, true}).valid);
-  EXPECT_TRUE(checkValidity(pattern(16384, {make(MaskKind::Dense)}), {3, false}).valid);
+  EXPECT_TRUE(checkValidity(pattern(16384, {leaf(MaskKind::Dense)}), {3, false}).valid);
   ValidityResult local = checkValidity(pattern(16384, {band(0, 128)}));
   EXPECT_EQ(local.query, 257);
 }

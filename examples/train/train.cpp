@@ -1,0 +1,275 @@
+//===- train.cpp - sparta-train: train and sample the Sparse Transformer ---===//
+//
+//   sparta-train --data gcide --pattern patterns/fixed.mlir --set L=64 --set c=16
+//                --T 4096 --layers 8 --d-model 512 --heads 8 --batch 8 --steps 2000
+//                --lr 1e-3 --eval-every 200 --out runs/gcide
+//   sparta-train --data fashion-mnist --pattern patterns/strided.mlir --set L=28 ...
+//   sparta-train sample --checkpoint runs/gcide [--length 500] [--prompt TEXT]
+//
+// `sparta-train --help` lists every option. Exit status: 0 done, 1 error,
+// 2 bad options, 3 training stopped on a non-finite loss/gradient/weight.
+//
+//===----------------------------------------------------------------------===//
+#include "sparta/Error.h"
+#include "sparta/Frontend.h"
+#include "sparta/model/Metrics.h"
+#include "sparta/model/Trainer.h"
+#include "sparta/runtime/Cuda.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+using namespace sparta;
+using namespace sparta::model;
+
+namespace {
+
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+const char *kUsage = R"(usage:
+  sparta-train [train] --data gcide|fashion-mnist|FILE --out DIR [options]
+  sparta-train sample --checkpoint DIR|FILE [options]
+
+training options (defaults in brackets):
+  --data SPEC           gcide, fashion-mnist or any file of bytes [gcide]
+  --data-path PATH      where gcide (the .dict.dz) / fashion-mnist (the idx dir) are
+  --pattern FILE        attention pattern [patterns/fixed.mlir; strided for images]
+  --set NAME=VALUE      pattern parameter (repeatable) [L=64 c=16; L=28 for images]
+  --heads-mode MODE     multihead | merged | interleaved [multihead]
+  --T N                 sequence length [4096; 784 for images]
+  --layers N [8]  --d-model N [512]  --heads N [8]  --ff-mult N [4]
+  --dropout P [0]       --recompute       recompute activations in the backward
+  --batch B [8]  --steps S [1000]  --lr X [1e-3]  --warmup N [100]
+  --min-lr-ratio R [0.1]  --weight-decay W [0.01]  --clip C [1.0]
+  --eval-every N [200]  --eval-rows N [128, 0 = whole validation split]
+  --checkpoint-every N [= eval-every]  --keep N [3]
+  --out DIR             metrics.jsonl, loss.png, checkpoints/, model.safetensors
+  --resume              continue from the newest checkpoint in DIR
+  --time-limit MIN      stop (checkpoint + evaluation) after MIN minutes
+  --seed N [1]  --quiet (no progress line)
+
+sample options:
+  --checkpoint DIR|FILE a checkpoint, or a run directory (its newest checkpoint)
+  --length N [400]  --prompt TEXT  --temperature X [1.0]  --seed N [1]
+  --count N [16] (images)  --png FILE [samples.png] (images)
+)";
+
+/// Options as NAME -> values; flags have an empty value.
+class Args {
+public:
+  Args(int argc, char **argv, int first, const std::map<std::string, bool> &known) {
+    for (int i = first; i < argc; ++i) {
+      std::string a = argv[i];
+      if (a == "--help" || a == "-h") throw UsageError("");
+      if (a.rfind("--", 0) != 0) throw UsageError("unexpected argument '" + a + "'");
+      std::string name = a.substr(2), value;
+      auto eq = name.find('=');
+      if (eq != std::string::npos && name != "set") value = name.substr(eq + 1), name = name.substr(0, eq);
+      auto it = known.find(name);
+      if (it == known.end()) throw UsageError("unknown option '--" + name + "'");
+      if (it->second && eq == std::string::npos) {
+        if (i + 1 >= argc) throw UsageError("option '--" + name + "' needs a value");
+        value = argv[++i];
+      }
+      values[name].push_back(value);
+    }
+  }
+  bool has(const std::string &n) const { return values.count(n) > 0; }
+  std::string str(const std::string &n, const std::string &def) const {
+    return has(n) ? values.at(n).back() : def;
+  }
+  const std::vector<std::string> &all(const std::string &n) const {
+    static const std::vector<std::string> none;
+    return has(n) ? values.at(n) : none;
+  }
+  int64_t integer(const std::string &n, int64_t def) const {
+    if (!has(n)) return def;
+    const std::string &s = values.at(n).back();
+    char *end = nullptr;
+    long long v = std::strtoll(s.c_str(), &end, 10);
+    if (s.empty() || *end) throw UsageError("--" + n + " needs an integer, got '" + s + "'");
+    return v;
+  }
+  double real(const std::string &n, double def) const {
+    if (!has(n)) return def;
+    const std::string &s = values.at(n).back();
+    char *end = nullptr;
+    double v = std::strtod(s.c_str(), &end);
+    if (s.empty() || *end) throw UsageError("--" + n + " needs a number, got '" + s + "'");
+    return v;
+  }
+
+private:
+  std::map<std::string, std::vector<std::string>> values;
+};
+
+double mib(std::size_t b) { return double(b) / 1048576.0; }
+
+int train(const Args &a) {
+  TrainerConfig t;
+  t.data = a.str("data", "gcide");
+  t.dataPath = a.str("data-path", "");
+  const bool images = t.data == "fashion-mnist";
+  ModelConfig &m = t.model;
+  m.patternPath = a.str("pattern", images ? "patterns/strided.mlir" : "patterns/fixed.mlir");
+  if (a.has("set")) {
+    try {
+      m.patternParams = parseBindings(a.all("set"));
+    } catch (const Error &e) {
+      throw UsageError(e.what());
+    }
+  } else {
+    m.patternParams = images ? ParamBindings{{"L", 28}} : ParamBindings{{"L", 64}, {"c", 16}};
+    if (a.has("pattern")) m.patternParams.clear();
+  }
+  m.T = int(a.integer("T", images ? 784 : 4096));
+  m.patternParams.erase("T");
+  m.layers = int(a.integer("layers", 8));
+  m.dModel = int(a.integer("d-model", 512));
+  m.heads = int(a.integer("heads", 8));
+  m.ffMult = int(a.integer("ff-mult", 4));
+  m.dropout = float(a.real("dropout", 0));
+  m.recompute = a.has("recompute");
+  try {
+    m.headsMode = parseHeadsMode(a.str("heads-mode", "multihead"));
+  } catch (const Error &e) {
+    throw UsageError(e.what());
+  }
+  m.positions = images ? PositionMode::Image : PositionMode::Text;
+  t.batch = int(a.integer("batch", 8));
+  t.steps = a.integer("steps", 1000);
+  t.lr = a.real("lr", 1e-3);
+  t.warmup = a.integer("warmup", std::min<int64_t>(100, t.steps / 10));
+  t.minLrRatio = a.real("min-lr-ratio", 0.1);
+  t.weightDecay = float(a.real("weight-decay", 0.01));
+  t.clip = float(a.real("clip", 1.0));
+  t.evalEvery = a.integer("eval-every", 200);
+  t.evalRows = a.integer("eval-rows", 128);
+  t.checkpointEvery = a.integer("checkpoint-every", 0);
+  t.keepCheckpoints = int(a.integer("keep", 3));
+  t.outDir = a.str("out", "");
+  t.resume = a.has("resume");
+  t.timeLimitMinutes = a.real("time-limit", 0);
+  t.seed = uint64_t(a.integer("seed", 1));
+  t.progress = !a.has("quiet");
+  if (t.outDir.empty()) throw UsageError("--out DIR is required");
+  if (!std::filesystem::exists(m.patternPath))
+    throw UsageError("pattern file '" + m.patternPath + "' not found");
+  try {
+    t.validate();
+  } catch (const Error &e) {
+    throw UsageError(e.what());
+  }
+
+  ParameterLayout layout = parameterLayout(m);
+  ModelConfig other = m;
+  other.recompute = !m.recompute;
+  MemoryReport mem = plannedMemory(m, t.batch), alt = plannedMemory(other, t.batch);
+  std::printf("model: %d layers, d_model %d, %d heads (dim %d), ff %d, T %d, %s %s, %s heads; %lld parameters\n",
+              m.layers, m.dModel, m.heads, m.headDim(), m.hidden(), m.T, m.patternPath.c_str(),
+              m.toKeyValues().back().second.c_str(), headsModeName(m.headsMode),
+              (long long)layout.parameterCount);
+  std::printf("memory (MiB): parameters %.1f, optimizer %.1f, activations %.1f (%.1f with recompute %s), scratch %.1f\n",
+              mib(mem.parameters), mib(mem.optimizer), mib(mem.activations), mib(alt.activations),
+              m.recompute ? "off" : "on", mib(mem.scratch));
+  std::fflush(stdout);
+
+  std::string why;
+  if (!rt::cudaAvailable(&why)) throw Error("no CUDA device: " + why);
+  const auto freeBefore = rt::Context::get().memoryInfo().first;
+  Trainer trainer(t);
+  std::printf("data: %s, %zu training bytes, %zu validation bytes; device %s\n", trainer.data().name.c_str(),
+              trainer.data().train.size(), trainer.data().validation.size(),
+              rt::Context::get().device().name.c_str());
+  std::fflush(stdout);
+  TrainResult r = trainer.run();
+  const auto freeAfter = rt::Context::get().memoryInfo().first;
+  std::printf("device memory in use by the run: %.1f MiB\n", mib(freeBefore - freeAfter));
+  if (r.failedStep > 0) {
+    std::fprintf(stderr, "sparta-train: %s\n", r.message.c_str());
+    return 3;
+  }
+  std::printf("done: steps %lld-%lld, %.1f s training, %.0f tokens/s, validation %.4f %s\n",
+              (long long)r.firstStep, (long long)r.lastStep, r.trainSeconds, r.tokensPerSec,
+              r.validationBits, trainer.data().unitName());
+  std::printf("files: %s/metrics.jsonl, %s/loss.png, %s\n", t.outDir.c_str(), t.outDir.c_str(),
+              r.lastCheckpoint.c_str());
+  return 0;
+}
+
+int sample(const Args &a) {
+  std::string path = a.str("checkpoint", "");
+  if (path.empty()) throw UsageError("sample needs --checkpoint DIR|FILE");
+  if (std::filesystem::is_directory(path)) {
+    std::string dir = std::filesystem::exists(path + "/checkpoints") ? path + "/checkpoints" : path;
+    auto latest = CheckpointRotation(dir, 1 << 30).latest();
+    if (!latest) throw Error("no checkpoint in " + dir);
+    path = *latest;
+  }
+  Checkpoint ckpt = loadCheckpoint(path);
+  SampleOptions opt;
+  opt.temperature = a.real("temperature", 1.0);
+  opt.seed = uint64_t(a.integer("seed", 1));
+  const bool images = ckpt.meta.has("data_kind") && ckpt.meta.get("data_kind") == "images";
+  if (images) {
+    int count = int(a.integer("count", 16));
+    if (count < 1 || count > 256) throw UsageError("--count must be in [1, 256]");
+    auto model = loadModel(ckpt, count);
+    std::vector<uint8_t> px = sampleImages(*model, count, uint8_t(ckpt.meta.getInt("start_byte")), opt);
+    std::string png = a.str("png", "samples.png");
+    int w = model->config().imageWidth, h = model->config().imageHeight;
+    writeImageGrid(png, px, count, w, h, 0, 4);
+    std::printf("wrote %d samples to %s\n", count, png.c_str());
+  } else {
+    auto model = loadModel(ckpt, 1);
+    std::string prompt = a.str("prompt", "");
+    int length = int(a.integer("length", 400));
+    if (length < 1) throw UsageError("--length must be >= 1");
+    std::vector<uint8_t> out = sampleText(*model, std::vector<uint8_t>(prompt.begin(), prompt.end()), length, opt);
+    std::fwrite(prompt.data(), 1, prompt.size(), stdout);
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    std::fputc('\n', stdout);
+  }
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  const std::map<std::string, bool> trainOpts = {
+      {"data", true}, {"data-path", true}, {"pattern", true}, {"set", true}, {"heads-mode", true},
+      {"T", true}, {"layers", true}, {"d-model", true}, {"heads", true}, {"ff-mult", true},
+      {"dropout", true}, {"recompute", false}, {"batch", true}, {"steps", true}, {"lr", true},
+      {"warmup", true}, {"min-lr-ratio", true}, {"weight-decay", true}, {"clip", true},
+      {"eval-every", true}, {"eval-rows", true}, {"checkpoint-every", true}, {"keep", true},
+      {"out", true}, {"resume", false}, {"time-limit", true}, {"seed", true}, {"quiet", false}};
+  const std::map<std::string, bool> sampleOpts = {
+      {"checkpoint", true}, {"length", true}, {"prompt", true}, {"temperature", true},
+      {"seed", true}, {"count", true}, {"png", true}};
+  try {
+    int first = 1;
+    std::string mode = "train";
+    if (argc > 1 && (std::strcmp(argv[1], "sample") == 0 || std::strcmp(argv[1], "train") == 0))
+      mode = argv[1], first = 2;
+    if (mode == "sample") return sample(Args(argc, argv, first, sampleOpts));
+    return train(Args(argc, argv, first, trainOpts));
+  } catch (const UsageError &e) {
+    if (!*e.what()) {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    std::fprintf(stderr, "sparta-train: %s (sparta-train --help lists the options)\n", e.what());
+    return 2;
+  } catch (const std::exception &e) {
+    std::fprintf(stderr, "sparta-train: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,132 @@
+//===- Trainer.h - Training loop, evaluation, checkpoints, sampling --------===//
+//
+//   TrainerConfig tc;             // model, data, batch, steps, lr, ...
+//   Trainer trainer(tc);          // loads the data, builds the model
+//   TrainResult r = trainer.run();
+//
+// One step: a batch of B random windows from the training split (BatchSampler),
+// forward + backward (Transformer), the learning rate of LrSchedule (linear
+// warm-up, cosine decay to lr * minLrRatio), global gradient-norm clipping,
+// AdamW. Steps are numbered from 1 (step s is the s-th update); a checkpoint
+// of step s holds the state after s updates.
+//
+// Stops early (TrainResult::failedStep, message naming the step) when a
+// loss, the gradient or the updated weights are not finite; no checkpoint is
+// written after the last finite state, so the newest checkpoint is good.
+//
+// Exact resume: a checkpoint holds the fp32 master weights, both AdamW
+// moments, the step, the batch sampler's RNG state and the dropout counter;
+// the bf16 weights are re-derived from the master weights, and every kernel
+// is deterministic, so a resumed run reproduces the uninterrupted run's
+// losses bit for bit.
+//
+// Files in outDir: metrics.jsonl, loss.png, checkpoints/step-*.ckpt (the last
+// keepCheckpoints), model.safetensors (final fp32 weights).
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "sparta/model/Checkpoint.h"
+#include "sparta/model/Data.h"
+#include "sparta/model/ModelConfig.h"
+#include "sparta/model/Transformer.h"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sparta::model {
+
+struct TrainerConfig {
+  ModelConfig model;
+  std::string data = "gcide"; // "gcide", "fashion-mnist" or a file
+  std::string dataPath;       // overrides where gcide / fashion-mnist are read from
+  int batch = 8;
+  int64_t steps = 1000;
+  double lr = 1e-3;
+  double minLrRatio = 0.1;    // the cosine ends at lr * minLrRatio
+  int64_t warmup = 100;
+  float beta1 = 0.9f, beta2 = 0.95f, eps = 1e-8f;
+  float weightDecay = 0.01f;
+  float clip = 1.0f;
+  int64_t evalEvery = 200;    // 0: only at the end
+  int64_t evalRows = 128;     // validation rows per evaluation (0: the whole split)
+  int64_t checkpointEvery = 0; // 0: at every evaluation
+  int keepCheckpoints = 3;
+  std::string outDir;         // empty: no files at all (tests)
+  bool resume = false;
+  uint64_t seed = 1;
+  double timeLimitMinutes = 0; // > 0: stop (with a checkpoint) after this long
+  bool progress = true;        // the live progress line on stderr
+  int64_t stopAfter = 0;       // > 0: stop after this step as if interrupted (tests)
+  /// Called before each step (1-based) with the model (tests inject faults).
+  std::function<void(int64_t step, Transformer &model)> beforeStep;
+
+  /// Throws sparta::Error naming the first bad field.
+  void validate() const;
+};
+
+struct TrainResult {
+  int64_t firstStep = 0;            // the first step this run executed (1-based)
+  int64_t lastStep = 0;             // the last completed step
+  std::vector<double> losses;       // training loss of every executed step
+  double validationBits = 0;        // the last evaluation (NaN if none)
+  double tokensPerSec = 0;          // training steps only
+  double trainSeconds = 0;
+  int64_t failedStep = 0;           // > 0: stopped at this step (non-finite)
+  std::string message;              // why it stopped early (empty otherwise)
+  std::string lastCheckpoint;       // newest checkpoint written (empty if none)
+};
+
+class Trainer {
+public:
+  /// Loads the data (unless `data` is given; it must outlive the trainer)
+  /// and builds the model.
+  explicit Trainer(const TrainerConfig &config, const Dataset *data = nullptr);
+  ~Trainer();
+
+  TrainResult run();
+  /// Mean validation loss in bits (per byte / per dim) over the evaluation rows.
+  double evaluate();
+
+  Transformer &model() { return *model_; }
+  const Dataset &data() const { return *data_; }
+  const TrainerConfig &config() const { return cfg_; }
+  /// The checkpoint of the current state (step = completed steps).
+  Checkpoint makeCheckpoint(int64_t step) const;
+  /// Restores a checkpoint; returns its step. Throws when its model differs.
+  int64_t restore(const Checkpoint &ckpt);
+
+private:
+  TrainerConfig cfg_;
+  Dataset owned_;
+  const Dataset *data_ = nullptr;
+  std::unique_ptr<Transformer> model_;
+  std::unique_ptr<BatchSampler> sampler_;
+  uint64_t dropoutSeed_ = 0, dropoutOffset_ = 0;
+};
+
+/// Loads the dataset of `spec` ("gcide", "fashion-mnist", a file); `path`
+/// overrides the Debian location of the first two.
+Dataset loadTrainingData(const std::string &spec, const std::string &path = "");
+
+/// The model config stored in a checkpoint (keys "model.*").
+ModelConfig checkpointModelConfig(const Checkpoint &ckpt);
+
+/// Builds a model (maxBatch rows) holding a checkpoint's weights.
+std::unique_ptr<Transformer> loadModel(const Checkpoint &ckpt, int maxBatch);
+
+struct SampleOptions {
+  double temperature = 1.0;
+  uint64_t seed = 1;
+};
+/// Continues `prompt` by `length` bytes (the window slides when it exceeds T).
+std::vector<uint8_t> sampleText(Transformer &model, const std::vector<uint8_t> &prompt, int length,
+                                const SampleOptions &options = {});
+/// `count` (<= maxBatch) images of T pixels after the start byte, row-major.
+std::vector<uint8_t> sampleImages(Transformer &model, int count, uint8_t startByte,
+                                  const SampleOptions &options = {});
+
+} // namespace sparta::model

@@ -1,0 +1,323 @@
+//===- Trainer.cpp - Training loop, evaluation, checkpoints ---------------===//
+#include "sparta/model/Trainer.h"
+
+#include "sparta/Error.h"
+#include "sparta/model/Metrics.h"
+#include "sparta/model/Progress.h"
+#include "sparta/model/Schedule.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <limits>
+#include <sstream>
+
+namespace sparta::model {
+
+namespace {
+constexpr double kLn2 = 0.69314718055994530942;
+
+std::string fmtNum(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+} // namespace
+
+void TrainerConfig::validate() const {
+  model.validate();
+  auto bad = [](const std::string &m) { throw Error("trainer config: " + m); };
+  if (batch < 1) bad("batch must be >= 1");
+  if (steps < 1) bad("steps must be >= 1");
+  if (!(lr > 0) || std::isnan(lr)) bad("lr must be > 0");
+  if (!(minLrRatio >= 0 && minLrRatio <= 1)) bad("min-lr ratio must be in [0, 1]");
+  if (warmup < 0) bad("warmup must be >= 0");
+  if (!(clip > 0)) bad("clip must be > 0");
+  if (!(weightDecay >= 0)) bad("weight decay must be >= 0");
+  if (evalEvery < 0 || evalRows < 0 || checkpointEvery < 0) bad("negative evaluation/checkpoint interval");
+  if (keepCheckpoints < 1) bad("keep-checkpoints must be >= 1");
+  if (resume && outDir.empty()) bad("--resume needs an output directory");
+}
+
+Dataset loadTrainingData(const std::string &spec, const std::string &path) {
+  if (spec == "gcide") return path.empty() ? loadGcide() : loadGcide(path);
+  if (spec == "fashion-mnist") return path.empty() ? loadFashionMnist() : loadFashionMnist(path);
+  return loadDataset(spec);
+}
+
+ModelConfig checkpointModelConfig(const Checkpoint &ckpt) {
+  std::vector<std::pair<std::string, std::string>> kv;
+  for (const auto &[k, v] : ckpt.meta.entries())
+    if (k.rfind("model.", 0) == 0) kv.push_back({k.substr(6), v});
+  return ModelConfig::fromKeyValues(kv);
+}
+
+std::unique_ptr<Transformer> loadModel(const Checkpoint &ckpt, int maxBatch) {
+  ModelConfig mc = checkpointModelConfig(ckpt);
+  auto model = std::make_unique<Transformer>(mc, maxBatch);
+  model->setParameters(parametersFromTensors(model->layout(), ckpt.tensors));
+  return model;
+}
+
+Trainer::Trainer(const TrainerConfig &config, const Dataset *data) : cfg_(config) {
+  cfg_.validate();
+  if (data) {
+    data_ = data;
+  } else {
+    owned_ = loadTrainingData(cfg_.data, cfg_.dataPath);
+    data_ = &owned_;
+  }
+  if (data_->kind == DataKind::Images && cfg_.model.T != data_->sequenceBytes)
+    throw Error("images of " + std::to_string(data_->sequenceBytes) + " pixels need T=" +
+                std::to_string(data_->sequenceBytes) + " (got T=" + std::to_string(cfg_.model.T) + ")");
+  // Independent streams for the weights, the batches and dropout, all from one seed.
+  Rng seeds(cfg_.seed);
+  uint64_t initSeed = seeds.next(), samplerSeed = seeds.next();
+  dropoutSeed_ = seeds.next();
+  model_ = std::make_unique<Transformer>(cfg_.model, cfg_.batch, initSeed);
+  sampler_ = std::make_unique<BatchSampler>(*data_, Split::Train, cfg_.batch, cfg_.model.T, samplerSeed);
+}
+
+Trainer::~Trainer() = default;
+
+double Trainer::evaluate() {
+  EvalBatches eval(*data_, Split::Validation, cfg_.batch, cfg_.model.T, cfg_.evalRows);
+  Batch batch;
+  double sum = 0;
+  while (eval.next(batch)) sum += model_->evaluate(batch.tokens.data(), int(batch.rows));
+  return sum / double(eval.totalTargets()) / kLn2;
+}
+
+Checkpoint Trainer::makeCheckpoint(int64_t step) const {
+  Checkpoint c;
+  c.meta.setInt("step", step);
+  c.meta.setU64("sampler_state", sampler_->state());
+  c.meta.setU64("dropout_seed", dropoutSeed_);
+  c.meta.setU64("dropout_offset", dropoutOffset_);
+  c.meta.setU64("seed", cfg_.seed);
+  c.meta.set("data", cfg_.data);
+  c.meta.set("data_kind", data_->kind == DataKind::Images ? "images" : "text");
+  c.meta.setInt("start_byte", data_->startByte);
+  for (const auto &[k, v] : cfg_.model.toKeyValues()) c.meta.set("model." + k, v);
+  const ParameterLayout &layout = model_->layout();
+  c.tensors = parametersToTensors(layout, model_->parameters());
+  std::vector<float> m = model_->momentM(), v = model_->momentV();
+  c.tensors.push_back(Tensor::fromF32("optimizer.m", {layout.totalElements}, m.data()));
+  c.tensors.push_back(Tensor::fromF32("optimizer.v", {layout.totalElements}, v.data()));
+  return c;
+}
+
+int64_t Trainer::restore(const Checkpoint &ckpt) {
+  ModelConfig saved = checkpointModelConfig(ckpt);
+  if (saved.toKeyValues() != cfg_.model.toKeyValues()) {
+    std::string diff;
+    auto a = saved.toKeyValues(), b = cfg_.model.toKeyValues();
+    for (size_t i = 0; i < a.size() && i < b.size(); ++i)
+      if (a[i] != b[i]) diff += " " + a[i].first + "=" + a[i].second + " (now " + b[i].second + ")";
+    throw Error("the checkpoint's model differs from the configured one:" + diff);
+  }
+  const ParameterLayout &layout = model_->layout();
+  model_->setParameters(parametersFromTensors(layout, ckpt.tensors));
+  model_->setMoments(ckpt.get("optimizer.m").toF32(), ckpt.get("optimizer.v").toF32());
+  sampler_->setState(ckpt.meta.getU64("sampler_state"));
+  dropoutSeed_ = ckpt.meta.getU64("dropout_seed");
+  dropoutOffset_ = ckpt.meta.getU64("dropout_offset");
+  return ckpt.meta.getInt("step");
+}
+
+TrainResult Trainer::run() {
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
+  TrainResult result;
+  result.validationBits = std::numeric_limits<double>::quiet_NaN();
+  const bool files = !cfg_.outDir.empty();
+  std::unique_ptr<CheckpointRotation> rotation;
+  int64_t step = 0; // completed steps
+  if (files) {
+    std::filesystem::create_directories(cfg_.outDir);
+    rotation = std::make_unique<CheckpointRotation>(cfg_.outDir + "/checkpoints", cfg_.keepCheckpoints);
+    if (cfg_.resume) {
+      auto latest = rotation->latest();
+      if (!latest) throw Error("--resume: no checkpoint in " + cfg_.outDir + "/checkpoints");
+      step = restore(loadCheckpoint(*latest));
+      result.lastCheckpoint = *latest;
+    } else {
+      // The initial weights, for the PyTorch reference (same init, same batch).
+      writeSafetensors(cfg_.outDir + "/init.safetensors",
+                       parametersToTensors(model_->layout(), model_->parameters()));
+    }
+  }
+  std::unique_ptr<MetricsWriter> metrics;
+  if (files) metrics = std::make_unique<MetricsWriter>(cfg_.outDir + "/metrics.jsonl", cfg_.resume ? step : -1);
+  const std::string unit = data_->unitName();
+  ProgressLine progress(cfg_.steps, unit, stderr, cfg_.progress ? -1 : 0, cfg_.progress ? 30 : 1e30);
+  LrSchedule schedule;
+  schedule.peak = cfg_.lr;
+  schedule.floor = cfg_.lr * cfg_.minLrRatio;
+  schedule.totalSteps = cfg_.steps;
+  schedule.warmupSteps = std::min<int64_t>(cfg_.warmup, cfg_.steps - 1);
+  schedule.validate();
+
+  const int64_t tokensPerStep = int64_t(cfg_.batch) * cfg_.model.T;
+  const int64_t ckptEvery = cfg_.checkpointEvery > 0 ? cfg_.checkpointEvery : cfg_.evalEvery;
+  auto note = [&](const std::string &line) {
+    if (cfg_.progress) progress.message(line);
+  };
+  auto plot = [&] {
+    if (!files) return;
+    try {
+      PlotOptions po;
+      plotLossCurves(readMetrics(metrics->path()), cfg_.outDir + "/loss.png", po);
+    } catch (const std::exception &e) {
+      note(std::string("loss plot skipped: ") + e.what());
+    }
+  };
+  auto doEval = [&](int64_t s) {
+    double bits = evaluate();
+    result.validationBits = bits;
+    if (metrics) {
+      MetricsRecord r;
+      r.step = s, r.split = "validation", r.loss = bits * kLn2, r.bits = bits, r.elapsedSec = elapsed();
+      metrics->write(r);
+    }
+    note("step " + std::to_string(s) + "  validation " + fmtNum(bits) + " " + unit);
+    plot();
+  };
+  auto save = [&](int64_t s) {
+    if (!rotation) return;
+    result.lastCheckpoint = rotation->save(s, makeCheckpoint(s));
+  };
+  auto fail = [&](int64_t s, const std::string &why) {
+    result.failedStep = s;
+    result.message = why + " at step " + std::to_string(s) + "; stopped" +
+                     (result.lastCheckpoint.empty() ? std::string(" (no checkpoint written)")
+                                                    : "; last good checkpoint: " + result.lastCheckpoint);
+    note(result.message);
+  };
+
+  result.firstStep = step + 1;
+  Batch batch;
+  double trainSec = 0;
+  while (step < cfg_.steps) {
+    const int64_t s = step + 1;
+    const auto t0 = Clock::now();
+    if (cfg_.beforeStep) cfg_.beforeStep(s, *model_);
+    sampler_->next(batch);
+    double loss = model_->forwardBackward(batch.tokens.data(), cfg_.batch, dropoutSeed_, dropoutOffset_);
+    dropoutOffset_ += 2 * uint64_t(cfg_.model.layers);
+    result.losses.push_back(loss);
+    if (!std::isfinite(loss)) {
+      fail(s, "non-finite training loss (" + fmtNum(loss) + ")");
+      break;
+    }
+    AdamWHyper hyper;
+    hyper.lr = float(schedule.at(s - 1));
+    hyper.beta1 = cfg_.beta1, hyper.beta2 = cfg_.beta2, hyper.eps = cfg_.eps;
+    hyper.weightDecay = cfg_.weightDecay;
+    hyper.step = s;
+    GradNormResult norm = model_->optimizerStep(hyper, cfg_.clip);
+    if (norm.nonFinite || !std::isfinite(norm.norm)) {
+      fail(s, "non-finite gradient (norm " + fmtNum(norm.norm) + ")");
+      break;
+    }
+    if (!model_->parametersFinite()) {
+      fail(s, "non-finite weights after the update (lr " + fmtNum(hyper.lr) + ")");
+      break;
+    }
+    step = s;
+    const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
+    trainSec += dt;
+    const double tps = double(tokensPerStep) * double(result.losses.size()) / trainSec;
+    if (metrics) {
+      MetricsRecord r;
+      r.step = s, r.loss = loss, r.bits = loss / kLn2, r.lr = hyper.lr, r.gradNorm = norm.norm;
+      r.tokensPerSec = tokensPerStep / dt, r.elapsedSec = elapsed();
+      metrics->write(r);
+    }
+    if (cfg_.progress) progress.update(s, loss, loss / kLn2, tps);
+    const bool last = s == cfg_.steps;
+    const bool timeUp = cfg_.timeLimitMinutes > 0 && elapsed() > cfg_.timeLimitMinutes * 60;
+    const bool interrupted = cfg_.stopAfter > 0 && s >= cfg_.stopAfter;
+    if (last || timeUp || (cfg_.evalEvery > 0 && s % cfg_.evalEvery == 0)) doEval(s);
+    if (last || timeUp || interrupted || (ckptEvery > 0 && s % ckptEvery == 0)) save(s);
+    if (timeUp) {
+      note("time limit of " + fmtNum(cfg_.timeLimitMinutes) + " min reached after step " + std::to_string(s));
+      break;
+    }
+    if (interrupted) break;
+  }
+  if (cfg_.progress) progress.finish();
+  result.lastStep = step;
+  result.trainSeconds = trainSec;
+  result.tokensPerSec = trainSec > 0 ? double(tokensPerStep) * double(result.losses.size()) / trainSec : 0;
+  if (files && result.failedStep == 0)
+    writeSafetensors(cfg_.outDir + "/model.safetensors",
+                     parametersToTensors(model_->layout(), model_->parameters()));
+  plot();
+  return result;
+}
+
+// ---- Sampling ----------------------------------------------------------------
+
+namespace {
+int sampleFrom(const float *logits, int V, double temperature, Rng &rng) {
+  if (temperature <= 0) {
+    int best = 0;
+    for (int i = 1; i < V; ++i)
+      if (logits[i] > logits[best]) best = i;
+    return best;
+  }
+  double mx = -1e300;
+  for (int i = 0; i < V; ++i) mx = std::max(mx, double(logits[i]));
+  std::vector<double> p(V);
+  double sum = 0;
+  for (int i = 0; i < V; ++i) sum += p[i] = std::exp((logits[i] - mx) / temperature);
+  double u = rng.uniform() * sum;
+  for (int i = 0; i < V; ++i) {
+    if (u < p[i]) return i;
+    u -= p[i];
+  }
+  return V - 1;
+}
+} // namespace
+
+std::vector<uint8_t> sampleText(Transformer &model, const std::vector<uint8_t> &prompt, int length,
+                                const SampleOptions &options) {
+  const int T = model.config().T, V = model.config().vocab;
+  Rng rng(options.seed);
+  std::vector<uint8_t> text = prompt;
+  if (text.empty()) text.push_back('\n');
+  std::vector<uint8_t> window(T, 0);
+  for (int i = 0; i < length; ++i) {
+    const int n = std::min<int>(int(text.size()), T);
+    std::fill(window.begin(), window.end(), 0);
+    std::copy(text.end() - n, text.end(), window.begin());
+    std::vector<float> logits = model.logitsAt(window.data(), 1, n - 1);
+    text.push_back(uint8_t(sampleFrom(logits.data(), V, options.temperature, rng)));
+  }
+  return std::vector<uint8_t>(text.begin() + (prompt.empty() ? 1 : long(prompt.size())), text.end());
+}
+
+std::vector<uint8_t> sampleImages(Transformer &model, int count, uint8_t startByte,
+                                  const SampleOptions &options) {
+  const int T = model.config().T, V = model.config().vocab;
+  if (count < 1 || count > model.maxBatch()) throw Error("sample count must be in [1, maxBatch]");
+  Rng rng(options.seed);
+  std::vector<uint8_t> rows(std::size_t(count) * T, 0);
+  for (int r = 0; r < count; ++r) rows[std::size_t(r) * T] = startByte;
+  std::vector<uint8_t> pixels(std::size_t(count) * T);
+  for (int t = 0; t < T; ++t) {
+    std::vector<float> logits = model.logitsAt(rows.data(), count, t);
+    for (int r = 0; r < count; ++r) {
+      uint8_t px = uint8_t(sampleFrom(logits.data() + std::size_t(r) * V, V, options.temperature, rng));
+      pixels[std::size_t(r) * T + t] = px;
+      if (t + 1 < T) rows[std::size_t(r) * T + t + 1] = px;
+    }
+  }
+  return pixels;
+}
+
+} // namespace sparta::model

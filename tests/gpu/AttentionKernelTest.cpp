@@ -18,6 +18,7 @@
 // Exits 77 (skipped) when there is no CUDA driver/GPU.
 //
 //===----------------------------------------------------------------------===//
+#include "GpuTestMain.h"
 #include "AttentionHarness.h"
 #include "AttentionReference.h"
 
@@ -206,11 +207,8 @@ INSTANTIATE_TEST_SUITE_P(All, AttentionKernel, testing::ValuesIn(allParams()), p
 
 int main(int argc, char **argv) {
   testing::InitGoogleTest(&argc, argv);
-  std::string why;
-  if (!rt::cudaAvailable(&why)) {
-    std::printf("skipped: no CUDA driver (%s)\n", why.c_str());
-    return 77;
-  }
+  if (!sparta::test::gpuAvailable())
+    return sparta::test::kSkipped;
   try {
     const rt::DeviceInfo &dev = rt::Context::get().device();
     std::printf("device: %s (%s), %d SMs, driver %d, NVRTC %s\n", dev.name.c_str(),

@@ -5,6 +5,7 @@
 // Exits 77 (skipped) without a CUDA driver.
 //
 //===----------------------------------------------------------------------===//
+#include "GpuTestMain.h"
 #include "sparta/Error.h"
 #include "sparta/runtime/AttentionLaunch.h"
 #include "sparta/runtime/Cuda.h"
@@ -129,12 +130,4 @@ TEST(CudaRuntime, LaunchHelpersValidate) {
 
 } // namespace
 
-int main(int argc, char **argv) {
-  testing::InitGoogleTest(&argc, argv);
-  std::string why;
-  if (!cudaAvailable(&why)) {
-    std::printf("skipped: no CUDA driver (%s)\n", why.c_str());
-    return 77;
-  }
-  return RUN_ALL_TESTS();
-}
+int main(int argc, char **argv) { return sparta::test::runGpuTests(argc, argv); }

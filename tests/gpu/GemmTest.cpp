@@ -12,6 +12,7 @@
 // Exits 77 (skipped) without a CUDA driver.
 //
 //===----------------------------------------------------------------------===//
+#include "GpuTestMain.h"
 #include "ModelKernelsTestUtil.h"
 
 #include "sparta/model/Gemm.h"
@@ -186,12 +187,4 @@ TEST_F(GemmTest, InvalidArgumentsThrow) {
 
 } // namespace
 
-int main(int argc, char **argv) {
-  testing::InitGoogleTest(&argc, argv);
-  std::string why;
-  if (!rt::cudaAvailable(&why)) {
-    std::printf("skipped: no CUDA driver (%s)\n", why.c_str());
-    return 77;
-  }
-  return RUN_ALL_TESTS();
-}
+int main(int argc, char **argv) { return sparta::test::runGpuTests(argc, argv); }

@@ -18,6 +18,7 @@
 // Exits 77 (skipped) without a CUDA driver.
 //
 //===----------------------------------------------------------------------===//
+#include "GpuTestMain.h"
 #include "ModelKernelsTestUtil.h"
 
 using namespace sparta;
@@ -320,12 +321,4 @@ INSTANTIATE_TEST_SUITE_P(DModel, ModelKernelsTest, testing::Values(384, 512),
 
 } // namespace
 
-int main(int argc, char **argv) {
-  testing::InitGoogleTest(&argc, argv);
-  std::string why;
-  if (!rt::cudaAvailable(&why)) {
-    std::printf("skipped: no CUDA driver (%s)\n", why.c_str());
-    return 77;
-  }
-  return RUN_ALL_TESTS();
-}
+int main(int argc, char **argv) { return sparta::test::runGpuTests(argc, argv); }

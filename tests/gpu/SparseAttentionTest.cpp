@@ -18,6 +18,7 @@
 // threads; GPU work is serialised by a mutex.
 //
 //===----------------------------------------------------------------------===//
+#include "GpuTestMain.h"
 #include "AttentionReference.h"
 
 #include "sparta/Error.h"
@@ -234,12 +235,4 @@ TEST(SparseAttentionApi, RejectsShapesThatDoNotFit) {
 } // namespace
 } // namespace sparta
 
-int main(int argc, char **argv) {
-  std::string why;
-  if (!sparta::rt::cudaAvailable(&why)) {
-    std::printf("skipped: no CUDA device (%s)\n", why.c_str());
-    return 77;
-  }
-  ::testing::InitGoogleTest(&argc, argv);
-  return RUN_ALL_TESTS();
-}
+int main(int argc, char **argv) { return sparta::test::runGpuTests(argc, argv); }

@@ -20,6 +20,7 @@
 // Exits 77 (skipped) without a CUDA driver.
 //
 //===----------------------------------------------------------------------===//
+#include "GpuTestMain.h"
 #include "sparta/Error.h"
 #include "sparta/model/KernelReference.h"
 #include "sparta/model/Metrics.h"
@@ -262,12 +263,4 @@ TEST(Trainer, NonFiniteStopsAtTheStep) {
 
 } // namespace
 
-int main(int argc, char **argv) {
-  testing::InitGoogleTest(&argc, argv);
-  std::string why;
-  if (!rt::cudaAvailable(&why)) {
-    std::printf("skipped: no CUDA driver (%s)\n", why.c_str());
-    return 77;
-  }
-  return RUN_ALL_TESTS();
-}
+int main(int argc, char **argv) { return sparta::test::runGpuTests(argc, argv); }

@@ -12,14 +12,19 @@
 //===----------------------------------------------------------------------===//
 #include "sparta/Error.h"
 #include "sparta/Frontend.h"
+#include "sparta/model/Json.h"
 #include "sparta/model/Metrics.h"
+#include "sparta/model/Schedule.h"
 #include "sparta/model/Trainer.h"
 #include "sparta/runtime/Cuda.h"
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <functional>
 #include <map>
 #include <string>
@@ -37,6 +42,13 @@ struct UsageError : std::runtime_error {
 const char *kUsage = R"(usage:
   sparta-train [train] --data gcide|fashion-mnist|FILE --out DIR [options]
   sparta-train sample --checkpoint DIR|FILE [options]
+  sparta-train agree --dir DIR [--steps N]
+
+agree (the PyTorch agreement test, tests/reference/agreement.py, docs/reference-model.md):
+  reads DIR/config.json, DIR/init.safetensors, DIR/batch.bin; writes DIR/grads.safetensors
+  and DIR/loss.json (step-0 gradients before clipping, loss in nats, batch 0) and
+  DIR/losses.jsonl (one {"step","loss"} per step; step s on batch s mod S, dropout 0)
+  --dir DIR  --steps N [config train.steps]
 
 training options (defaults in brackets):
   --data SPEC           gcide, fashion-mnist or any file of bytes [gcide]
@@ -241,6 +253,138 @@ int sample(const Args &a) {
   return 0;
 }
 
+
+std::string readFile(const std::string &path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw Error("cannot read " + path);
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+/// The PyTorch agreement test's C++ side (docs/reference-model.md, "Exchange directory").
+int agree(const Args &a) {
+  const std::string dir = a.str("dir", "");
+  if (dir.empty()) throw UsageError("agree needs --dir DIR");
+  JsonValue root = parseJson(readFile(dir + "/config.json"), dir + "/config.json");
+  const JsonValue *md = root.find("model") ? root.find("model") : &root;
+  const JsonValue *td = root.find("train") ? root.find("train") : &root;
+  auto num = [](const JsonValue *o, const char *k, double def) {
+    const JsonValue *v = o->find(k);
+    return v && v->isNumber() ? v->number : def;
+  };
+  auto str = [](const JsonValue *o, const char *k, const std::string &def) {
+    const JsonValue *v = o->find(k);
+    return v && v->isString() ? v->text : def;
+  };
+  ModelConfig m;
+  m.layers = int(num(md, "layers", 2));
+  m.dModel = int(num(md, "d_model", 64));
+  m.heads = int(num(md, "heads", 4));
+  m.ffMult = int(num(md, "ff_mult", 4));
+  m.T = int(num(md, "seq_len", 128));
+  m.vocab = int(num(md, "vocab", 256));
+  m.dropout = 0.0f;
+  std::string pf = str(md, "pattern_file", "");
+  if (pf.empty()) pf = "patterns/" + str(md, "pattern", "fixed") + ".mlir";
+  m.patternPath = pf;
+  if (!std::filesystem::exists(m.patternPath))
+    throw Error("pattern file '" + m.patternPath + "' not found (run from the repository root)");
+  if (const JsonValue *pp = md->find("pattern_params"))
+    for (const auto &[k, v] : pp->members)
+      if (k != "T") m.patternParams[k] = int64_t(v.number);
+  m.headsMode = parseHeadsMode(str(md, "head_mode", "multihead"));
+  const std::string pos = str(md, "positional", "text");
+  if (pos == "image") {
+    m.positions = PositionMode::Image;
+    if (int(num(md, "image_channels", 1)) != 1) throw Error("agree: only image_channels 1 is supported");
+    m.imageWidth = int(num(md, "image_width", 28));
+    m.imageHeight = (m.T + m.imageWidth - 1) / m.imageWidth;
+  } else {
+    m.positions = PositionMode::Text;
+  }
+  if (const JsonValue *mf = md->find("mask_files"); mf && !mf->isNull() && !mf->items.empty())
+    throw Error("agree: config mask_files are not supported (the C++ side compiles the pattern file)");
+  m.validate();
+
+  const int B = int(num(td, "batch_size", 8));
+  const int64_t cfgSteps = int64_t(num(td, "steps", 200));
+  const int64_t steps = a.integer("steps", cfgSteps);
+  LrSchedule schedule;
+  schedule.peak = num(td, "lr", 1e-3);
+  schedule.floor = num(td, "min_lr", 0.0);
+  schedule.totalSteps = int64_t(num(td, "total_steps", double(cfgSteps)));
+  schedule.warmupSteps = int64_t(num(td, "warmup_steps", 20));
+  schedule.validate();
+  AdamWHyper hyper;
+  hyper.beta1 = float(num(td, "beta1", 0.9));
+  hyper.beta2 = float(num(td, "beta2", 0.95));
+  hyper.eps = float(num(td, "eps", 1e-8));
+  hyper.weightDecay = float(num(td, "weight_decay", 0.01));
+  const float clip = float(num(td, "clip", 1.0));
+
+  // Batches: batch.bin, U8 (or I32), [S, B, T+1] row-major.
+  const std::string dt = str(&root, "batch_dtype", "U8");
+  std::string raw = readFile(dir + "/batch.bin");
+  const std::size_t row = std::size_t(m.T) + 1, per = row * std::size_t(B);
+  std::vector<uint8_t> tokens;
+  if (dt == "U8") {
+    tokens.assign(raw.begin(), raw.end());
+  } else if (dt == "I32") {
+    tokens.resize(raw.size() / 4);
+    for (std::size_t i = 0; i < tokens.size(); ++i) {
+      int32_t v;
+      std::memcpy(&v, raw.data() + 4 * i, 4);
+      if (v < 0 || v > 255) throw Error("agree: batch token outside 0..255");
+      tokens[i] = uint8_t(v);
+    }
+  } else {
+    throw Error("agree: batch_dtype " + dt + " (U8 or I32)");
+  }
+  if (tokens.empty() || tokens.size() % per) throw Error("agree: batch.bin is not [S, B, T+1]");
+  const std::size_t S = tokens.size() / per;
+
+  std::string why;
+  if (!rt::cudaAvailable(&why)) throw Error("no CUDA device: " + why);
+  Transformer model(m, B, 1);
+  const ParameterLayout &layout = model.layout();
+  model.setParameters(parametersFromTensors(layout, readSafetensors(dir + "/init.safetensors")));
+  std::printf("agree: %d layers, d_model %d, %d heads, T %d, %s, %s heads, B %d, %zu batches, %lld steps\n",
+              m.layers, m.dModel, m.heads, m.T, m.patternPath.c_str(), headsModeName(m.headsMode), B, S,
+              (long long)steps);
+
+  // Step-0 loss and gradients (batch 0, before clipping).
+  double loss0 = model.forwardBackward(tokens.data(), B);
+  writeSafetensors(dir + "/grads.safetensors", parametersToTensors(layout, model.gradients()));
+  {
+    std::ofstream f(dir + "/loss.json");
+    f << "{\"loss\": " << jsonNumber(loss0) << ", \"bits\": " << jsonNumber(loss0 / 0.69314718055994530942)
+      << "}\n";
+  }
+  std::printf("step-0 loss %.6f nats; wrote %s/grads.safetensors, %s/loss.json\n", loss0, dir.c_str(),
+              dir.c_str());
+
+  // Training track: step s on batch s mod S, lr schedule.at(s), AdamW step s+1.
+  std::ofstream track(dir + "/losses.jsonl");
+  for (int64_t s = 0; s < steps; ++s) {
+    double loss = model.forwardBackward(tokens.data() + std::size_t(s % int64_t(S)) * per, B);
+    hyper.lr = float(schedule.at(s));
+    hyper.step = s + 1;
+    GradNormResult norm = model.optimizerStep(hyper, clip);
+    track << "{\"step\": " << s << ", \"loss\": " << jsonNumber(loss) << ", \"lr\": " << jsonNumber(hyper.lr)
+          << ", \"grad_norm\": " << jsonNumber(norm.norm) << "}\n";
+    if (!std::isfinite(loss) || norm.nonFinite) {
+      std::fprintf(stderr, "sparta-train agree: non-finite loss/gradient at step %lld\n", (long long)s);
+      return 3;
+    }
+    if (s % 50 == 0 || s == steps - 1)
+      std::printf("  step %4lld loss %.4f nats (%.4f bits) lr %.2e |g| %.3f\n", (long long)s, loss,
+                  loss / 0.69314718055994530942, hyper.lr, double(norm.norm));
+  }
+  std::printf("wrote %s/losses.jsonl (%lld steps)\n", dir.c_str(), (long long)steps);
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -257,8 +401,10 @@ int main(int argc, char **argv) {
   try {
     int first = 1;
     std::string mode = "train";
-    if (argc > 1 && (std::strcmp(argv[1], "sample") == 0 || std::strcmp(argv[1], "train") == 0))
+    if (argc > 1 && (std::strcmp(argv[1], "sample") == 0 || std::strcmp(argv[1], "train") == 0 ||
+                     std::strcmp(argv[1], "agree") == 0))
       mode = argv[1], first = 2;
+    if (mode == "agree") return agree(Args(argc, argv, first, {{"dir", true}, {"steps", true}}));
     if (mode == "sample") return sample(Args(argc, argv, first, sampleOpts));
     return train(Args(argc, argv, first, trainOpts));
   } catch (const UsageError &e) {

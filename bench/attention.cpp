@@ -18,6 +18,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "sparta/Error.h"
+#include "sparta/Float16.h"
 #include "sparta/Frontend.h"
 #include "sparta/SparseAttention.h"
 
@@ -41,12 +42,6 @@ const std::map<std::string, std::string> kPatternFiles = {
     {"causal", "dense.mlir"},          {"strided-heads", "strided.mlir"},
     {"fixed-heads", "fixed.mlir"},     {"strided-merged", "strided_merged.mlir"},
     {"fixed-merged", "fixed_merged.mlir"}};
-
-uint16_t toBf16(float f) {
-  uint32_t bits;
-  std::memcpy(&bits, &f, 4);
-  return uint16_t((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16);
-}
 
 template <typename F> float medianMs(F &&run, const rt::Stream &stream) {
   for (int n = 0; n < 3; ++n)
@@ -101,7 +96,7 @@ void runCase(const std::string &name, int64_t B, int64_t H, int64_t T, int64_t d
   std::vector<rt::DeviceBuffer> tensors;
   for (int n = 0; n < 8; ++n) { // q k v o dO dq dk dv
     for (uint16_t &x : host)
-      x = toBf16(normal(rng));
+      x = bf16Bits(normal(rng));
     tensors.emplace_back(bytes);
     tensors.back().upload(host.data(), bytes);
   }

@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "sparta/Error.h"
+#include "sparta/Float16.h"
 #include "sparta/Frontend.h"
 #include "sparta/ReferenceAttention.h"
 #include "sparta/SparseAttention.h"
@@ -23,18 +24,6 @@
 #include <vector>
 
 using namespace sparta;
-
-static uint16_t toBf16(float f) { // round to nearest even
-  uint32_t bits;
-  std::memcpy(&bits, &f, 4);
-  return uint16_t((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16);
-}
-static float fromBf16(uint16_t h) {
-  uint32_t bits = uint32_t(h) << 16;
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
 
 int main(int argc, char **argv) {
   try {
@@ -76,8 +65,8 @@ int main(int argc, char **argv) {
     for (std::vector<float> *x : {&q, &k, &v, &dout}) {
       std::vector<uint16_t> bits(n);
       for (size_t i = 0; i < n; ++i) {
-        bits[i] = toBf16(normal(rng));
-        (*x)[i] = fromBf16(bits[i]);
+        bits[i] = bf16Bits(normal(rng));
+        (*x)[i] = bf16Value(bits[i]);
       }
       buffers.emplace_back(n * 2);
       buffers.back().upload(bits.data(), n * 2);
@@ -106,7 +95,7 @@ int main(int argc, char **argv) {
       b.download(bits.data(), n * 2);
       std::vector<float> x(n);
       for (size_t i = 0; i < n; ++i)
-        x[i] = fromBf16(bits[i]);
+        x[i] = bf16Value(bits[i]);
       return x;
     };
     AttentionShape shape{B, H, T, d};

@@ -10,6 +10,7 @@
 #include "sparta/ReferenceAttention.h"
 
 #include "sparta/Error.h"
+#include "sparta/Float16.h"
 #include "sparta/Reference.h"
 
 #include <algorithm>
@@ -20,36 +21,10 @@ namespace sparta {
 
 //--- rounding ---------------------------------------------------------------
 
-/// Rounds x to a binary format with `digits` significant bits (implicit bit
-/// included), smallest normal exponent `minExp` (value 2^minExp) and largest
-/// finite value `maxFinite`, ties to even. Done in double, where scaling by a
-/// power of two is exact, so nearbyint (default mode: ties to even) on the
-/// scaled value is the rounding itself.
-static float roundToFormat(float x, int digits, int minExp, double maxFinite) {
-  if (!std::isfinite(x) || x == 0.0f)
-    return x;
-  double value = x;
-  int exponent; // value = m * 2^exponent, 0.5 <= |m| < 1
-  std::frexp(value, &exponent);
-  // The unit in the last place of x's binade; subnormals share the quantum of
-  // the smallest normal binade.
-  int ulpExp = std::max(exponent - 1, minExp) - (digits - 1);
-  double rounded = std::nearbyint(std::ldexp(value, -ulpExp));
-  double result = std::ldexp(rounded, ulpExp);
-  if (std::fabs(result) > maxFinite)
-    return std::copysign(std::numeric_limits<float>::infinity(), x);
-  return static_cast<float>(result);
-}
+// The bit conversions (Float16.h) are the one definition of the rounding.
+float roundToBF16(float x) { return bf16Value(bf16Bits(x)); }
 
-float roundToBF16(float x) {
-  // bf16: 8 significant bits, float's exponent range.
-  return roundToFormat(x, 8, -126, 0x1.fep127);
-}
-
-float roundToFP16(float x) {
-  // binary16: 11 significant bits, smallest normal 2^-14, largest 65504.
-  return roundToFormat(x, 11, -14, 65504.0);
-}
+float roundToFP16(float x) { return fp16Value(fp16Bits(x)); }
 
 float roundTo(LowPrecision precision, float x) {
   return precision == LowPrecision::BF16 ? roundToBF16(x) : roundToFP16(x);

@@ -2,6 +2,7 @@
 #include "TransformerImpl.h"
 
 #include "sparta/Error.h"
+#include "sparta/Float16.h"
 
 #include <cmath>
 
@@ -133,7 +134,7 @@ std::vector<float> Transformer::logitsAt(const uint8_t *inputs, int rows, int po
                    std::size_t(I.V) * 2, I.s());
   I.stream.synchronize();
   std::vector<float> out(raw.size());
-  for (std::size_t i = 0; i < raw.size(); ++i) out[i] = bf16ToFloat(raw[i]);
+  for (std::size_t i = 0; i < raw.size(); ++i) out[i] = bf16Value(raw[i]);
   return out;
 }
 

@@ -2,6 +2,7 @@
 #include "sparta/model/KernelReference.h"
 
 #include "sparta/Error.h"
+#include "sparta/Float16.h"
 #include "sparta/ReferenceAttention.h"
 
 #include <cmath>
@@ -10,31 +11,17 @@
 
 namespace sparta::model::ref {
 
-std::uint16_t toBf16Bits(float x) {
-  float r = roundToBF16(x);
-  std::uint32_t bits;
-  std::memcpy(&bits, &r, sizeof bits);
-  return static_cast<std::uint16_t>(bits >> 16);
-}
-
-float fromBf16Bits(std::uint16_t bits) {
-  std::uint32_t wide = static_cast<std::uint32_t>(bits) << 16;
-  float f;
-  std::memcpy(&f, &wide, sizeof f);
-  return f;
-}
-
 std::vector<std::uint16_t> toBf16(const std::vector<float> &values) {
   std::vector<std::uint16_t> out(values.size());
   for (std::size_t i = 0; i < values.size(); ++i)
-    out[i] = toBf16Bits(values[i]);
+    out[i] = bf16Bits(values[i]);
   return out;
 }
 
 std::vector<float> fromBf16(const std::vector<std::uint16_t> &bits) {
   std::vector<float> out(bits.size());
   for (std::size_t i = 0; i < bits.size(); ++i)
-    out[i] = fromBf16Bits(bits[i]);
+    out[i] = bf16Value(bits[i]);
   return out;
 }
 

@@ -58,23 +58,6 @@ DType parseDType(const std::string &name) {
       fmt::format("unsupported dtype '{}' (supported: F32, BF16, F16, I32, I64, U8, U64)", name));
 }
 
-uint16_t floatToBf16(float value) {
-  uint32_t bits;
-  std::memcpy(&bits, &value, 4);
-  if (std::isnan(value))
-    return uint16_t((bits >> 16) | 0x40); // keep it a (quiet) NaN
-  // Round to nearest, ties to even, on the 16 bits that are dropped.
-  bits += 0x7FFF + ((bits >> 16) & 1);
-  return uint16_t(bits >> 16);
-}
-
-float bf16ToFloat(uint16_t value) {
-  uint32_t bits = uint32_t(value) << 16;
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
-
 int64_t Tensor::numel() const {
   int64_t n = 1;
   for (int64_t d : shape)
@@ -104,7 +87,7 @@ std::vector<float> Tensor::toF32() const {
     for (size_t i = 0; i < out.size(); ++i) {
       uint16_t v;
       std::memcpy(&v, data.data() + 2 * i, 2);
-      out[i] = bf16ToFloat(v);
+      out[i] = bf16Value(v);
     }
   } else {
     throw Error(fmt::format("tensor '{}' is {}, not F32 or BF16", name, dtypeName(dtype)));

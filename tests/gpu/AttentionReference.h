@@ -12,6 +12,8 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "sparta/Float16.h"
+
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -21,65 +23,11 @@
 
 namespace sparta::test {
 
-// ---- 16-bit rounding (round to nearest even) --------------------------------------
-inline uint16_t floatToBf16(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  if ((u & 0x7fffffffu) > 0x7f800000u)
-    return 0x7fc0;
-  u += 0x7fffu + ((u >> 16) & 1u);
-  return static_cast<uint16_t>(u >> 16);
-}
-inline float bf16ToFloat(uint16_t h) {
-  uint32_t u = static_cast<uint32_t>(h) << 16;
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
-inline uint16_t floatToFp16(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  const uint32_t sign = (u >> 16) & 0x8000u;
-  uint32_t a = u & 0x7fffffffu;
-  if (a > 0x7f800000u)
-    return static_cast<uint16_t>(sign | 0x7e00u);
-  if (a >= 0x477ff000u) // rounds to >= 65520: inf
-    return static_cast<uint16_t>(sign | 0x7c00u);
-  if (a < 0x38800000u) { // subnormal half (or zero)
-    float af;
-    std::memcpy(&af, &a, 4);
-    // Scale so that the half subnormal ulp (2^-24) becomes 1, round to even.
-    float scaled = af * 16777216.0f;
-    uint32_t m = static_cast<uint32_t>(std::nearbyint(scaled));
-    return static_cast<uint16_t>(sign | m);
-  }
-  uint32_t r = a + 0xfffu + ((a >> 13) & 1u);
-  r -= 0x38000000u; // rebias 127 -> 15
-  return static_cast<uint16_t>(sign | (r >> 13));
-}
-inline float fp16ToFloat(uint16_t h) {
-  const uint32_t sign = (h & 0x8000u) << 16;
-  uint32_t e = (h >> 10) & 0x1f, m = h & 0x3ff;
-  uint32_t u;
-  if (e == 0) {
-    float f = std::ldexp(static_cast<float>(m), -24);
-    std::memcpy(&u, &f, 4);
-    u |= sign;
-  } else if (e == 31) {
-    u = sign | 0x7f800000u | (m << 13);
-  } else {
-    u = sign | ((e + 112) << 23) | (m << 13);
-  }
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
-
 /// Rounding of a value to the test's dtype (fp16 when `half`, else bf16).
 struct Rounder {
   bool half = false;
-  uint16_t bits(float f) const { return half ? floatToFp16(f) : floatToBf16(f); }
-  float value(uint16_t b) const { return half ? fp16ToFloat(b) : bf16ToFloat(b); }
+  uint16_t bits(float f) const { return half ? fp16Bits(f) : bf16Bits(f); }
+  float value(uint16_t b) const { return half ? fp16Value(b) : bf16Value(b); }
   float operator()(float f) const { return value(bits(f)); }
 };
 

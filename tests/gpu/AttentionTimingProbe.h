@@ -73,7 +73,7 @@ TEST(AttentionTiming, DISABLED_Probe) {
     std::vector<uint16_t> x(static_cast<size_t>(B) * H * T * d);
     for (sparta::rt::DeviceBuffer *b : {&dp.q, &dp.k, &dp.v, &dp.dout}) {
       for (auto &e : x)
-        e = floatToBf16(normal(gen));
+        e = bf16Bits(normal(gen));
       b->upload(x.data(), x.size() * 2);
     }
   }

@@ -65,14 +65,14 @@ std::string patternPath(const std::string &file) {
 std::vector<uint16_t> toBits(const std::vector<float> &x, ElementType t) {
   std::vector<uint16_t> bits(x.size());
   for (size_t n = 0; n < x.size(); ++n)
-    bits[n] = t == ElementType::BF16 ? test::floatToBf16(x[n]) : test::floatToFp16(x[n]);
+    bits[n] = t == ElementType::BF16 ? bf16Bits(x[n]) : fp16Bits(x[n]);
   return bits;
 }
 
 std::vector<float> fromBits(const std::vector<uint16_t> &bits, ElementType t) {
   std::vector<float> x(bits.size());
   for (size_t n = 0; n < bits.size(); ++n)
-    x[n] = t == ElementType::BF16 ? test::bf16ToFloat(bits[n]) : test::fp16ToFloat(bits[n]);
+    x[n] = t == ElementType::BF16 ? bf16Value(bits[n]) : fp16Value(bits[n]);
   return x;
 }
 

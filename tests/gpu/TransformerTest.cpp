@@ -21,6 +21,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "GpuTestMain.h"
+#include "sparta/Float16.h"
 #include "sparta/Error.h"
 #include "sparta/model/KernelReference.h"
 #include "sparta/model/Metrics.h"
@@ -108,7 +109,7 @@ TEST_P(TransformerGradientTest, MatchesCpuReference) {
   // Weights on the bf16 grid, so both sides use the same values; twice
   // the init so that every path carries a visible gradient.
   std::vector<float> params = initParameters(c, 7);
-  for (float &x : params) x = ref::fromBf16Bits(ref::toBf16Bits(x * 2.f));
+  for (float &x : params) x = sparta::bf16Value(sparta::bf16Bits(x * 2.f));
   std::vector<uint8_t> tokens = sampleBytes(B, c.T, 3);
 
   Transformer gpu(c, B);

@@ -189,25 +189,25 @@ TEST(Checkpoint, RotationKeepsTheLastN) {
 }
 
 TEST(Bf16, RoundsToNearestEven) {
-  EXPECT_EQ(floatToBf16(1.0f), 0x3F80);
-  EXPECT_EQ(floatToBf16(-2.0f), 0xC000);
+  EXPECT_EQ(bf16Bits(1.0f), 0x3F80);
+  EXPECT_EQ(bf16Bits(-2.0f), 0xC000);
   auto fromBits = [](uint32_t b) {
     float f;
     std::memcpy(&f, &b, 4);
     return f;
   };
-  EXPECT_EQ(floatToBf16(fromBits(0x3F808000)), 0x3F80); // tie, even stays
-  EXPECT_EQ(floatToBf16(fromBits(0x3F818000)), 0x3F82); // tie, odd rounds up
-  EXPECT_EQ(floatToBf16(fromBits(0x3F808001)), 0x3F81);
-  EXPECT_EQ(floatToBf16(std::numeric_limits<float>::infinity()), 0x7F80);
-  EXPECT_TRUE(std::isnan(bf16ToFloat(floatToBf16(std::numeric_limits<float>::quiet_NaN()))));
-  EXPECT_EQ(bf16ToFloat(0x4049), 3.140625f);
+  EXPECT_EQ(bf16Bits(fromBits(0x3F808000)), 0x3F80); // tie, even stays
+  EXPECT_EQ(bf16Bits(fromBits(0x3F818000)), 0x3F82); // tie, odd rounds up
+  EXPECT_EQ(bf16Bits(fromBits(0x3F808001)), 0x3F81);
+  EXPECT_EQ(bf16Bits(std::numeric_limits<float>::infinity()), 0x7F80);
+  EXPECT_TRUE(std::isnan(bf16Value(bf16Bits(std::numeric_limits<float>::quiet_NaN()))));
+  EXPECT_EQ(bf16Value(0x4049), 3.140625f);
 }
 
 TEST(Safetensors, RoundTripWithAValidHeader) {
   std::string path = tempDir() + "/w.safetensors";
   std::vector<float> a = {1.5f, -2.25f, 3.0f, 0.0f, 1e-8f, -7.0f};
-  std::vector<uint16_t> b = {floatToBf16(0.5f), floatToBf16(-1.0f), floatToBf16(3.0f)};
+  std::vector<uint16_t> b = {bf16Bits(0.5f), bf16Bits(-1.0f), bf16Bits(3.0f)};
   std::vector<Tensor> tensors = {Tensor::fromF32("layer.w", {2, 3}, a.data()),
                                  Tensor::fromBf16("layer.b", {3}, b.data()),
                                  Tensor::fromF32("scalar", {}, a.data())};

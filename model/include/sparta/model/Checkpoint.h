@@ -24,6 +24,8 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "sparta/Float16.h"
+
 #include <cstdint>
 #include <cstdio>
 #include <functional>
@@ -40,10 +42,6 @@ size_t dtypeSize(DType dtype);
 const char *dtypeName(DType dtype);
 /// The inverse of dtypeName; throws sparta::Error for an unsupported dtype.
 DType parseDType(const std::string &name);
-
-/// bf16 <-> float: round to nearest even; NaN stays NaN.
-uint16_t floatToBf16(float value);
-float bf16ToFloat(uint16_t value);
 
 struct Tensor {
   std::string name;

@@ -22,8 +22,6 @@ namespace sparta::model::ref {
 
 // ---- bf16 bits ------------------------------------------------------------------
 /// Round to nearest even, as the GPU's cvt.rn.bf16.
-std::uint16_t toBf16Bits(float x);
-float fromBf16Bits(std::uint16_t bits);
 std::vector<std::uint16_t> toBf16(const std::vector<float> &values);
 std::vector<float> fromBf16(const std::vector<std::uint16_t> &bits);
 /// Each value rounded to the bf16 grid.

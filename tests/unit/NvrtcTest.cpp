@@ -96,7 +96,7 @@ TEST(Nvrtc, HostAndDeviceAgreeOnParams) {
   EXPECT_EQ(sizeof(TensorArg), 32u);
   EXPECT_EQ(sizeof(HeadArgs), 24u);
   EXPECT_EQ(sizeof(AttnFwdParams), 4 * 32 + 2 * 8 + 24 + 8u);
-  EXPECT_EQ(fwdSmemBytes(128), 80 * 1024);
+  EXPECT_EQ(fwdSmemBytes(128), 80 * 1024 + kSmemAlign);
   EXPECT_EQ((Cfg<64, DType::BF16>::kFwdSmem), fwdSmemBytes(64));
 }
 

@@ -3,8 +3,9 @@
 // Generated kernels include this one header. Layers, bottom up:
 //   params.h                 host+device parameter structs and config formulas
 //   numeric.cuh              16-bit storage, conversions, exp2/log2
-//   mma.cuh                  mma.sync / ldmatrix / cp.async wrappers
+//   mma.cuh                  mma.sync / wgmma / ldmatrix / cp.async wrappers
 //   tile_io.cuh              gathered, swizzled tile loads and stores
+//   tile_mma.cuh             the one product shape: mma.sync or wgmma
 //   schedule.cuh             the Schedule concept (read this first)
 //   attention_fwd.cuh        forward with MergeMode
 //   attention_bwd_*.cuh      preprocess, dK/dV, dQ, accumulator conversion

@@ -54,12 +54,6 @@ SPARTA_DEVICE void loadRowStats(float *sLse, float *sDelta, const float *lse, co
   }
 }
 
-template <int N> SPARTA_DEVICE void zeroAcc(float (&acc)[N][4]) {
-#pragma unroll
-  for (int i = 0; i < N; ++i)
-    acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = 0.f;
-}
-
 /// Row stride (floats) of the fp32 staging tile: 8 floats of padding put the
 /// 8 rows of one fragment store into 2 wavefronts instead of 8.
 template <int D> constexpr int kStageStride = D + 8;

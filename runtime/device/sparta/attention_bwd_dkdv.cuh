@@ -47,7 +47,7 @@ SPARTA_DEVICE void attention_bwd_dkdv(const AttnBwdParams &p) {
   constexpr int kKsQ = kQSub / 16;
   constexpr int kKTile = BN * D * 2, kQTile = BM * D * 2;
 
-  extern __shared__ __align__(128) char smem[];
+  char *smem = kernelSmem();
   char *sK = smem;
   char *sV = sK + kKTile;
   char *sQ = sV + kKTile;      // 2 buffers
@@ -92,14 +92,9 @@ SPARTA_DEVICE void attention_bwd_dkdv(const AttnBwdParams &p) {
   cpAsyncCommit();
 
   const u32 kLane = baseA<D>(aK, warp * 16), vLane = baseA<D>(aV, warp * 16);
-  const u32 qLaneN = baseBNonTrans<D>(aQ), qLaneT = baseBTrans<D>(aQ);
-  const u32 doLaneN = baseBNonTrans<D>(adO), doLaneT = baseBTrans<D>(adO);
   float dk[kNtD][4], dv[kNtD][4];
-#pragma unroll
-  for (int i = 0; i < kNtD; ++i)
-#pragma unroll
-    for (int j = 0; j < 4; ++j)
-      dk[i][j] = dv[i][j] = 0.f;
+  zeroAcc(dk);
+  zeroAcc(dv);
   const float sl2 = p.scale * kLog2e;
 
   for (int n = 0; n < nTiles; ++n) {
@@ -111,9 +106,9 @@ SPARTA_DEVICE void attention_bwd_dkdv(const AttnBwdParams &p) {
     }
     cpAsyncCommit();
     cpAsyncWait<1>();
+    tilesReadyForMma();
     __syncthreads();
-    const u32 qAddrN = qLaneN + buf * kQTile, qAddrT = qLaneT + buf * kQTile;
-    const u32 doAddrN = doLaneN + buf * kQTile, doAddrT = doLaneT + buf * kQTile;
+    const u32 qTile = aQ + buf * kQTile, doTile = adO + buf * kQTile;
     const float *lseT = sLse + buf * BM, *deltaT = sDelta + buf * BM;
 
     // Not unrolled: the halves must not be interleaved (that is what the
@@ -126,18 +121,8 @@ SPARTA_DEVICE void attention_bwd_dkdv(const AttnBwdParams &p) {
       // S^T = K Q^T (16 keys x kQSub queries per warp).
       float st[kNtQ][4];
       zeroAcc(st);
-#pragma unroll
-      for (int ks = 0; ks < kKsD; ++ks) {
-        u32 a[4];
-        loadA<D>(a, kLane, ks);
-#pragma unroll
-        for (int np = 0; np < kNtQ / 2; ++np) {
-          u32 bf[4];
-          loadBNonTrans<D>(bf, qAddrN, q0 + np * 16, ks);
-          mma16816<DT>(st[2 * np], a, bf[0], bf[1]);
-          mma16816<DT>(st[2 * np + 1], a, bf[2], bf[3]);
-        }
-      }
+      tileMma<D, DT, BTile::NK, kQSub, kKsD>(
+          st, [&](int ks, u32(&a)[4]) { loadA<D>(a, kLane, ks); }, qTile, q0, 0);
       // P^T; C element (key row, query column).
 #pragma unroll
       for (int nt = 0; nt < kNtQ; ++nt)
@@ -165,33 +150,14 @@ SPARTA_DEVICE void attention_bwd_dkdv(const AttnBwdParams &p) {
         }
       }
       // dV += P^T dO.
-#pragma unroll
-      for (int ks = 0; ks < kKsQ; ++ks) {
-        u32 a[4];
-        accToA<DT>(a, st[2 * ks], st[2 * ks + 1]);
-#pragma unroll
-        for (int np = 0; np < kNtD / 2; ++np) {
-          u32 bf[4];
-          loadBTrans<D>(bf, doAddrT, np * 16, (q0 >> 4) + ks);
-          mma16816<DT>(dv[2 * np], a, bf[0], bf[1]);
-          mma16816<DT>(dv[2 * np + 1], a, bf[2], bf[3]);
-        }
-      }
+      tileMma<D, DT, BTile::KN, D, kKsQ>(
+          dv, [&](int ks, u32(&a)[4]) { accToA<DT>(a, st[2 * ks], st[2 * ks + 1]); }, doTile, 0,
+          q0);
       // dP^T = V dO^T, then dS^T = P^T o (dP^T - D_q), in place.
       float dpt[kNtQ][4];
       zeroAcc(dpt);
-#pragma unroll
-      for (int ks = 0; ks < kKsD; ++ks) {
-        u32 a[4];
-        loadA<D>(a, vLane, ks);
-#pragma unroll
-        for (int np = 0; np < kNtQ / 2; ++np) {
-          u32 bf[4];
-          loadBNonTrans<D>(bf, doAddrN, q0 + np * 16, ks);
-          mma16816<DT>(dpt[2 * np], a, bf[0], bf[1]);
-          mma16816<DT>(dpt[2 * np + 1], a, bf[2], bf[3]);
-        }
-      }
+      tileMma<D, DT, BTile::NK, kQSub, kKsD>(
+          dpt, [&](int ks, u32(&a)[4]) { loadA<D>(a, vLane, ks); }, doTile, q0, 0);
 #pragma unroll
       for (int nt = 0; nt < kNtQ; ++nt)
 #pragma unroll
@@ -202,18 +168,9 @@ SPARTA_DEVICE void attention_bwd_dkdv(const AttnBwdParams &p) {
             dpt[nt][2 * i + j] = st[nt][2 * i + j] * (dpt[nt][2 * i + j] - dq);
         }
       // dK += dS^T Q.
-#pragma unroll
-      for (int ks = 0; ks < kKsQ; ++ks) {
-        u32 a[4];
-        accToA<DT>(a, dpt[2 * ks], dpt[2 * ks + 1]);
-#pragma unroll
-        for (int np = 0; np < kNtD / 2; ++np) {
-          u32 bf[4];
-          loadBTrans<D>(bf, qAddrT, np * 16, (q0 >> 4) + ks);
-          mma16816<DT>(dk[2 * np], a, bf[0], bf[1]);
-          mma16816<DT>(dk[2 * np + 1], a, bf[2], bf[3]);
-        }
-      }
+      tileMma<D, DT, BTile::KN, D, kKsQ>(
+          dk, [&](int ks, u32(&a)[4]) { accToA<DT>(a, dpt[2 * ks], dpt[2 * ks + 1]); }, qTile, 0,
+          q0);
     }
     __syncthreads();
   }

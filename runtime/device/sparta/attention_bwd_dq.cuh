@@ -34,7 +34,7 @@ SPARTA_DEVICE void attention_bwd_dq(const AttnBwdParams &p) {
   constexpr int kKsD = D / 16, kKsK = BN / 16;
   constexpr int kQTile = BM * D * 2, kKTile = BN * D * 2;
 
-  extern __shared__ __align__(128) char smem[];
+  char *smem = kernelSmem();
   char *sQ = smem;
   char *sdO = sQ + kQTile;
   char *sK = sdO + kQTile; // 2 buffers
@@ -86,7 +86,6 @@ SPARTA_DEVICE void attention_bwd_dq(const AttnBwdParams &p) {
   cpAsyncCommit();
 
   const u32 qLane = baseA<D>(aQ, warp * 16), doLane = baseA<D>(adO, warp * 16);
-  const u32 kLaneN = baseBNonTrans<D>(aK), kLaneT = baseBTrans<D>(aK), vLane = baseBNonTrans<D>(aV);
   float dq[kNtD][4];
   zeroAcc(dq);
   const float sl2 = p.scale * kLog2e;
@@ -100,25 +99,15 @@ SPARTA_DEVICE void attention_bwd_dq(const AttnBwdParams &p) {
     }
     cpAsyncCommit();
     cpAsyncWait<1>();
+    tilesReadyForMma();
     __syncthreads();
-    const u32 kAddrN = kLaneN + buf * kKTile, kAddrT = kLaneT + buf * kKTile;
-    const u32 vAddr = vLane + buf * kKTile;
+    const u32 kTile = aK + buf * kKTile, vTile = aV + buf * kKTile;
 
     // S = Q K^T -> P.
     float s[kNtS][4];
     zeroAcc(s);
-#pragma unroll
-    for (int ks = 0; ks < kKsD; ++ks) {
-      u32 a[4];
-      loadA<D>(a, qLane, ks);
-#pragma unroll
-      for (int np = 0; np < kNtS / 2; ++np) {
-        u32 bf[4];
-        loadBNonTrans<D>(bf, kAddrN, np * 16, ks);
-        mma16816<DT>(s[2 * np], a, bf[0], bf[1]);
-        mma16816<DT>(s[2 * np + 1], a, bf[2], bf[3]);
-      }
-    }
+    tileMma<D, DT, BTile::NK, BN, kKsD>(
+        s, [&](int ks, u32(&a)[4]) { loadA<D>(a, qLane, ks); }, kTile, 0, 0);
 #pragma unroll
     for (int nt = 0; nt < kNtS; ++nt)
 #pragma unroll
@@ -143,18 +132,8 @@ SPARTA_DEVICE void attention_bwd_dq(const AttnBwdParams &p) {
     // dP = dO V^T, then dS = P o (dP - D) in place.
     float dp[kNtS][4];
     zeroAcc(dp);
-#pragma unroll
-    for (int ks = 0; ks < kKsD; ++ks) {
-      u32 a[4];
-      loadA<D>(a, doLane, ks);
-#pragma unroll
-      for (int np = 0; np < kNtS / 2; ++np) {
-        u32 bf[4];
-        loadBNonTrans<D>(bf, vAddr, np * 16, ks);
-        mma16816<DT>(dp[2 * np], a, bf[0], bf[1]);
-        mma16816<DT>(dp[2 * np + 1], a, bf[2], bf[3]);
-      }
-    }
+    tileMma<D, DT, BTile::NK, BN, kKsD>(
+        dp, [&](int ks, u32(&a)[4]) { loadA<D>(a, doLane, ks); }, vTile, 0, 0);
 #pragma unroll
     for (int nt = 0; nt < kNtS; ++nt)
 #pragma unroll
@@ -162,18 +141,8 @@ SPARTA_DEVICE void attention_bwd_dq(const AttnBwdParams &p) {
         dp[nt][e] = s[nt][e] * (dp[nt][e] - deltaRow[e >> 1]);
 
     // dQ += dS K.
-#pragma unroll
-    for (int ks = 0; ks < kKsK; ++ks) {
-      u32 a[4];
-      accToA<DT>(a, dp[2 * ks], dp[2 * ks + 1]);
-#pragma unroll
-      for (int np = 0; np < kNtD / 2; ++np) {
-        u32 bf[4];
-        loadBTrans<D>(bf, kAddrT, np * 16, ks);
-        mma16816<DT>(dq[2 * np], a, bf[0], bf[1]);
-        mma16816<DT>(dq[2 * np + 1], a, bf[2], bf[3]);
-      }
-    }
+    tileMma<D, DT, BTile::KN, D, kKsK>(
+        dq, [&](int ks, u32(&a)[4]) { accToA<DT>(a, dp[2 * ks], dp[2 * ks + 1]); }, kTile, 0, 0);
     __syncthreads();
   }
   cpAsyncWait<0>();

@@ -4,7 +4,7 @@
 // space; warp w owns query rows 16w..16w+15 of the tile. The CTA walks the
 // key tiles the schedule lists for its query tile:
 //
-//   S = Q K^T            mma.sync, Q fragments held in registers
+//   S = Q K^T            tileMma: mma.sync, or wgmma on sm_90a
 //   (partial tile)       S = -inf where the element predicate fails
 //   online softmax       in fp32, base 2: m tracks max(S) * scale * log2(e)
 //   O += P V             P packed to 16 bits straight from the S accumulators
@@ -40,7 +40,7 @@
 #define SPARTA_ATTENTION_FWD_CUH
 
 #include "sparta/schedule.cuh"
-#include "sparta/tile_io.cuh"
+#include "sparta/tile_mma.cuh"
 
 namespace sparta {
 
@@ -68,7 +68,7 @@ SPARTA_DEVICE void attention_fwd(const AttnFwdParams &p) {
   constexpr int kKsPV = BN / 16;
   constexpr int kTileBytes = BM * D * 2;
 
-  extern __shared__ __align__(128) char smem[];
+  char *smem = kernelSmem();
   char *sQ = smem;
   char *sK = smem + kTileBytes;                 // 2 buffers
   char *sV = smem + kTileBytes + 2 * BN * D * 2; // 2 buffers
@@ -111,14 +111,14 @@ SPARTA_DEVICE void attention_fwd(const AttnFwdParams &p) {
   cpAsyncCommit();
 
   float o[kNtO][4];
-#pragma unroll
-  for (int i = 0; i < kNtO; ++i)
-    o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
+  zeroAcc(o);
   float mRow[2] = {negInf(), negInf()}; // running max, scaled to base 2
   float lRow[2] = {0.f, 0.f};           // this thread's share of the row sum
   const float sl2 = p.scale * kLog2e;
-  u32 qf[kKsQK][4];
-  const u32 kLane = baseBNonTrans<D>(aK), vLane = baseBTrans<D>(aV);
+  // Q fragments are re-read per key tile (4-8 ldmatrix, cheap next to the B
+  // operands): holding them in registers across the loop made ptxas (CUDA 13,
+  // wgmma path) reuse those registers for P, corrupting later key tiles.
+  const u32 qLane = baseA<D>(aQ, warp * 16);
 
   for (int n = 0; n < nTiles; ++n) {
     const TileRef cur = next;
@@ -129,29 +129,15 @@ SPARTA_DEVICE void attention_fwd(const AttnFwdParams &p) {
     }
     cpAsyncCommit();
     cpAsyncWait<1>();
+    tilesReadyForMma();
     __syncthreads();
-    if (n == 0) {
-#pragma unroll
-      for (int ks = 0; ks < kKsQK; ++ks)
-        loadA<D>(qf[ks], baseA<D>(aQ, warp * 16), ks);
-    }
-    const u32 kAddr = kLane + buf * BN * D * 2, vAddr = vLane + buf * BN * D * 2;
+    const u32 kTile = aK + buf * BN * D * 2, vTile = aV + buf * BN * D * 2;
 
     // S = Q K^T for this warp's 16 rows x 64 keys.
     float s[kNtS][4];
-#pragma unroll
-    for (int i = 0; i < kNtS; ++i)
-      s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.f;
-#pragma unroll
-    for (int ks = 0; ks < kKsQK; ++ks) {
-#pragma unroll
-      for (int np = 0; np < kNtS / 2; ++np) {
-        u32 bf[4];
-        loadBNonTrans<D>(bf, kAddr, np * 16, ks);
-        mma16816<DT>(s[2 * np], qf[ks], bf[0], bf[1]);
-        mma16816<DT>(s[2 * np + 1], qf[ks], bf[2], bf[3]);
-      }
-    }
+    zeroAcc(s);
+    tileMma<D, DT, BTile::NK, BN, kKsQK>(
+        s, [&](int ks, u32(&a)[4]) { loadA<D>(a, qLane, ks); }, kTile, 0, 0);
 
     // Partial tiles only: the element predicate plus the bounds.
     if (!cur.full) {
@@ -201,18 +187,8 @@ SPARTA_DEVICE void attention_fwd(const AttnFwdParams &p) {
     }
 
     // O += P V: P's accumulators are the A fragments of the k-steps over keys.
-#pragma unroll
-    for (int ks = 0; ks < kKsPV; ++ks) {
-      u32 a[4];
-      accToA<DT>(a, s[2 * ks], s[2 * ks + 1]);
-#pragma unroll
-      for (int np = 0; np < kNtO / 2; ++np) {
-        u32 bf[4];
-        loadBTrans<D>(bf, vAddr, np * 16, ks);
-        mma16816<DT>(o[2 * np], a, bf[0], bf[1]);
-        mma16816<DT>(o[2 * np + 1], a, bf[2], bf[3]);
-      }
-    }
+    tileMma<D, DT, BTile::KN, D, kKsPV>(
+        o, [&](int ks, u32(&a)[4]) { accToA<DT>(a, s[2 * ks], s[2 * ks + 1]); }, vTile, 0, 0);
     __syncthreads(); // buffer `buf` is refilled by the next iteration's prefetch
   }
   cpAsyncWait<0>();

@@ -1,4 +1,4 @@
-//===- mma.cuh - Tensor-core MMA, ldmatrix and cp.async as inline PTX ------===//
+//===- mma.cuh - Tensor-core MMA (mma.sync, wgmma), ldmatrix, cp.async -----===//
 //
 // The warp-level building blocks of every attention kernel (sm_80 and later):
 //
@@ -91,6 +91,88 @@ SPARTA_DEVICE float quadMax(float v) {
   v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, 2));
   return v;
 }
+
+// ---- Hopper warpgroup MMA (sm_90a only) ----------------------------------------
+// wgmma.mma_async m64nNk16: the CTA's 4 warps (one warpgroup) compute a
+// 64 x N block together; warp w supplies and receives rows 16w..16w+15 in
+// exactly the mma.sync layouts above (A: a0..a3 of its 16 rows; D: n-tile j
+// in registers 4j..4j+3), so the softmax code is shared by both paths. A comes
+// from registers, B from shared memory through a matrix descriptor (see
+// tile_mma.cuh), which is what saves the ldmatrix traffic that bounds the
+// mma.sync kernels. The instruction is asynchronous: issue, commit the group,
+// wait, and only then touch the accumulators (wgmmaFenceOperands keeps the
+// compiler from moving register accesses across the fence and the wait).
+
+/// True when compiling for sm_90a, the only target with wgmma.
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+constexpr bool kHasWgmma = true;
+#else
+constexpr bool kHasWgmma = false;
+#endif
+
+SPARTA_DEVICE void wgmmaFence() { asm volatile("wgmma.fence.sync.aligned;" ::: "memory"); }
+SPARTA_DEVICE void wgmmaCommit() { asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory"); }
+template <int N> SPARTA_DEVICE void wgmmaWait() {
+  asm volatile("wgmma.wait_group.sync.aligned %0;" ::"n"(N) : "memory");
+}
+/// Pins the operand registers at this point of the instruction stream:
+/// called before wgmmaFence (so that the compiler cannot sink the code that
+/// writes accumulators or A fragments below the fence, which wgmma forbids)
+/// and after wgmmaWait (so that it cannot hoist reads of the results above).
+template <int NT> SPARTA_DEVICE void wgmmaFenceOperands(float (&d)[NT][4]) {
+#pragma unroll
+  for (int i = 0; i < NT; ++i)
+#pragma unroll
+    for (int j = 0; j < 4; ++j)
+      asm volatile("" : "+f"(d[i][j])::"memory");
+}
+template <int NT> SPARTA_DEVICE void wgmmaFenceOperands(u32 (&a)[NT][4]) {
+#pragma unroll
+  for (int i = 0; i < NT; ++i)
+#pragma unroll
+    for (int j = 0; j < 4; ++j)
+      asm volatile("" : "+r"(a[i][j])::"memory");
+}
+/// Makes this thread's generic-proxy shared-memory writes (cp.async, st.shared)
+/// visible to wgmma, which reads shared memory through the async proxy.
+SPARTA_DEVICE void fenceSharedForWgmma() { asm volatile("fence.proxy.async.shared::cta;" ::: "memory"); }
+
+#define SPARTA_ACC4(i) "+f"(d[i][0]), "+f"(d[i][1]), "+f"(d[i][2]), "+f"(d[i][3])
+#define SPARTA_WGMMA_N64(TYPE)                                                                     \
+  asm volatile("{ .reg .pred p; setp.ne.b32 p, %37, 0;\n"                                         \
+               "wgmma.mma_async.sync.aligned.m64n64k16.f32." TYPE "." TYPE " "                    \
+               "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, {%32, %33, %34, %35}, %36, p, 1, 1, %38; }"                              \
+               : SPARTA_ACC4(0), SPARTA_ACC4(1), SPARTA_ACC4(2), SPARTA_ACC4(3), SPARTA_ACC4(4),  \
+                 SPARTA_ACC4(5), SPARTA_ACC4(6), SPARTA_ACC4(7)                                   \
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc), "r"(1), "n"(TRANS_B))
+#define SPARTA_WGMMA_N32(TYPE)                                                                     \
+  asm volatile("{ .reg .pred p; setp.ne.b32 p, %21, 0;\n"                                         \
+               "wgmma.mma_async.sync.aligned.m64n32k16.f32." TYPE "." TYPE " "                    \
+               "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15}, {%16, %17, %18, %19}, %20, p, 1, 1, %22; }"                              \
+               : SPARTA_ACC4(0), SPARTA_ACC4(1), SPARTA_ACC4(2), SPARTA_ACC4(3)                   \
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc), "r"(1), "n"(TRANS_B))
+
+/// d (64 x N, N = 8 * NT, fp32) += A (64 x 16, this warp's 16 rows in a) *
+/// B (16 x N, shared memory, descriptor `desc`; TRANS_B: stored N-major).
+/// N is 32 or 64.
+template <DType DT, bool TRANS_B, int NT>
+SPARTA_DEVICE void wgmma(float (&d)[NT][4], const u32 (&a)[4], u64 desc) {
+  static_assert(NT == 4 || NT == 8, "wgmma is wrapped for N = 32 and N = 64");
+  if constexpr (NT == 8) {
+    if constexpr (DT == DType::BF16)
+      SPARTA_WGMMA_N64("bf16");
+    else
+      SPARTA_WGMMA_N64("f16");
+  } else {
+    if constexpr (DT == DType::BF16)
+      SPARTA_WGMMA_N32("bf16");
+    else
+      SPARTA_WGMMA_N32("f16");
+  }
+}
+#undef SPARTA_WGMMA_N32
+#undef SPARTA_WGMMA_N64
+#undef SPARTA_ACC4
 
 } // namespace sparta
 

@@ -60,18 +60,24 @@ constexpr int kElemBytes = 2; // bf16 and fp16
 
 SPARTA_HD constexpr bool isSupportedHeadDim(int d) { return d == 32 || d == 64 || d == 128; }
 
+/// Tiles start at 1024-byte aligned shared addresses (the period of the
+/// hardware swizzle wgmma applies); the kernels align the dynamic shared
+/// memory base themselves (kernelSmem), so every launch asks for this slack.
+constexpr int kSmemAlign = 1024;
+
 /// Dynamic shared memory of attention_fwd: Q tile + double-buffered K and V.
 SPARTA_HD constexpr int fwdSmemBytes(int headDim) {
-  return (kBlockM + 2 * kBlockN + 2 * kBlockN) * headDim * kElemBytes;
+  return (kBlockM + 2 * kBlockN + 2 * kBlockN) * headDim * kElemBytes + kSmemAlign;
 }
 /// attention_bwd_dkdv: resident K and V tiles, double-buffered Q and dO tiles,
 /// and the tiles' lse and delta (2 x 2 x kBlockM floats).
 SPARTA_HD constexpr int bwdDkdvSmemBytes(int headDim) {
-  return (2 * kBlockN + 2 * kBlockM + 2 * kBlockM) * headDim * kElemBytes + 4 * kBlockM * 4;
+  return (2 * kBlockN + 2 * kBlockM + 2 * kBlockM) * headDim * kElemBytes + 4 * kBlockM * 4 +
+         kSmemAlign;
 }
 /// attention_bwd_dq: resident Q and dO tiles, double-buffered K and V tiles.
 SPARTA_HD constexpr int bwdDqSmemBytes(int headDim) {
-  return (2 * kBlockM + 2 * kBlockN + 2 * kBlockN) * headDim * kElemBytes;
+  return (2 * kBlockM + 2 * kBlockN + 2 * kBlockN) * headDim * kElemBytes + kSmemAlign;
 }
 /// Rows per CTA of attention_bwd_preprocess and convert_accumulators.
 constexpr int kRowsPerUtilityBlock = 64;

@@ -5,11 +5,15 @@
 // row function giving the original token index, or -1 for a row past the
 // group's end, which is zero-filled), 16 bytes per cp.async.
 //
-// Layout: row r holds D/8 chunks of 16 bytes; chunk c is stored at chunk
-// c ^ f(r) so that the 8 row addresses of one ldmatrix (same logical chunk,
-// 8 consecutive rows) fall into 8 distinct 16-byte bank groups; without it,
-// rows of 64/128/256 bytes would make every ldmatrix an 8-way (or 4-way)
-// bank conflict.
+// Layout: the tile is cut into panels of (at most) 64 columns, each stored
+// row by row (kRowBytes<D> = 64 bytes per row at d = 32, else 128), panel
+// after panel (d = 128: two panels of kPanelBytes). Within a row, 16-byte
+// chunk c is stored at chunk c ^ f(r) so that the 8 row addresses of one
+// ldmatrix (same logical chunk, 8 consecutive rows) fall into 8 distinct
+// 16-byte bank groups; without it every ldmatrix would be an 8-way (or 4-way)
+// bank conflict. f is exactly the hardware's 128-byte (64-byte at d = 32)
+// swizzle, so that wgmma reads the same tiles through a descriptor
+// (tile_mma.cuh); tiles start at 1024-byte aligned shared addresses.
 //
 //===----------------------------------------------------------------------===//
 #ifndef SPARTA_TILE_IO_CUH
@@ -19,12 +23,28 @@
 
 namespace sparta {
 
+/// Bytes of one row of a panel, and of one panel (64 rows: every tile is
+/// kBlockM = kBlockN rows).
+template <int D> constexpr int kRowBytes = D >= 64 ? 128 : D * 2;
+constexpr int kPanelBytes = kBlockM * 128;
+static_assert(kBlockM == kBlockN, "tiles of both sides share one layout");
+
+/// The kernel's dynamic shared memory, from its first kSmemAlign-aligned
+/// byte: CUDA only guarantees 16-byte alignment of the base, and wgmma's
+/// swizzle is a function of the absolute address.
+SPARTA_DEVICE char *kernelSmem() {
+  extern __shared__ __align__(16) char dynamicSmem[];
+  const u32 misalign = smemAddr(dynamicSmem) & (kSmemAlign - 1);
+  return dynamicSmem + ((kSmemAlign - misalign) & (kSmemAlign - 1));
+}
+
 /// Byte offset of (row r, 16-byte chunk c) in a swizzled tile of head dim D.
 template <int D> SPARTA_DEVICE u32 tileOffset(int r, int c) {
-  constexpr int kChunks = D / 8;                          // 16-byte chunks per row
-  constexpr int kRowsPer128 = kChunks >= 8 ? 1 : 8 / kChunks; // rows sharing a 128-byte line
-  constexpr int kMask = (kChunks >= 8 ? 8 : kChunks) - 1;
-  return static_cast<u32>(r * D * 2 + ((c ^ ((r / kRowsPer128) & kMask)) << 4));
+  constexpr int kChunks = kRowBytes<D> / 16;          // 16-byte chunks per panel row
+  constexpr int kRowsPer128 = 8 / kChunks;            // rows sharing a 128-byte line
+  const int panel = c / kChunks, pc = c % kChunks;
+  return static_cast<u32>(panel * kPanelBytes + r * kRowBytes<D> +
+                          ((pc ^ ((r / kRowsPer128) & (kChunks - 1))) << 4));
 }
 
 /// Issues the cp.async copies of a ROWS x D tile. `rowOf(r)` returns the
@@ -86,19 +106,18 @@ SPARTA_DEVICE void loadRowVector(float *dst, const float *src, RowFn rowOf, floa
 // ---- Fragment loads ------------------------------------------------------------
 // A lane's ldmatrix row address for a fragment at k-step (or n-pair) j differs
 // from the one at j = 0 only in the chunk index, by an even compile-time delta.
-// Because the swizzle is an XOR on the chunk bits and tiles start at 128-byte
-// aligned shared addresses, addr(j) = addr(0) ^ (low chunk bits of the delta)
-// + (high part of the delta): one XOR/ADD per load with immediates, instead
+// Because the swizzle is an XOR on the chunk bits and tiles start at aligned
+// shared addresses, addr(j) = addr(0) ^ (chunk delta within the panel)
+// + (panel and row deltas): one XOR/ADD per load with immediates, instead
 // of a register per (j, lane) address that the compiler would otherwise keep
 // live across the loop (that cost ~60 registers at d = 128).
 
 /// The lane's address of fragment j = 0 is `base`; returns the one for a
 /// chunk delta `dc` (even, compile-time) and a row delta `dr` (multiple of 8).
 template <int D> SPARTA_DEVICE u32 fragStep(u32 base, int dc, int dr) {
-  constexpr int kChunks = D / 8;
-  constexpr int kMask = (kChunks >= 8 ? 8 : kChunks) - 1;
-  return (base ^ static_cast<u32>((dc & kMask) << 4)) +
-         static_cast<u32>(((dc & ~kMask) << 4) + dr * D * 2);
+  constexpr int kChunks = kRowBytes<D> / 16;
+  return (base ^ static_cast<u32>((dc % kChunks) << 4)) +
+         static_cast<u32>((dc / kChunks) * kPanelBytes + dr * kRowBytes<D>);
 }
 
 /// Lane base for A fragments of rows row0..row0+15 (row-major M x K tile).

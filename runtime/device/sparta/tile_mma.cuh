@@ -1,0 +1,123 @@
+//===- tile_mma.cuh - One warpgroup product: mma.sync or wgmma -------------===//
+//
+// Every matrix product of the attention kernels has one shape: each warp's 16
+// rows of an A operand held in registers (fragments produced by the caller:
+// ldmatrix from a tile, or softmax output repacked from accumulators) times a
+// B block read from a swizzled shared tile (tile_io.cuh), accumulated in fp32
+// registers in the C-fragment layout. tileMma is that product, and the only
+// place that chooses the instruction:
+//
+//  - sm_80 .. sm_90: mma.sync m16n8k16 per warp, B fragments via ldmatrix
+//    (every warp re-reads the whole B block from shared memory);
+//  - sm_90a: wgmma m64nNk16 for the warpgroup, B read by the tensor cores
+//    straight from shared memory through a matrix descriptor.
+//
+// B comes in two orientations:
+//   BTile::NK  the tile's rows are the product's N (e.g. K for S = Q K^T);
+//              the block is rows n0..n0+N-1, all D columns (K = D).
+//   BTile::KN  the tile's rows are the product's K (e.g. V for O = P V);
+//              the block is rows k0..k0+16*KS-1, columns n0..n0+N-1.
+//
+// Shared memory filled by cp.async must be fenced for wgmma: kernels call
+// tilesReadyForMma() after cp.async.wait_group and before the barrier.
+//
+//===----------------------------------------------------------------------===//
+#ifndef SPARTA_TILE_MMA_CUH
+#define SPARTA_TILE_MMA_CUH
+
+#include "sparta/tile_io.cuh"
+
+namespace sparta {
+
+enum class BTile { NK, KN };
+
+template <int NT> SPARTA_DEVICE void zeroAcc(float (&acc)[NT][4]) {
+#pragma unroll
+  for (int i = 0; i < NT; ++i)
+    acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = 0.f;
+}
+
+/// Called by every thread after its cp.async copies completed and before the
+/// barrier that publishes them to the CTA.
+SPARTA_DEVICE void tilesReadyForMma() {
+  if constexpr (kHasWgmma)
+    fenceSharedForWgmma();
+}
+
+/// wgmma matrix descriptor of a B block in a tile_io.cuh tile: start address,
+/// leading (unused by these layouts: one swizzle atom spans a row of the
+/// block) and stride byte offsets (8 rows of a panel), swizzle mode (1: 128 B,
+/// 2: 64 B). All byte fields are in units of 16 bytes.
+template <int D> SPARTA_DEVICE u64 tileDescriptor(u32 addr) {
+  constexpr u64 kSbo = 8 * kRowBytes<D>;
+  constexpr u64 kSwizzle = kRowBytes<D> == 128 ? 1 : 2;
+  return static_cast<u64>((addr & 0x3ffff) >> 4) | (u64{1} << 16) | ((kSbo >> 4) << 32) |
+         (kSwizzle << 62);
+}
+
+/// acc (this warp's 16 rows x N, N/8 n-tiles) += A * B, where aFrag(ks, a)
+/// fills the A fragment of k-step ks (k = 16ks..16ks+15), ks < KS, and B is
+/// the block of the tile at shared address `tile` described above.
+template <int D, DType DT, BTile BL, int N, int KS, typename AFrag>
+SPARTA_DEVICE void tileMma(float (&acc)[N / 8][4], AFrag aFrag, u32 tile, int n0, int k0) {
+  static_assert(N % 16 == 0 && (BL == BTile::KN || KS == D / 16), "NK blocks span all D columns");
+  if constexpr (kHasWgmma) {
+    // A fragments first: wgmma reads its registers asynchronously, so they
+    // must all exist before the first issue (ptxas would serialize otherwise).
+    u32 a[KS][4];
+#pragma unroll
+    for (int ks = 0; ks < KS; ++ks)
+      aFrag(ks, a[ks]);
+    wgmmaFenceOperands(acc);
+    wgmmaFenceOperands(a);
+    wgmmaFence();
+#pragma unroll
+    for (int ks = 0; ks < KS; ++ks) {
+      if constexpr (BL == BTile::NK) {
+        // K-major: k-step ks is 32 bytes further along the rows of panel
+        // ks / 4 (the hardware applies the swizzle to the address).
+        static_assert(N <= 64, "an NK block has at most one tile of rows");
+        const u32 addr = tile + (ks * 32 / kRowBytes<D>)*kPanelBytes + n0 * kRowBytes<D> +
+                         (ks * 32) % kRowBytes<D>;
+        wgmma<DT, false>(acc, a[ks], tileDescriptor<D>(addr));
+      } else {
+        // N-major: k-step ks is 16 rows further. N = 128 (d = 128) is one
+        // wgmma per 64-column panel.
+        const u32 addr = tile + (n0 / 64) * kPanelBytes + (k0 + 16 * ks) * kRowBytes<D>;
+        if constexpr (N <= 64) {
+          wgmma<DT, true>(acc, a[ks], tileDescriptor<D>(addr));
+        } else {
+          static_assert(N == 128, "");
+          float(&lo)[8][4] = *reinterpret_cast<float(*)[8][4]>(&acc[0]);
+          float(&hi)[8][4] = *reinterpret_cast<float(*)[8][4]>(&acc[8]);
+          wgmma<DT, true>(lo, a[ks], tileDescriptor<D>(addr));
+          wgmma<DT, true>(hi, a[ks], tileDescriptor<D>(addr + kPanelBytes));
+        }
+      }
+    }
+    wgmmaCommit();
+    wgmmaWait<0>();
+    wgmmaFenceOperands(acc);
+  } else {
+    const u32 laneBase = BL == BTile::NK ? baseBNonTrans<D>(tile) : baseBTrans<D>(tile);
+#pragma unroll
+    for (int ks = 0; ks < KS; ++ks) {
+      u32 a[4];
+      aFrag(ks, a);
+#pragma unroll
+      for (int np = 0; np < N / 16; ++np) {
+        u32 bf[4];
+        if constexpr (BL == BTile::NK)
+          loadBNonTrans<D>(bf, laneBase, n0 + np * 16, ks);
+        else
+          loadBTrans<D>(bf, laneBase, n0 + np * 16, (k0 >> 4) + ks);
+        mma16816<DT>(acc[2 * np], a, bf[0], bf[1]);
+        mma16816<DT>(acc[2 * np + 1], a, bf[2], bf[3]);
+      }
+    }
+  }
+}
+
+} // namespace sparta
+
+#endif // SPARTA_TILE_MMA_CUH

@@ -47,7 +47,9 @@ const char *kUsage = R"(usage:
 agree (the PyTorch agreement test, tests/reference/agreement.py, docs/reference-model.md):
   reads DIR/config.json, DIR/init.safetensors, DIR/batch.bin; writes DIR/grads.safetensors
   and DIR/loss.json (step-0 gradients before clipping, loss in nats, batch 0) and
-  DIR/losses.jsonl (one {"step","loss"} per step; step s on batch s mod S, dropout 0)
+  DIR/losses.jsonl (one {"step","loss"} per step; step s on batch s mod S, dropout 0);
+  with DIR/val.bin (held-out windows, U8 [V, B, T+1]) also DIR/val.json, the mean
+  validation loss after training
   --dir DIR  --steps N [config train.steps]
 
 training options (defaults in brackets):
@@ -382,6 +384,24 @@ int agree(const Args &a) {
                   loss / 0.69314718055994530942, hyper.lr, double(norm.norm));
   }
   std::printf("wrote %s/losses.jsonl (%lld steps)\n", dir.c_str(), (long long)steps);
+
+  // Held-out validation windows (val.bin, U8 [V, B, T+1]): mean loss after training.
+  if (std::filesystem::exists(dir + "/val.bin")) {
+    const std::string val = readFile(dir + "/val.bin");
+    if (val.empty() || val.size() % per)
+      throw Error("agree: val.bin is not [V, B, T+1] U8 with B = " + std::to_string(B) + ", T = " +
+                  std::to_string(m.T));
+    const std::size_t V = val.size() / per;
+    double sum = 0;
+    for (std::size_t v = 0; v < V; ++v)
+      sum += model.evaluate(reinterpret_cast<const uint8_t *>(val.data()) + v * per, B);
+    const double mean = sum / (double(V) * B * m.T);
+    std::ofstream f(dir + "/val.json");
+    f << "{\"loss\": " << jsonNumber(mean) << ", \"bits\": " << jsonNumber(mean / 0.69314718055994530942)
+      << "}\n";
+    std::printf("validation after %lld steps: %.6f nats (%.4f bits/byte) over %zu windows; wrote %s/val.json\n",
+                (long long)steps, mean, mean / 0.69314718055994530942, V * std::size_t(B), dir.c_str());
+  }
   return 0;
 }
 

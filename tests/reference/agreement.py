@@ -7,13 +7,17 @@ An exchange directory holds (docs/reference-model.md, "Exchange directory"):
     init.safetensors      the initial weights (F32 or BF16), the model's parameter names
     batch.safetensors     tensor "tokens", U8 or I32, [B, T+1] or [S, B, T+1]   (or batch.bin:
                           the raw U8 / I32 bytes of the same, dtype from config "batch_dtype")
+    val.bin               optional: held-out validation windows, U8 [V, B, T+1] (config
+                          "val_shape"); generate --val-batches V writes it
   written by the side under test (the C++ trainer):
     grads.safetensors     step-0 gradients of the loss on batch 0 (F32 or BF16), parameter names
     loss.json             {"loss": <nats>} for batch 0 at the initial weights
     losses.jsonl          one {"step": s, "loss": <nats>} per training step (200), step s on
                           batch s mod S, from init.safetensors with config's "train" settings
+    val.json              with val.bin: {"loss": <nats>} mean over every validation window
+                          after those training steps (no dropout)
   written by this script (the reference's side, for the other direction):
-    ref_grads.safetensors, ref_loss.json, ref_losses.jsonl, agreement_report.json
+    ref_grads.safetensors, ref_loss.json, ref_losses.jsonl, ref_val.json, agreement_report.json
 
 Commands:
     generate DIR   random init + batches + config (the C++ side can load them: agreement in
@@ -33,6 +37,7 @@ Tolerances (defaults; see docs/reference-model.md for the reasoning):
                       ||g_k|| <= 2e-2 * ||g_qkv.bias|| instead
     200-step track    |mean of the last 10 losses - same for reference| <= 0.02 bits and
                       max over steps |l_s - l_ref,s| <= 0.1 bits
+    validation        |bits/byte - reference's| <= 0.02 after the same training (val.bin)
 """
 
 from __future__ import annotations
@@ -87,8 +92,9 @@ def synthetic_text(n: int, seed: int) -> bytes:
     return "".join(out).encode("ascii")[:n]
 
 
-def make_batches(S: int, B: int, T: int, data: str, seed: int) -> torch.Tensor:
-    """[S, B, T+1] uint8 windows."""
+def make_batches(S: int, B: int, T: int, data: str, seed: int, region=(0.0, 1.0)) -> torch.Tensor:
+    """[S, B, T+1] uint8 windows, from the fraction `region` of a byte file (the
+    synthetic sources are drawn afresh from `seed` instead)."""
     if data == "random":
         g = torch.Generator().manual_seed(seed)
         return torch.randint(0, 256, (S, B, T + 1), generator=g, dtype=torch.int64).to(torch.uint8)
@@ -97,6 +103,7 @@ def make_batches(S: int, B: int, T: int, data: str, seed: int) -> torch.Tensor:
     else:
         with open(data, "rb") as f:
             src = f.read()
+        src = src[int(region[0] * len(src)):int(region[1] * len(src))]
     if len(src) < T + 2:
         raise ValueError(f"{data}: {len(src)} bytes, need more than T+1 = {T + 1}")
     buf = torch.frombuffer(bytearray(src), dtype=torch.uint8)
@@ -169,8 +176,13 @@ def read_losses_jsonl(path: str):
     return out
 
 
-def write_results(d: str, prefix: str, loss: float, grads, track, precision: str, train_precision: str):
+def write_results(d: str, prefix: str, loss: float, grads, track, precision: str, train_precision: str,
+                  val=None):
     st.write_safetensors(os.path.join(d, f"{prefix}grads.safetensors"), grads)
+    if val is not None:
+        with open(os.path.join(d, f"{prefix}val.json"), "w") as f:
+            json.dump({"loss": val, "bits": val / LN2, "precision": "fp32"}, f)
+            f.write("\n")
     with open(os.path.join(d, f"{prefix}loss.json"), "w") as f:
         json.dump({"loss": loss, "bits": loss / LN2, "precision": precision}, f)
         f.write("\n")
@@ -210,10 +222,43 @@ def compute_reference(d: str, device, precision="fp32", train_precision="fp32", 
                 print(f"  [{train_precision}] step {r['step']:4d} loss {r['loss']:.4f} nats "
                       f"({r['bits']:.4f} bits) lr {r['lr']:.2e} |g| {r['grad_norm']:.3f}", flush=True)
         track = st.train(model, batches, tc, train_precision, nsteps, log)
+    val = None
+    vb = load_validation(d, mc.seq_len, raw)
+    if vb is not None:
+        val = validation_loss(model, vb.to(device))
+        if not quiet:
+            print(f"  validation after {nsteps} steps: {val:.6f} nats ({val / LN2:.4f} bits) over "
+                  f"{vb.shape[0] * vb.shape[1]} windows", flush=True)
     if not quiet:
         print(f"  reference ({precision} grads, {train_precision} training) in {time.time() - t0:.1f}s",
               flush=True)
-    return loss, grads, track
+    return loss, grads, track, val
+
+
+def load_validation(d: str, T: int, cfg_raw: dict):
+    """[V, B, T+1] int64 validation windows (val.bin, U8), or None without a validation set."""
+    p = os.path.join(d, "val.bin")
+    if not os.path.exists(p):
+        return None
+    with open(p, "rb") as f:
+        t = torch.frombuffer(bytearray(f.read()), dtype=torch.uint8).to(torch.int64)
+    shape = cfg_raw.get("val_shape")
+    if shape is None or t.numel() != shape[0] * shape[1] * shape[2] or shape[2] != T + 1:
+        raise ValueError(f"{p}: {t.numel()} bytes do not match config val_shape {shape} (T+1 = {T + 1})")
+    return t.view(*shape)
+
+
+@torch.no_grad()
+def validation_loss(model, windows: torch.Tensor) -> float:
+    """Mean loss (nats per byte) over every window, fp32, no dropout."""
+    was_training = model.training
+    model.eval()
+    total = 0.0
+    with st.precision_context("fp32", windows.device):
+        for b in windows:
+            total += float(model.loss(b).item()) * b.shape[0]
+    model.train(was_training)
+    return total / (windows.shape[0] * windows.shape[1])
 
 
 # ---------------------------------------------------------------------------
@@ -227,6 +272,7 @@ class Tolerances:
     track_final_bits: float = 0.02
     track_max_bits: float = 0.1
     track_final_window: int = 10
+    val_bits: float = 0.02
 
 
 def compare_loss(ref: float, cand: float, tol: Tolerances):
@@ -299,7 +345,13 @@ def compare_tracks(ref: dict, cand: dict, tol: Tolerances):
     return res
 
 
-def print_report(loss_res, grad_rows, track_res, tol: Tolerances):
+def compare_validation(ref: float, cand: float, tol: Tolerances):
+    """Validation loss after the same training, both in bits per byte."""
+    diff = abs(cand - ref) / LN2
+    return {"ref_bits": ref / LN2, "cand_bits": cand / LN2, "abs_bits": diff, "ok": diff <= tol.val_bits}
+
+
+def print_report(loss_res, grad_rows, track_res, tol: Tolerances, val_res=None):
     ok = True
     print()
     print(f"{'check':<44} {'reference':>12} {'candidate':>12} {'error':>10} {'tol':>9}  result")
@@ -335,6 +387,10 @@ def print_report(loss_res, grad_rows, track_res, tol: Tolerances):
         else:
             print(f"{'track':<44} FAIL ({track_res.get('note')})")
         ok &= track_res["ok"]
+    if val_res is not None:
+        print(f"{'validation after training (bits/byte)':<44} {val_res['ref_bits']:12.4f} {val_res['cand_bits']:12.4f} "
+              f"{val_res['abs_bits']:10.2e} {tol.val_bits:9.1e}  {'ok' if val_res['ok'] else 'FAIL'}")
+        ok &= val_res["ok"]
     print("-" * 100)
     print("AGREEMENT:", "PASS" if ok else "FAIL")
     return ok
@@ -369,16 +425,23 @@ def cmd_generate(a):
     raw["batch_dtype"] = "U8"
     S = a.batches if a.batches > 0 else max(steps, 1)
     raw["batch_shape"] = [S, a.batch_size, a.seq_len + 1]
+    if a.val_batches > 0:
+        raw["val_shape"] = [a.val_batches, a.batch_size, a.seq_len + 1]
     with open(os.path.join(a.dir, "config.json"), "w") as f:
         json.dump(raw, f, indent=2)
         f.write("\n")
     model = st.SparseTransformer(mc, base_dir=a.dir)
     model.init_weights(seed=a.seed, noise=a.init_noise)
     model.save_safetensors(os.path.join(a.dir, "init.safetensors"))
-    tokens = make_batches(S, a.batch_size, a.seq_len, a.data, a.seed)
+    train_region = (0.0, 0.9) if a.val_batches > 0 else (0.0, 1.0)
+    tokens = make_batches(S, a.batch_size, a.seq_len, a.data, a.seed, train_region)
     st.write_safetensors(os.path.join(a.dir, "batch.safetensors"), {"tokens": tokens})
     with open(os.path.join(a.dir, "batch.bin"), "wb") as f:
         f.write(tokens.numpy().tobytes())
+    if a.val_batches > 0:
+        val = make_batches(a.val_batches, a.batch_size, a.seq_len, a.data, a.seed + 7919, (0.9, 1.0))
+        with open(os.path.join(a.dir, "val.bin"), "wb") as f:
+            f.write(val.numpy().tobytes())
     if a.write_masks:
         md = os.path.join(a.dir, "masks")
         os.makedirs(md, exist_ok=True)
@@ -388,20 +451,21 @@ def cmd_generate(a):
                 for row in mt.to(torch.uint8).tolist():
                     f.write("".join("1" if x else "0" for x in row) + "\n")
     print(f"wrote {a.dir}: config.json, init.safetensors ({sum(p.numel() for p in model.parameters())} "
-          f"parameters), batch.safetensors + batch.bin (U8 {list(tokens.shape)})")
+          f"parameters), batch.safetensors + batch.bin (U8 {list(tokens.shape)})"
+          + (f", val.bin (U8 {[a.val_batches, a.batch_size, a.seq_len + 1]})" if a.val_batches > 0 else ""))
 
 
 def cmd_results(a, prefix):
-    loss, grads, track = compute_reference(a.dir, a.device, a.precision, a.train_precision, a.steps,
-                                           mask_files=a.mask_from)
-    write_results(a.dir, prefix, loss, grads, track, a.precision, a.train_precision)
+    loss, grads, track, val = compute_reference(a.dir, a.device, a.precision, a.train_precision, a.steps,
+                                                mask_files=a.mask_from)
+    write_results(a.dir, prefix, loss, grads, track, a.precision, a.train_precision, val)
     print(f"wrote {prefix}grads.safetensors, {prefix}loss.json (loss {loss:.6f} nats)"
           + (f", {prefix}losses.jsonl ({len(track)} steps)" if track else ""))
 
 
 def _tol(a):
     return Tolerances(loss_rel=a.loss_tol, grad_rel=a.grad_tol, track_final_bits=a.track_final_tol,
-                      track_max_bits=a.track_max_tol)
+                      track_max_bits=a.track_max_tol, val_bits=a.val_tol)
 
 
 def run_check(a):
@@ -420,11 +484,13 @@ def run_check(a):
         ref_loss = read_loss_json(os.path.join(d, "ref_loss.json"))
         ref_grads = st.read_safetensors(os.path.join(d, "ref_grads.safetensors"))
         ref_track_map = read_losses_jsonl(os.path.join(d, "ref_losses.jsonl")) if have_track else None
+        ref_val_path = os.path.join(d, "ref_val.json")
+        ref_val = read_loss_json(ref_val_path) if os.path.exists(ref_val_path) else None
         print("reusing ref_* files")
     else:
-        ref_loss, ref_grads, ref_track = compute_reference(d, a.device, a.precision, a.train_precision, steps,
-                                                           mask_files=a.mask_from)
-        write_results(d, "ref_", ref_loss, ref_grads, ref_track, a.precision, a.train_precision)
+        ref_loss, ref_grads, ref_track, ref_val = compute_reference(d, a.device, a.precision, a.train_precision,
+                                                                    steps, mask_files=a.mask_from)
+        write_results(d, "ref_", ref_loss, ref_grads, ref_track, a.precision, a.train_precision, ref_val)
         ref_track_map = {r["step"]: r["loss"] for r in ref_track} if ref_track else None
     cand_loss = read_loss_json(os.path.join(d, "loss.json"))
     cand_grads = st.read_safetensors(os.path.join(d, "grads.safetensors"))
@@ -438,10 +504,18 @@ def run_check(a):
         track_res = compare_tracks(ref_track_map, cand_track, tol)
     else:
         print("note: no losses.jsonl (or --no-track): the 200-step track is not compared")
-    ok = print_report(loss_res, grad_rows, track_res, tol)
+    val_res = None
+    cand_val_path = os.path.join(d, "val.json")
+    if ref_val is not None:
+        if not os.path.exists(cand_val_path):
+            raise SystemExit(f"{d} has a validation set but no val.json from the candidate")
+        if not have_track:
+            raise SystemExit("validation after training needs the candidate's losses.jsonl (same steps)")
+        val_res = compare_validation(ref_val, read_loss_json(cand_val_path), tol)
+    ok = print_report(loss_res, grad_rows, track_res, tol, val_res)
     with open(os.path.join(d, "agreement_report.json"), "w") as f:
         json.dump({"ok": ok, "tolerances": dataclasses.asdict(tol), "loss": loss_res, "grads": grad_rows,
-                   "track": track_res, "reference_precision": a.precision,
+                   "track": track_res, "validation": val_res, "reference_precision": a.precision,
                    "reference_train_precision": a.train_precision}, f, indent=1)
     return ok, loss_res, grad_rows, track_res, ref_loss, ref_grads, ref_track_map, cand_loss, cand_grads, cand_track
 
@@ -476,8 +550,8 @@ def cmd_selftest(a):
         files = sorted(os.path.join(mdir, f) for f in os.listdir(mdir) if f.endswith(".txt"))
         mc0 = st.load_config(os.path.join(a.dir, "config.json"))[0]
         if mc0.head_mode != "merged":  # merged masks are written with the union appended
-            l0, g0, _ = compute_reference(a.dir, a.device, "fp32", "fp32", 0, quiet=True)
-            l1, g1, _ = compute_reference(a.dir, a.device, "fp32", "fp32", 0, quiet=True, mask_files=files)
+            l0, g0, _, _ = compute_reference(a.dir, a.device, "fp32", "fp32", 0, quiet=True)
+            l1, g1, _, _ = compute_reference(a.dir, a.device, "fp32", "fp32", 0, quiet=True, mask_files=files)
             same = l0 == l1 and all(torch.equal(g0[k], g1[k]) for k in g0)
             print(f"masks from files ({len(files)}) vs pattern: loss {l1:.6f} vs {l0:.6f}:",
                   "identical" if same else "DIFFERENT")
@@ -578,6 +652,9 @@ def main():
         q.add_argument("--positional", default="text", choices=["text", "image"])
         q.add_argument("--batch-size", type=int, default=8)
         q.add_argument("--batches", type=int, default=0, help="distinct batches S (default: one per step)")
+        q.add_argument("--val-batches", type=int, default=0,
+                       help="V batches of held-out validation windows (val.bin; a byte file's last 10%%, "
+                            "training windows then come from the first 90%%)")
         q.add_argument("--lr", type=float, default=1e-3)
         q.add_argument("--min-lr", type=float, default=1e-4)
         q.add_argument("--warmup", type=int, default=20)
@@ -592,6 +669,8 @@ def main():
         q.add_argument("--grad-tol", type=float, default=2e-2)
         q.add_argument("--track-final-tol", type=float, default=0.02)
         q.add_argument("--track-max-tol", type=float, default=0.1)
+        q.add_argument("--val-tol", type=float, default=0.02,
+                       help="validation bits/byte after training, |candidate - reference|")
         q.add_argument("--no-track", action="store_true")
         q.add_argument("--reuse", action="store_true", help="reuse ref_* files instead of recomputing")
 

@@ -42,30 +42,13 @@ std::vector<float> roundAll(LowPrecision precision, const std::vector<float> &va
 namespace {
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 
-/// The allowed keys of every row, for each distinct mask (heads sharing a mask
-/// share the list; random_blocks masks are slow to evaluate).
-struct KeyLists {
-  std::vector<std::vector<std::vector<int64_t>>> perMask; // [mask][i] -> keys
-
-  KeyLists(const std::vector<Mask> &heads, int64_t T) {
-    for (const Mask &mask : heads) {
-      std::vector<std::vector<int64_t>> rows(T);
-      for (int64_t i = 0; i < T; ++i)
-        for (int64_t j = 0; j <= i; ++j)
-          if (allowed(mask, T, i, j))
-            rows[i].push_back(j);
-      perMask.push_back(std::move(rows));
-    }
-  }
-  const std::vector<int64_t> &keys(int64_t head, int64_t i) const {
-    return perMask[head % perMask.size()][i];
-  }
-};
-
-void checkShape(const std::vector<Mask> &heads, const AttentionShape &s,
+void checkShape(const RowKeys &keys, const AttentionShape &s,
                 std::initializer_list<const std::vector<float> *> tensors) {
-  if (heads.empty())
+  if (keys.perMask.empty())
     throw Error("reference attention: the pattern has no heads");
+  for (const auto &rows : keys.perMask)
+    if (static_cast<int64_t>(rows.size()) != s.T)
+      throw Error("reference attention: the key lists are not for T rows");
   if (s.B <= 0 || s.H <= 0 || s.T <= 0 || s.d <= 0)
     throw Error("reference attention: B, H, T and d must be positive");
   for (const std::vector<float> *t : tensors)
@@ -82,13 +65,39 @@ Acc dot(const float *a, const float *b, int64_t d) {
 }
 } // namespace
 
+RowKeys RowKeys::fromMasks(const std::vector<Mask> &heads, int64_t T) {
+  RowKeys keys;
+  for (const Mask &mask : heads) {
+    std::vector<std::vector<int64_t>> rows(T);
+    for (int64_t i = 0; i < T; ++i)
+      for (int64_t j = 0; j <= i; ++j)
+        if (allowed(mask, T, i, j))
+          rows[i].push_back(j);
+    keys.perMask.push_back(std::move(rows));
+  }
+  return keys;
+}
+
+RowKeys RowKeys::fromPredicates(int64_t T,
+                                const std::vector<std::function<bool(int64_t, int64_t)>> &allowed) {
+  RowKeys keys;
+  for (const auto &pred : allowed) {
+    std::vector<std::vector<int64_t>> rows(T);
+    for (int64_t i = 0; i < T; ++i)
+      for (int64_t j = 0; j < T; ++j)
+        if (pred(i, j))
+          rows[i].push_back(j);
+    keys.perMask.push_back(std::move(rows));
+  }
+  return keys;
+}
+
 //--- exact --------------------------------------------------------------------
 
-AttentionOutput referenceForward(const std::vector<Mask> &heads, const AttentionShape &s,
+AttentionOutput referenceForward(const RowKeys &lists, const AttentionShape &s,
                                  const std::vector<float> &q, const std::vector<float> &k,
                                  const std::vector<float> &v, double scale) {
-  checkShape(heads, s, {&q, &k, &v});
-  KeyLists lists(heads, s.T);
+  checkShape(lists, s, {&q, &k, &v});
   AttentionOutput out{std::vector<float>(s.elements(), 0.0f),
                       std::vector<float>(s.rows(), static_cast<float>(kNegInf))};
   const int64_t d = s.d;
@@ -118,12 +127,11 @@ AttentionOutput referenceForward(const std::vector<Mask> &heads, const Attention
   return out;
 }
 
-AttentionGrads referenceBackward(const std::vector<Mask> &heads, const AttentionShape &s,
+AttentionGrads referenceBackward(const RowKeys &lists, const AttentionShape &s,
                                  const std::vector<float> &q, const std::vector<float> &k,
                                  const std::vector<float> &v, const std::vector<float> &dout,
                                  double scale) {
-  checkShape(heads, s, {&q, &k, &v, &dout});
-  KeyLists lists(heads, s.T);
+  checkShape(lists, s, {&q, &k, &v, &dout});
   const int64_t d = s.d;
   AttentionGrads g;
   g.dq.assign(s.elements(), 0.0f);
@@ -197,12 +205,11 @@ std::vector<float> lowPrecisionProbs(const std::vector<float> &q, const std::vec
 }
 } // namespace
 
-AttentionOutput lowPrecisionForward(const std::vector<Mask> &heads, const AttentionShape &s,
+AttentionOutput lowPrecisionForward(const RowKeys &lists, const AttentionShape &s,
                                     const std::vector<float> &q0, const std::vector<float> &k0,
                                     const std::vector<float> &v0, double scale,
                                     LowPrecision prec) {
-  checkShape(heads, s, {&q0, &k0, &v0});
-  KeyLists lists(heads, s.T);
+  checkShape(lists, s, {&q0, &k0, &v0});
   std::vector<float> q = roundAll(prec, q0), k = roundAll(prec, k0), v = roundAll(prec, v0);
   AttentionOutput out{std::vector<float>(s.elements(), 0.0f),
                       std::vector<float>(s.rows(), static_cast<float>(kNegInf))};
@@ -226,12 +233,11 @@ AttentionOutput lowPrecisionForward(const std::vector<Mask> &heads, const Attent
   return out;
 }
 
-AttentionGrads lowPrecisionBackward(const std::vector<Mask> &heads, const AttentionShape &s,
+AttentionGrads lowPrecisionBackward(const RowKeys &lists, const AttentionShape &s,
                                     const std::vector<float> &q0, const std::vector<float> &k0,
                                     const std::vector<float> &v0, const std::vector<float> &do0,
                                     double scale, LowPrecision prec) {
-  checkShape(heads, s, {&q0, &k0, &v0, &do0});
-  KeyLists lists(heads, s.T);
+  checkShape(lists, s, {&q0, &k0, &v0, &do0});
   std::vector<float> q = roundAll(prec, q0), k = roundAll(prec, k0), v = roundAll(prec, v0),
                      dout = roundAll(prec, do0);
   const int64_t d = s.d;
@@ -277,6 +283,36 @@ AttentionGrads lowPrecisionBackward(const std::vector<Mask> &heads, const Attent
     }
   }
   return g;
+}
+
+//--- masks -------------------------------------------------------------------
+
+AttentionOutput referenceForward(const std::vector<Mask> &heads, const AttentionShape &shape,
+                                 const std::vector<float> &q, const std::vector<float> &k,
+                                 const std::vector<float> &v, double scale) {
+  return referenceForward(RowKeys::fromMasks(heads, shape.T), shape, q, k, v, scale);
+}
+
+AttentionGrads referenceBackward(const std::vector<Mask> &heads, const AttentionShape &shape,
+                                 const std::vector<float> &q, const std::vector<float> &k,
+                                 const std::vector<float> &v, const std::vector<float> &dout,
+                                 double scale) {
+  return referenceBackward(RowKeys::fromMasks(heads, shape.T), shape, q, k, v, dout, scale);
+}
+
+AttentionOutput lowPrecisionForward(const std::vector<Mask> &heads, const AttentionShape &shape,
+                                    const std::vector<float> &q, const std::vector<float> &k,
+                                    const std::vector<float> &v, double scale,
+                                    LowPrecision precision) {
+  return lowPrecisionForward(RowKeys::fromMasks(heads, shape.T), shape, q, k, v, scale, precision);
+}
+
+AttentionGrads lowPrecisionBackward(const std::vector<Mask> &heads, const AttentionShape &shape,
+                                    const std::vector<float> &q, const std::vector<float> &k,
+                                    const std::vector<float> &v, const std::vector<float> &dout,
+                                    double scale, LowPrecision precision) {
+  return lowPrecisionBackward(RowKeys::fromMasks(heads, shape.T), shape, q, k, v, dout, scale,
+                              precision);
 }
 
 //--- conveniences -------------------------------------------------------------

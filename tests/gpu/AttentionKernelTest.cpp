@@ -20,9 +20,10 @@
 //===----------------------------------------------------------------------===//
 #include "GpuTestMain.h"
 #include "AttentionHarness.h"
-#include "AttentionReference.h"
+#include "TestNumerics.h"
 
 #include "sparta/Error.h"
+#include "sparta/ReferenceAttention.h"
 #include "sparta/runtime/Nvrtc.h"
 
 #include <gtest/gtest.h>
@@ -134,24 +135,37 @@ TEST_P(AttentionKernel, ForwardBackwardMatchReference) {
         return hs;
     throw Error("head without a mask");
   };
-  std::map<const HeadSet *, std::vector<std::vector<int>>> keys;
+  // sparta/ReferenceAttention.h on each (b, h) slice, the mask as key lists of
+  // its head set's predicate; one task per (b, h).
+  std::map<const HeadSet *, RowKeys> keys;
   for (const HeadSet &hs : tc.sets)
-    keys[&hs] = keyLists(T, [&](int i, int j) { return hs.allowed(i, j); });
+    keys[&hs] = RowKeys::fromPredicates(T, {[&hs](int64_t i, int64_t j) {
+                                          return hs.allowed(static_cast<int>(i), static_cast<int>(j));
+                                        }});
+  struct HeadResult {
+    std::vector<float> o, lse, dq, dk, dv; // [T, d] / [T]
+  };
   struct Refs {
     HeadResult exact, lowp;
   };
+  const LowPrecision lp = prm.half ? LowPrecision::FP16 : LowPrecision::BF16;
   std::vector<std::future<Refs>> jobs;
   const size_t td = static_cast<size_t>(T) * d;
   for (int b = 0; b < B; ++b)
     for (int h = 0; h < H; ++h)
       jobs.push_back(std::async(std::launch::async, [&, b, h] {
         const size_t off = (static_cast<size_t>(b) * H + h) * td;
-        HeadProblem pb;
-        pb.T = T, pb.d = d, pb.scale = scale;
-        pb.q = qf.data() + off, pb.k = kf.data() + off, pb.v = vf.data() + off;
-        pb.dout = dof.data() + off;
-        pb.keys = &keys.at(&setOf(h));
-        return Refs{referenceHead(pb, nullptr), referenceHead(pb, &rnd)};
+        auto slice = [&](const std::vector<float> &t) {
+          return std::vector<float>(t.begin() + off, t.begin() + off + td);
+        };
+        const std::vector<float> q = slice(qf), k = slice(kf), v = slice(vf), dO = slice(dof);
+        const AttentionShape one{1, 1, T, d};
+        const RowKeys &rk = keys.at(&setOf(h));
+        AttentionOutput eo = referenceForward(rk, one, q, k, v, scale);
+        AttentionGrads eg = referenceBackward(rk, one, q, k, v, dO, scale);
+        AttentionOutput lo = lowPrecisionForward(rk, one, q, k, v, scale, lp);
+        AttentionGrads lg = lowPrecisionBackward(rk, one, q, k, v, dO, scale, lp);
+        return Refs{{eo.o, eo.lse, eg.dq, eg.dk, eg.dv}, {lo.o, lo.lse, lg.dq, lg.dk, lg.dv}};
       }));
 
   const char *names[] = {"O", "lse", "dQ", "dK", "dV"};

@@ -19,9 +19,9 @@
 //
 //===----------------------------------------------------------------------===//
 #include "GpuTestMain.h"
-#include "AttentionReference.h"
 
 #include "sparta/Error.h"
+#include "sparta/Float16.h"
 #include "sparta/Frontend.h"
 #include "sparta/ReferenceAttention.h"
 #include "sparta/SparseAttention.h"

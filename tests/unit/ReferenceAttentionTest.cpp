@@ -140,3 +140,25 @@ TEST(ReferenceAttentionTest, LowPrecisionErrorIsPlausible) {
     EXPECT_LT(maxAbsDiff(lp.lse, exact.lse), 0.05);
   }
 }
+
+TEST(ReferenceAttentionTest, PredicateKeysMatchMaskKeys) {
+  // The key lists of a predicate that states a mask's rule are the mask's, so
+  // every reference gives bit-identical results through either form.
+  const int64_t T = 48, L = 8;
+  ConcretePattern p = makePattern("s", T, {band(0, L), stride(L)});
+  const RowKeys fromMasks = RowKeys::fromMasks(p.heads, T);
+  const RowKeys fromRules = RowKeys::fromPredicates(
+      T, {[&](int64_t i, int64_t j) { return j <= i && i - j <= L; },
+          [&](int64_t i, int64_t j) { return j <= i && (i - j) % L == 0; }});
+  EXPECT_EQ(fromRules.perMask, fromMasks.perMask);
+  const AttentionShape s{2, 3, T, 16};
+  std::vector<std::vector<float>> in = randomTensors(s, 11, 4);
+  const double scale = 0.25;
+  EXPECT_EQ(referenceForward(fromRules, s, in[0], in[1], in[2], scale).o,
+            referenceForward(p.heads, s, in[0], in[1], in[2], scale).o);
+  EXPECT_EQ(lowPrecisionBackward(fromRules, s, in[0], in[1], in[2], in[3], scale, LowPrecision::BF16).dk,
+            lowPrecisionBackward(p.heads, s, in[0], in[1], in[2], in[3], scale, LowPrecision::BF16).dk);
+  // Key lists for another T are refused.
+  const RowKeys shorter = RowKeys::fromPredicates(T - 1, {[](int64_t, int64_t) { return true; }});
+  EXPECT_THROW(referenceForward(shorter, s, in[0], in[1], in[2], scale), Error);
+}

@@ -28,6 +28,7 @@
 #include "sparta/Pattern.h"
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 namespace sparta {
@@ -61,13 +62,36 @@ struct AttentionGrads {
   std::vector<float> dq, dk, dv; // [B, H, T, d] each
 };
 
+/// The allowed keys of every row (ascending), for each of n masks; head h of a
+/// problem uses entry h mod n. The references below take masks or these lists
+/// (a kernel test whose masks are predicates builds them with fromPredicates).
+struct RowKeys {
+  std::vector<std::vector<std::vector<int64_t>>> perMask; // [mask][row] -> keys
+
+  /// Keys j <= i (masks are causal).
+  static RowKeys fromMasks(const std::vector<Mask> &heads, int64_t T);
+  /// Every j with allowed(i, j), one predicate per mask.
+  static RowKeys fromPredicates(int64_t T,
+                                const std::vector<std::function<bool(int64_t, int64_t)>> &allowed);
+  const std::vector<int64_t> &keys(int64_t head, int64_t i) const {
+    return perMask[head % perMask.size()][i];
+  }
+};
+
 /// Exact forward (double accumulation).
+AttentionOutput referenceForward(const RowKeys &keys, const AttentionShape &shape,
+                                 const std::vector<float> &q, const std::vector<float> &k,
+                                 const std::vector<float> &v, double scale);
 AttentionOutput referenceForward(const std::vector<Mask> &heads, const AttentionShape &shape,
                                  const std::vector<float> &q, const std::vector<float> &k,
                                  const std::vector<float> &v, double scale);
 
 /// Exact backward: dQ, dK, dV of sum(dO * O) with O the exact forward output.
 /// Everything (P, D = rowsum(dO * O)) is recomputed in double from q, k, v.
+AttentionGrads referenceBackward(const RowKeys &keys, const AttentionShape &shape,
+                                 const std::vector<float> &q, const std::vector<float> &k,
+                                 const std::vector<float> &v, const std::vector<float> &dout,
+                                 double scale);
 AttentionGrads referenceBackward(const std::vector<Mask> &heads, const AttentionShape &shape,
                                  const std::vector<float> &q, const std::vector<float> &k,
                                  const std::vector<float> &v, const std::vector<float> &dout,
@@ -76,6 +100,10 @@ AttentionGrads referenceBackward(const std::vector<Mask> &heads, const Attention
 /// Naive low-precision forward: q, k, v rounded; S = round(scale * q.k);
 /// P = round(softmax(S)) (softmax in fp32); O = round(P @ V). lse (fp32,
 /// unrounded) is max(S) + log(sum exp(S - max)).
+AttentionOutput lowPrecisionForward(const RowKeys &keys, const AttentionShape &shape,
+                                    const std::vector<float> &q, const std::vector<float> &k,
+                                    const std::vector<float> &v, double scale,
+                                    LowPrecision precision);
 AttentionOutput lowPrecisionForward(const std::vector<Mask> &heads, const AttentionShape &shape,
                                     const std::vector<float> &q, const std::vector<float> &k,
                                     const std::vector<float> &v, double scale,
@@ -85,6 +113,10 @@ AttentionOutput lowPrecisionForward(const std::vector<Mask> &heads, const Attent
 /// and dO rounded; P as in the forward; dV = round(P^T dO); dP = round(dO V^T);
 /// dS = round(P * (dP - rowsum(P * dP))); dQ = round(scale dS K);
 /// dK = round(scale dS^T Q).
+AttentionGrads lowPrecisionBackward(const RowKeys &keys, const AttentionShape &shape,
+                                    const std::vector<float> &q, const std::vector<float> &k,
+                                    const std::vector<float> &v, const std::vector<float> &dout,
+                                    double scale, LowPrecision precision);
 AttentionGrads lowPrecisionBackward(const std::vector<Mask> &heads, const AttentionShape &shape,
                                     const std::vector<float> &q, const std::vector<float> &k,
                                     const std::vector<float> &v, const std::vector<float> &dout,

@@ -91,7 +91,6 @@ SPARTA_DEVICE void attention_bwd_dkdv(const AttnBwdParams &p) {
   }
   cpAsyncCommit();
 
-  const u32 kLane = baseA<D>(aK, warp * 16), vLane = baseA<D>(aV, warp * 16);
   float dk[kNtD][4], dv[kNtD][4];
   zeroAcc(dk);
   zeroAcc(dv);
@@ -118,11 +117,13 @@ SPARTA_DEVICE void attention_bwd_dkdv(const AttnBwdParams &p) {
       // Keeps the compiler from hoisting the K/V fragment loads out of this
       // loop (64 more live registers at d = 128, which then spill).
       asm volatile("" ::: "memory");
-      // S^T = K Q^T (16 keys x kQSub queries per warp).
-      float st[kNtQ][4];
+      // S^T = K Q^T (16 keys x kQSub queries per warp); then dP^T = V dO^T
+      // runs (wgmma) while P^T is computed.
+      float st[kNtQ][4], dpt[kNtQ][4];
       zeroAcc(st);
-      tileMma<D, DT, BTile::NK, kQSub, kKsD>(
-          st, [&](int ks, u32(&a)[4]) { loadA<D>(a, kLane, ks); }, qTile, q0, 0);
+      tileMma<D, DT, BTile::NK, kQSub, kKsD>(st, SmemA{aK}, qTile, q0, 0);
+      zeroAcc(dpt);
+      tileMmaIssue<D, DT, BTile::NK, kQSub, kKsD>(dpt, SmemA{aV}, doTile, q0, 0);
       // P^T; C element (key row, query column).
 #pragma unroll
       for (int nt = 0; nt < kNtQ; ++nt)
@@ -149,15 +150,8 @@ SPARTA_DEVICE void attention_bwd_dkdv(const AttnBwdParams &p) {
             }
         }
       }
-      // dV += P^T dO.
-      tileMma<D, DT, BTile::KN, D, kKsQ>(
-          dv, [&](int ks, u32(&a)[4]) { accToA<DT>(a, st[2 * ks], st[2 * ks + 1]); }, doTile, 0,
-          q0);
-      // dP^T = V dO^T, then dS^T = P^T o (dP^T - D_q), in place.
-      float dpt[kNtQ][4];
-      zeroAcc(dpt);
-      tileMma<D, DT, BTile::NK, kQSub, kKsD>(
-          dpt, [&](int ks, u32(&a)[4]) { loadA<D>(a, vLane, ks); }, doTile, q0, 0);
+      // dS^T = P^T o (dP^T - D_q), in place.
+      tileMmaWait(dpt);
 #pragma unroll
       for (int nt = 0; nt < kNtQ; ++nt)
 #pragma unroll
@@ -167,10 +161,14 @@ SPARTA_DEVICE void attention_bwd_dkdv(const AttnBwdParams &p) {
           for (int i = 0; i < 2; ++i)
             dpt[nt][2 * i + j] = st[nt][2 * i + j] * (dpt[nt][2 * i + j] - dq);
         }
-      // dK += dS^T Q.
-      tileMma<D, DT, BTile::KN, D, kKsQ>(
+      // dV += P^T dO and dK += dS^T Q, in flight together.
+      tileMmaIssue<D, DT, BTile::KN, D, kKsQ>(
+          dv, [&](int ks, u32(&a)[4]) { accToA<DT>(a, st[2 * ks], st[2 * ks + 1]); }, doTile, 0,
+          q0);
+      tileMmaIssue<D, DT, BTile::KN, D, kKsQ>(
           dk, [&](int ks, u32(&a)[4]) { accToA<DT>(a, dpt[2 * ks], dpt[2 * ks + 1]); }, qTile, 0,
           q0);
+      tileMmaWait(dv, dk);
     }
     __syncthreads();
   }

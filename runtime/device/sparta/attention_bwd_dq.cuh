@@ -85,7 +85,6 @@ SPARTA_DEVICE void attention_bwd_dq(const AttnBwdParams &p) {
   }
   cpAsyncCommit();
 
-  const u32 qLane = baseA<D>(aQ, warp * 16), doLane = baseA<D>(adO, warp * 16);
   float dq[kNtD][4];
   zeroAcc(dq);
   const float sl2 = p.scale * kLog2e;
@@ -103,16 +102,29 @@ SPARTA_DEVICE void attention_bwd_dq(const AttnBwdParams &p) {
     __syncthreads();
     const u32 kTile = aK + buf * kKTile, vTile = aV + buf * kKTile;
 
-    // S = Q K^T -> P.
-    float s[kNtS][4];
+    // S = Q K^T; then dP = dO V^T runs (wgmma) while P is computed.
+    float s[kNtS][4], dp[kNtS][4];
     zeroAcc(s);
-    tileMma<D, DT, BTile::NK, BN, kKsD>(
-        s, [&](int ks, u32(&a)[4]) { loadA<D>(a, qLane, ks); }, kTile, 0, 0);
+    tileMma<D, DT, BTile::NK, BN, kKsD>(s, SmemA{aQ}, kTile, 0, 0);
+    zeroAcc(dp);
+    tileMmaIssue<D, DT, BTile::NK, BN, kKsD>(dp, SmemA{adO}, vTile, 0, 0);
 #pragma unroll
     for (int nt = 0; nt < kNtS; ++nt)
 #pragma unroll
       for (int e = 0; e < 4; ++e)
         s[nt][e] = fastExp2(fmaf(s[nt][e], sl2, -lseRow[e >> 1]));
+
+    // dS = P o (dP - D) in place, then the partial tile's mask on dS (P only
+    // feeds dS here; masking after the product keeps one accumulator set
+    // live during the predicate code, which d = 128 on mma.sync needs). The
+    // assignment also clears a masked P that overflowed: lse only bounds the
+    // allowed scores.
+    tileMmaWait(dp);
+#pragma unroll
+    for (int nt = 0; nt < kNtS; ++nt)
+#pragma unroll
+      for (int e = 0; e < 4; ++e)
+        dp[nt][e] = s[nt][e] * (dp[nt][e] - deltaRow[e >> 1]);
     if (!cur.full) {
 #pragma unroll
       for (int i = 0; i < 2; ++i) {
@@ -124,21 +136,10 @@ SPARTA_DEVICE void attention_bwd_dq(const AttnBwdParams &p) {
             const int kpos = cur.tile * BN + nt * 8 + 2 * c4 + j;
             bool ok = kpos < klen && qpos < qlen && S::allowed(group, qpos, kpos);
             if (!ok)
-              s[nt][2 * i + j] = 0.f;
+              dp[nt][2 * i + j] = 0.f;
           }
       }
     }
-
-    // dP = dO V^T, then dS = P o (dP - D) in place.
-    float dp[kNtS][4];
-    zeroAcc(dp);
-    tileMma<D, DT, BTile::NK, BN, kKsD>(
-        dp, [&](int ks, u32(&a)[4]) { loadA<D>(a, doLane, ks); }, vTile, 0, 0);
-#pragma unroll
-    for (int nt = 0; nt < kNtS; ++nt)
-#pragma unroll
-      for (int e = 0; e < 4; ++e)
-        dp[nt][e] = s[nt][e] * (dp[nt][e] - deltaRow[e >> 1]);
 
     // dQ += dS K.
     tileMma<D, DT, BTile::KN, D, kKsK>(

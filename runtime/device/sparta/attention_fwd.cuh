@@ -115,10 +115,6 @@ SPARTA_DEVICE void attention_fwd(const AttnFwdParams &p) {
   float mRow[2] = {negInf(), negInf()}; // running max, scaled to base 2
   float lRow[2] = {0.f, 0.f};           // this thread's share of the row sum
   const float sl2 = p.scale * kLog2e;
-  // Q fragments are re-read per key tile (4-8 ldmatrix, cheap next to the B
-  // operands): holding them in registers across the loop made ptxas (CUDA 13,
-  // wgmma path) reuse those registers for P, corrupting later key tiles.
-  const u32 qLane = baseA<D>(aQ, warp * 16);
 
   for (int n = 0; n < nTiles; ++n) {
     const TileRef cur = next;
@@ -136,8 +132,7 @@ SPARTA_DEVICE void attention_fwd(const AttnFwdParams &p) {
     // S = Q K^T for this warp's 16 rows x 64 keys.
     float s[kNtS][4];
     zeroAcc(s);
-    tileMma<D, DT, BTile::NK, BN, kKsQK>(
-        s, [&](int ks, u32(&a)[4]) { loadA<D>(a, qLane, ks); }, kTile, 0, 0);
+    tileMma<D, DT, BTile::NK, BN, kKsQK>(s, SmemA{aQ}, kTile, 0, 0);
 
     // Partial tiles only: the element predicate plus the bounds.
     if (!cur.full) {

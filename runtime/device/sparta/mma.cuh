@@ -137,32 +137,68 @@ template <int NT> SPARTA_DEVICE void wgmmaFenceOperands(u32 (&a)[NT][4]) {
 /// visible to wgmma, which reads shared memory through the async proxy.
 SPARTA_DEVICE void fenceSharedForWgmma() { asm volatile("fence.proxy.async.shared::cta;" ::: "memory"); }
 
+// Accumulator operands: 8 (N = 64) or 4 (N = 32) n-tiles of 4 registers.
 #define SPARTA_ACC4(i) "+f"(d[i][0]), "+f"(d[i][1]), "+f"(d[i][2]), "+f"(d[i][3])
+#define SPARTA_ACC_N64 SPARTA_ACC4(0), SPARTA_ACC4(1), SPARTA_ACC4(2), SPARTA_ACC4(3), SPARTA_ACC4(4), SPARTA_ACC4(5), SPARTA_ACC4(6), SPARTA_ACC4(7)
+#define SPARTA_ACC_N32 SPARTA_ACC4(0), SPARTA_ACC4(1), SPARTA_ACC4(2), SPARTA_ACC4(3)
+#define SPARTA_D_N64 "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}"
+#define SPARTA_D_N32 "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15}"
 #define SPARTA_WGMMA_N64(TYPE)                                                                     \
   asm volatile("{ .reg .pred p; setp.ne.b32 p, %37, 0;\n"                                         \
                "wgmma.mma_async.sync.aligned.m64n64k16.f32." TYPE "." TYPE " "                    \
-               "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, {%32, %33, %34, %35}, %36, p, 1, 1, %38; }"                              \
-               : SPARTA_ACC4(0), SPARTA_ACC4(1), SPARTA_ACC4(2), SPARTA_ACC4(3), SPARTA_ACC4(4),  \
-                 SPARTA_ACC4(5), SPARTA_ACC4(6), SPARTA_ACC4(7)                                   \
+               SPARTA_D_N64 ", {%32, %33, %34, %35}, %36, p, 1, 1, %38; }"                              \
+               : SPARTA_ACC_N64                                                                   \
                : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc), "r"(1), "n"(TRANS_B))
 #define SPARTA_WGMMA_N32(TYPE)                                                                     \
   asm volatile("{ .reg .pred p; setp.ne.b32 p, %21, 0;\n"                                         \
                "wgmma.mma_async.sync.aligned.m64n32k16.f32." TYPE "." TYPE " "                    \
-               "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15}, {%16, %17, %18, %19}, %20, p, 1, 1, %22; }"                              \
-               : SPARTA_ACC4(0), SPARTA_ACC4(1), SPARTA_ACC4(2), SPARTA_ACC4(3)                   \
+               SPARTA_D_N32 ", {%16, %17, %18, %19}, %20, p, 1, 1, %22; }"                              \
+               : SPARTA_ACC_N32                                                                   \
                : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc), "r"(1), "n"(TRANS_B))
 
-/// d (64 x N, N = 8 * NT, fp32) += A (64 x 16, this warp's 16 rows in a) *
-/// B (16 x N, shared memory, descriptor `desc`; TRANS_B: stored N-major).
+#define SPARTA_WGMMA_SS_N64(TYPE)                                                                  \
+  asm volatile("{ .reg .pred p; setp.ne.b32 p, %34, 0;\n"                                         \
+               "wgmma.mma_async.sync.aligned.m64n64k16.f32." TYPE "." TYPE " "                    \
+               SPARTA_D_N64 ", %32, %33, p, 1, 1, 0, %35; }"                                            \
+               : SPARTA_ACC_N64                                                                   \
+               : "l"(a), "l"(desc), "r"(1), "n"(TRANS_B))
+#define SPARTA_WGMMA_SS_N32(TYPE)                                                                  \
+  asm volatile("{ .reg .pred p; setp.ne.b32 p, %18, 0;\n"                                         \
+               "wgmma.mma_async.sync.aligned.m64n32k16.f32." TYPE "." TYPE " "                    \
+               SPARTA_D_N32 ", %16, %17, p, 1, 1, 0, %19; }"                                            \
+               : SPARTA_ACC_N32                                                                   \
+               : "l"(a), "l"(desc), "r"(1), "n"(TRANS_B))
+
+template <typename T> struct IsSmemDescriptor {
+  static constexpr bool value = false;
+};
+template <> struct IsSmemDescriptor<u64> {
+  static constexpr bool value = true;
+};
+
+/// d (64 x N, N = 8 * NT, fp32) += A (64 x 16) * B (16 x N, shared memory,
+/// descriptor `desc`; TRANS_B: stored N-major). A is this warp's 16 rows in
+/// registers (u32[4]) or a K-major shared-memory block (its u64 descriptor).
 /// N is 32 or 64.
-template <DType DT, bool TRANS_B, int NT>
-SPARTA_DEVICE void wgmma(float (&d)[NT][4], const u32 (&a)[4], u64 desc) {
+template <DType DT, bool TRANS_B, int NT, typename AOp>
+SPARTA_DEVICE void wgmma(float (&d)[NT][4], const AOp &a, u64 desc) {
   static_assert(NT == 4 || NT == 8, "wgmma is wrapped for N = 32 and N = 64");
-  if constexpr (NT == 8) {
+  constexpr bool kSmemA = IsSmemDescriptor<AOp>::value;
+  if constexpr (NT == 8 && kSmemA) {
+    if constexpr (DT == DType::BF16)
+      SPARTA_WGMMA_SS_N64("bf16");
+    else
+      SPARTA_WGMMA_SS_N64("f16");
+  } else if constexpr (NT == 8) {
     if constexpr (DT == DType::BF16)
       SPARTA_WGMMA_N64("bf16");
     else
       SPARTA_WGMMA_N64("f16");
+  } else if constexpr (kSmemA) {
+    if constexpr (DT == DType::BF16)
+      SPARTA_WGMMA_SS_N32("bf16");
+    else
+      SPARTA_WGMMA_SS_N32("f16");
   } else {
     if constexpr (DT == DType::BF16)
       SPARTA_WGMMA_N32("bf16");
@@ -170,8 +206,14 @@ SPARTA_DEVICE void wgmma(float (&d)[NT][4], const u32 (&a)[4], u64 desc) {
       SPARTA_WGMMA_N32("f16");
   }
 }
+#undef SPARTA_WGMMA_SS_N32
+#undef SPARTA_WGMMA_SS_N64
 #undef SPARTA_WGMMA_N32
 #undef SPARTA_WGMMA_N64
+#undef SPARTA_D_N32
+#undef SPARTA_D_N64
+#undef SPARTA_ACC_N32
+#undef SPARTA_ACC_N64
 #undef SPARTA_ACC4
 
 } // namespace sparta

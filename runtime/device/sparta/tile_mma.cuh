@@ -1,16 +1,17 @@
 //===- tile_mma.cuh - One warpgroup product: mma.sync or wgmma -------------===//
 //
-// Every matrix product of the attention kernels has one shape: each warp's 16
-// rows of an A operand held in registers (fragments produced by the caller:
-// ldmatrix from a tile, or softmax output repacked from accumulators) times a
-// B block read from a swizzled shared tile (tile_io.cuh), accumulated in fp32
-// registers in the C-fragment layout. tileMma is that product, and the only
-// place that chooses the instruction:
+// Every matrix product of the attention kernels has one shape: the 64 rows
+// of an A operand (each warp's 16 rows) times a B block read from a swizzled
+// shared tile (tile_io.cuh), accumulated in fp32 registers in the C-fragment
+// layout. A is either register fragments produced by the caller (softmax
+// output repacked from accumulators) or a whole shared tile (SmemA: Q, K, V,
+// dO). tileMma is that product (tileMmaIssue + tileMmaWait where products
+// should overlap), and the only place that chooses the instruction:
 //
-//  - sm_80 .. sm_90: mma.sync m16n8k16 per warp, B fragments via ldmatrix
-//    (every warp re-reads the whole B block from shared memory);
-//  - sm_90a: wgmma m64nNk16 for the warpgroup, B read by the tensor cores
-//    straight from shared memory through a matrix descriptor.
+//  - sm_80 .. sm_90: mma.sync m16n8k16 per warp, A and B fragments via
+//    ldmatrix (every warp re-reads the whole B block from shared memory);
+//  - sm_90a: wgmma m64nNk16 for the warpgroup, B (and an SmemA) read by the
+//    tensor cores straight from shared memory through matrix descriptors.
 //
 // B comes in two orientations:
 //   BTile::NK  the tile's rows are the product's N (e.g. K for S = Q K^T);
@@ -44,7 +45,7 @@ SPARTA_DEVICE void tilesReadyForMma() {
     fenceSharedForWgmma();
 }
 
-/// wgmma matrix descriptor of a B block in a tile_io.cuh tile: start address,
+/// wgmma matrix descriptor of a block of a tile_io.cuh tile: start address,
 /// leading (unused by these layouts: one swizzle atom spans a row of the
 /// block) and stride byte offsets (8 rows of a panel), swizzle mode (1: 128 B,
 /// 2: 64 B). All byte fields are in units of 16 bytes.
@@ -55,11 +56,76 @@ template <int D> SPARTA_DEVICE u64 tileDescriptor(u32 addr) {
          (kSwizzle << 62);
 }
 
-/// acc (this warp's 16 rows x N, N/8 n-tiles) += A * B, where aFrag(ks, a)
-/// fills the A fragment of k-step ks (k = 16ks..16ks+15), ks < KS, and B is
-/// the block of the tile at shared address `tile` described above.
+/// Address of k-step ks of a K-major block (rows r0.., all D columns): 32
+/// bytes further along the rows of panel ks / 4 (the hardware applies the
+/// swizzle to the address).
+template <int D> SPARTA_DEVICE u32 kMajorStep(u32 tile, int r0, int ks) {
+  return tile + (ks * 32 / kRowBytes<D>)*kPanelBytes + r0 * kRowBytes<D> + (ks * 32) % kRowBytes<D>;
+}
+
+/// An A operand read from shared memory: the warpgroup's 64 rows are the 64
+/// rows of a tile_io.cuh tile, K = its D columns (Q, K, V or dO as the left
+/// factor). mma.sync loads each warp's 16 rows with ldmatrix; wgmma reads the
+/// tile through a descriptor, so no A registers are needed at all.
+struct SmemA {
+  u32 tile;
+};
+
+namespace detail {
+/// One k-step of the product on wgmma; `a` is this warp's fragment or an A
+/// descriptor.
+template <int D, DType DT, BTile BL, int N, typename AOp>
+SPARTA_DEVICE void wgmmaStep(float (&acc)[N / 8][4], const AOp &a, u32 tile, int n0, int k0, int ks) {
+  if constexpr (BL == BTile::NK) {
+    static_assert(N <= 64, "an NK block has at most one tile of rows");
+    wgmma<DT, false>(acc, a, tileDescriptor<D>(kMajorStep<D>(tile, n0, ks)));
+  } else {
+    // N-major: k-step ks is 16 rows further. N = 128 (d = 128) is one wgmma
+    // per 64-column panel.
+    const u32 addr = tile + (n0 / 64) * kPanelBytes + (k0 + 16 * ks) * kRowBytes<D>;
+    if constexpr (N <= 64) {
+      wgmma<DT, true>(acc, a, tileDescriptor<D>(addr));
+    } else {
+      static_assert(N == 128, "");
+      float(&lo)[8][4] = *reinterpret_cast<float(*)[8][4]>(&acc[0]);
+      float(&hi)[8][4] = *reinterpret_cast<float(*)[8][4]>(&acc[8]);
+      wgmma<DT, true>(lo, a, tileDescriptor<D>(addr));
+      wgmma<DT, true>(hi, a, tileDescriptor<D>(addr + kPanelBytes));
+    }
+  }
+}
+
+/// The mma.sync product (synchronous): per k-step, aFrag(ks, a), then every
+/// B fragment pair of the block via ldmatrix.
 template <int D, DType DT, BTile BL, int N, int KS, typename AFrag>
-SPARTA_DEVICE void tileMma(float (&acc)[N / 8][4], AFrag aFrag, u32 tile, int n0, int k0) {
+SPARTA_DEVICE void mmaSyncProduct(float (&acc)[N / 8][4], AFrag aFrag, u32 tile, int n0, int k0) {
+  const u32 laneBase = BL == BTile::NK ? baseBNonTrans<D>(tile) : baseBTrans<D>(tile);
+#pragma unroll
+  for (int ks = 0; ks < KS; ++ks) {
+    u32 a[4];
+    aFrag(ks, a);
+#pragma unroll
+    for (int np = 0; np < N / 16; ++np) {
+      u32 bf[4];
+      if constexpr (BL == BTile::NK)
+        loadBNonTrans<D>(bf, laneBase, n0 + np * 16, ks);
+      else
+        loadBTrans<D>(bf, laneBase, n0 + np * 16, (k0 >> 4) + ks);
+      mma16816<DT>(acc[2 * np], a, bf[0], bf[1]);
+      mma16816<DT>(acc[2 * np + 1], a, bf[2], bf[3]);
+    }
+  }
+}
+} // namespace detail
+
+/// Starts acc (this warp's 16 rows x N, N/8 n-tiles) += A * B, where
+/// aFrag(ks, a) fills the A fragment of k-step ks (k = 16ks..16ks+15),
+/// ks < KS, and B is the block of the tile at shared address `tile` described
+/// above. On wgmma the product runs asynchronously until tileMmaWait; several
+/// products may be in flight (they must not share accumulators). On mma.sync
+/// it is complete when this returns.
+template <int D, DType DT, BTile BL, int N, int KS, typename AFrag>
+SPARTA_DEVICE void tileMmaIssue(float (&acc)[N / 8][4], AFrag aFrag, u32 tile, int n0, int k0) {
   static_assert(N % 16 == 0 && (BL == BTile::KN || KS == D / 16), "NK blocks span all D columns");
   if constexpr (kHasWgmma) {
     // A fragments first: wgmma reads its registers asynchronously, so they
@@ -72,50 +138,47 @@ SPARTA_DEVICE void tileMma(float (&acc)[N / 8][4], AFrag aFrag, u32 tile, int n0
     wgmmaFenceOperands(a);
     wgmmaFence();
 #pragma unroll
-    for (int ks = 0; ks < KS; ++ks) {
-      if constexpr (BL == BTile::NK) {
-        // K-major: k-step ks is 32 bytes further along the rows of panel
-        // ks / 4 (the hardware applies the swizzle to the address).
-        static_assert(N <= 64, "an NK block has at most one tile of rows");
-        const u32 addr = tile + (ks * 32 / kRowBytes<D>)*kPanelBytes + n0 * kRowBytes<D> +
-                         (ks * 32) % kRowBytes<D>;
-        wgmma<DT, false>(acc, a[ks], tileDescriptor<D>(addr));
-      } else {
-        // N-major: k-step ks is 16 rows further. N = 128 (d = 128) is one
-        // wgmma per 64-column panel.
-        const u32 addr = tile + (n0 / 64) * kPanelBytes + (k0 + 16 * ks) * kRowBytes<D>;
-        if constexpr (N <= 64) {
-          wgmma<DT, true>(acc, a[ks], tileDescriptor<D>(addr));
-        } else {
-          static_assert(N == 128, "");
-          float(&lo)[8][4] = *reinterpret_cast<float(*)[8][4]>(&acc[0]);
-          float(&hi)[8][4] = *reinterpret_cast<float(*)[8][4]>(&acc[8]);
-          wgmma<DT, true>(lo, a[ks], tileDescriptor<D>(addr));
-          wgmma<DT, true>(hi, a[ks], tileDescriptor<D>(addr + kPanelBytes));
-        }
-      }
-    }
+    for (int ks = 0; ks < KS; ++ks)
+      detail::wgmmaStep<D, DT, BL, N>(acc, a[ks], tile, n0, k0, ks);
     wgmmaCommit();
-    wgmmaWait<0>();
-    wgmmaFenceOperands(acc);
   } else {
-    const u32 laneBase = BL == BTile::NK ? baseBNonTrans<D>(tile) : baseBTrans<D>(tile);
-#pragma unroll
-    for (int ks = 0; ks < KS; ++ks) {
-      u32 a[4];
-      aFrag(ks, a);
-#pragma unroll
-      for (int np = 0; np < N / 16; ++np) {
-        u32 bf[4];
-        if constexpr (BL == BTile::NK)
-          loadBNonTrans<D>(bf, laneBase, n0 + np * 16, ks);
-        else
-          loadBTrans<D>(bf, laneBase, n0 + np * 16, (k0 >> 4) + ks);
-        mma16816<DT>(acc[2 * np], a, bf[0], bf[1]);
-        mma16816<DT>(acc[2 * np + 1], a, bf[2], bf[3]);
-      }
-    }
+    detail::mmaSyncProduct<D, DT, BL, N, KS>(acc, aFrag, tile, n0, k0);
   }
+}
+
+/// The same with A read from shared memory (SmemA; K = D).
+template <int D, DType DT, BTile BL, int N, int KS>
+SPARTA_DEVICE void tileMmaIssue(float (&acc)[N / 8][4], SmemA a, u32 tile, int n0, int k0) {
+  static_assert(KS == D / 16, "an SmemA operand spans all D columns");
+  if constexpr (kHasWgmma) {
+    wgmmaFenceOperands(acc);
+    wgmmaFence();
+#pragma unroll
+    for (int ks = 0; ks < KS; ++ks)
+      detail::wgmmaStep<D, DT, BL, N>(acc, tileDescriptor<D>(kMajorStep<D>(a.tile, 0, ks)), tile, n0,
+                                      k0, ks);
+    wgmmaCommit();
+  } else {
+    const u32 aLane = baseA<D>(a.tile, (threadIdx.x >> 5) * 16);
+    detail::mmaSyncProduct<D, DT, BL, N, KS>(
+        acc, [&](int ks, u32(&f)[4]) { loadA<D>(f, aLane, ks); }, tile, n0, k0);
+  }
+}
+
+/// Waits for every product issued so far; `acc...` are their accumulators
+/// (pinned after the wait so that no read of them moves above it).
+template <typename... Acc> SPARTA_DEVICE void tileMmaWait(Acc &...acc) {
+  if constexpr (kHasWgmma) {
+    wgmmaWait<0>();
+    (wgmmaFenceOperands(acc), ...);
+  }
+}
+
+/// tileMmaIssue + tileMmaWait: acc holds the finished product on return.
+template <int D, DType DT, BTile BL, int N, int KS, typename AOp>
+SPARTA_DEVICE void tileMma(float (&acc)[N / 8][4], AOp a, u32 tile, int n0, int k0) {
+  tileMmaIssue<D, DT, BL, N, KS>(acc, a, tile, n0, k0);
+  tileMmaWait(acc);
 }
 
 } // namespace sparta

@@ -97,8 +97,8 @@ SPARTA_DEVICE float quadMax(float v) {
 // 64 x N block together; warp w supplies and receives rows 16w..16w+15 in
 // exactly the mma.sync layouts above (A: a0..a3 of its 16 rows; D: n-tile j
 // in registers 4j..4j+3), so the softmax code is shared by both paths. A comes
-// from registers, B from shared memory through a matrix descriptor (see
-// tile_mma.cuh), which is what saves the ldmatrix traffic that bounds the
+// from registers or, like B, from shared memory through a matrix descriptor
+// (see tile_mma.cuh), which is what saves the ldmatrix traffic that bounds the
 // mma.sync kernels. The instruction is asynchronous: issue, commit the group,
 // wait, and only then touch the accumulators (wgmmaFenceOperands keeps the
 // compiler from moving register accesses across the fence and the wait).

@@ -264,6 +264,14 @@ std::string readFile(const std::string &path) {
   return ss.str();
 }
 
+constexpr double kLn2 = 0.69314718055994530942;
+
+/// {"loss": nats, "bits": bits} as the agreement test reads it (loss.json, val.json).
+void writeLossJson(const std::string &path, double nats) {
+  std::ofstream f(path);
+  f << "{\"loss\": " << jsonNumber(nats) << ", \"bits\": " << jsonNumber(nats / kLn2) << "}\n";
+}
+
 /// The PyTorch agreement test's C++ side (docs/reference-model.md, "Exchange directory").
 int agree(const Args &a) {
   const std::string dir = a.str("dir", "");
@@ -358,11 +366,7 @@ int agree(const Args &a) {
   // Step-0 loss and gradients (batch 0, before clipping).
   double loss0 = model.forwardBackward(tokens.data(), B);
   writeSafetensors(dir + "/grads.safetensors", parametersToTensors(layout, model.gradients()));
-  {
-    std::ofstream f(dir + "/loss.json");
-    f << "{\"loss\": " << jsonNumber(loss0) << ", \"bits\": " << jsonNumber(loss0 / 0.69314718055994530942)
-      << "}\n";
-  }
+  writeLossJson(dir + "/loss.json", loss0);
   std::printf("step-0 loss %.6f nats; wrote %s/grads.safetensors, %s/loss.json\n", loss0, dir.c_str(),
               dir.c_str());
 
@@ -381,7 +385,7 @@ int agree(const Args &a) {
     }
     if (s % 50 == 0 || s == steps - 1)
       std::printf("  step %4lld loss %.4f nats (%.4f bits) lr %.2e |g| %.3f\n", (long long)s, loss,
-                  loss / 0.69314718055994530942, hyper.lr, double(norm.norm));
+                  loss / kLn2, hyper.lr, double(norm.norm));
   }
   std::printf("wrote %s/losses.jsonl (%lld steps)\n", dir.c_str(), (long long)steps);
 
@@ -396,11 +400,9 @@ int agree(const Args &a) {
     for (std::size_t v = 0; v < V; ++v)
       sum += model.evaluate(reinterpret_cast<const uint8_t *>(val.data()) + v * per, B);
     const double mean = sum / (double(V) * B * m.T);
-    std::ofstream f(dir + "/val.json");
-    f << "{\"loss\": " << jsonNumber(mean) << ", \"bits\": " << jsonNumber(mean / 0.69314718055994530942)
-      << "}\n";
+    writeLossJson(dir + "/val.json", mean);
     std::printf("validation after %lld steps: %.6f nats (%.4f bits/byte) over %zu windows; wrote %s/val.json\n",
-                (long long)steps, mean, mean / 0.69314718055994530942, V * std::size_t(B), dir.c_str());
+                (long long)steps, mean, mean / kLn2, V * std::size_t(B), dir.c_str());
   }
   return 0;
 }

@@ -36,6 +36,22 @@ void checkNonNull(const void *p, const char *what, const char *call) {
     throw Error(fmt::format("{}: {} is null", call, what));
 }
 
+/// The arguments both embedding passes share: the position components (at
+/// most kMaxPositionComponents, one table each, divisor and modulus >= 1),
+/// rows and sequence length.
+void checkEmbeddingArgs(const std::vector<PositionIndex> &positions, std::size_t tables,
+                        const char *tableKind, int rows, int seqLen, const char *call) {
+  if (positions.size() > kMaxPositionComponents || positions.size() != tables)
+    throw Error(fmt::format("{}: {} position components with {} {} (at most {})", call,
+                            positions.size(), tables, tableKind, kMaxPositionComponents));
+  if (seqLen < 1 || rows < 0)
+    throw Error(fmt::format("{}: rows {} and sequence length {} are invalid", call, rows, seqLen));
+  for (std::size_t k = 0; k < positions.size(); ++k)
+    if (positions[k].divisor < 1 || positions[k].modulus < 1)
+      throw Error(fmt::format("{}: position component {} has divisor {} and modulus {}", call, k,
+                              positions[k].divisor, positions[k].modulus));
+}
+
 unsigned ceilDiv(std::int64_t a, std::int64_t b) { return static_cast<unsigned>((a + b - 1) / b); }
 
 /// Blocks for a grid-stride loop over `items` per-thread items; the cap only
@@ -79,11 +95,7 @@ void ModelKernels::embeddingForward(const std::int32_t *tokens, const bf16 *toke
                                     const std::vector<const bf16 *> &positionTables, int rows,
                                     int seqLen, bf16 *out, const rt::Stream *stream) const {
   const char *call = "embeddingForward";
-  if (positions.size() > kMaxPositionComponents || positions.size() != positionTables.size())
-    throw Error(fmt::format("{}: {} position components with {} tables (at most {})", call,
-                            positions.size(), positionTables.size(), kMaxPositionComponents));
-  if (seqLen < 1 || rows < 0)
-    throw Error(fmt::format("{}: rows {} and sequence length {} are invalid", call, rows, seqLen));
+  checkEmbeddingArgs(positions, positionTables.size(), "tables", rows, seqLen, call);
   EmbeddingFwdParams p{};
   p.tokens = tokens;
   p.tokenTable = tokenTable;
@@ -94,9 +106,6 @@ void ModelKernels::embeddingForward(const std::int32_t *tokens, const bf16 *toke
   checkAligned(tokenTable, "token table", call);
   checkAligned(out, "output", call);
   for (std::size_t k = 0; k < positions.size(); ++k) {
-    if (positions[k].divisor < 1 || positions[k].modulus < 1)
-      throw Error(fmt::format("{}: position component {} has divisor {} and modulus {}", call, k,
-                              positions[k].divisor, positions[k].modulus));
     checkAligned(positionTables[k], "position table", call);
     p.positionTables[k] = positionTables[k];
     p.divisor[k] = positions[k].divisor;
@@ -118,11 +127,7 @@ void ModelKernels::embeddingBackward(const std::int32_t *tokens, const bf16 *dou
                                      const std::vector<float *> &dPositionTables, bool accumulate,
                                      float *workspace, const rt::Stream *stream) const {
   const char *call = "embeddingBackward";
-  if (positions.size() > kMaxPositionComponents || positions.size() != dPositionTables.size())
-    throw Error(fmt::format("{}: {} position components with {} gradient tables (at most {})", call,
-                            positions.size(), dPositionTables.size(), kMaxPositionComponents));
-  if (seqLen < 1 || rows < 0)
-    throw Error(fmt::format("{}: rows {} and sequence length {} are invalid", call, rows, seqLen));
+  checkEmbeddingArgs(positions, dPositionTables.size(), "gradient tables", rows, seqLen, call);
   checkAligned(dout, "output gradient", call);
   checkNonNull(workspace, "workspace", call);
   const int D = config_.dModel, vec = rowVector(D), blockThreads = D / vec;
@@ -150,9 +155,6 @@ void ModelKernels::embeddingBackward(const std::int32_t *tokens, const bf16 *dou
   gp.accumulate = accumulate ? 1 : 0;
   unsigned blocks = 0;
   for (std::size_t k = 0; k < positions.size(); ++k) {
-    if (positions[k].divisor < 1 || positions[k].modulus < 1)
-      throw Error(fmt::format("{}: position component {} has divisor {} and modulus {}", call, k,
-                              positions[k].divisor, positions[k].modulus));
     checkNonNull(dPositionTables[k], "position gradient", call);
     gp.grad[k] = dPositionTables[k];
     gp.divisor[k] = positions[k].divisor;

@@ -35,39 +35,31 @@ void carveBuffers(const ModelConfig &c, const ParameterLayout &layout, int batch
   b.v = opt.take<float>(P);
 
   b.acts.assign(c.layers, LayerActs{});
-  LayerActs shared; // the recompute set
-  if (c.recompute) {
-    shared.h1 = act.take<bf16>(R * D);
-    shared.qkv = act.take<bf16>(R * 3 * D);
-    shared.xmid = act.take<bf16>(R * D);
-    shared.h2 = act.take<bf16>(R * D);
-    shared.f = act.take<bf16>(R * F);
-    shared.u = act.take<bf16>(R * F);
-    shared.mean1 = act.take<float>(R);
-    shared.rstd1 = act.take<float>(R);
-    shared.mean2 = act.take<float>(R);
-    shared.rstd2 = act.take<float>(R);
-  }
+  // The tensors the backward recomputes: one set shared by every layer with
+  // recompute, one per layer without.
+  auto takeRecomputed = [&](LayerActs &a) {
+    a.h1 = act.take<bf16>(R * D);
+    a.qkv = act.take<bf16>(R * 3 * D);
+    a.xmid = act.take<bf16>(R * D);
+    a.h2 = act.take<bf16>(R * D);
+    a.f = act.take<bf16>(R * F);
+    a.u = act.take<bf16>(R * F);
+    a.mean1 = act.take<float>(R);
+    a.rstd1 = act.take<float>(R);
+    a.mean2 = act.take<float>(R);
+    a.rstd2 = act.take<float>(R);
+  };
+  LayerActs shared;
+  if (c.recompute)
+    takeRecomputed(shared);
   for (LayerActs &a : b.acts) {
+    if (c.recompute)
+      a = shared; // xin, o and lse are set below
     a.xin = act.take<bf16>(R * D);
     a.o = act.take<bf16>(R * D);
     a.lse = act.take<float>(lseRows);
-    if (c.recompute) {
-      a.h1 = shared.h1, a.qkv = shared.qkv, a.xmid = shared.xmid, a.h2 = shared.h2;
-      a.f = shared.f, a.u = shared.u;
-      a.mean1 = shared.mean1, a.rstd1 = shared.rstd1, a.mean2 = shared.mean2, a.rstd2 = shared.rstd2;
-    } else {
-      a.h1 = act.take<bf16>(R * D);
-      a.qkv = act.take<bf16>(R * 3 * D);
-      a.xmid = act.take<bf16>(R * D);
-      a.h2 = act.take<bf16>(R * D);
-      a.f = act.take<bf16>(R * F);
-      a.u = act.take<bf16>(R * F);
-      a.mean1 = act.take<float>(R);
-      a.rstd1 = act.take<float>(R);
-      a.mean2 = act.take<float>(R);
-      a.rstd2 = act.take<float>(R);
-    }
+    if (!c.recompute)
+      takeRecomputed(a);
   }
   b.xfinal = act.take<bf16>(R * D);
   b.hf = act.take<bf16>(R * D);

@@ -21,6 +21,9 @@
 #include "GpuTestMain.h"
 #include "ModelKernelsTestUtil.h"
 
+#include <functional>
+#include <string>
+
 using namespace sparta;
 using namespace sparta::model;
 using namespace sparta::model::test;
@@ -312,6 +315,41 @@ TEST_P(ModelKernelsTest, InvalidTokenPoisonsItsRow) {
   EXPECT_EQ(o[0], table[D()]);
   EXPECT_TRUE(std::isnan(o[D()]));
   EXPECT_EQ(o[2 * D()], table[2 * D()]);
+}
+
+TEST_P(ModelKernelsTest, EmbeddingRejectsBadPositionArguments) {
+  // Checked before any launch, with the call and the offending values named.
+  auto message = [](const std::function<void()> &f) {
+    try {
+      f();
+    } catch (const Error &e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  DeviceTensor tok(64), tab(256 * D() * 2), pos(16 * D() * 2), out(16 * D() * 2), grad(16 * D() * 4);
+  const bf16 *posTable = pos.as<bf16>();
+  auto forward = [&](std::vector<PositionIndex> positions, int rows, int seqLen) {
+    std::vector<const bf16 *> tables(positions.size(), posTable);
+    k().embeddingForward(tok.as<std::int32_t>(), tab.as<bf16>(), positions, tables, rows, seqLen,
+                         out.as<bf16>());
+  };
+  EXPECT_EQ(message([&] { forward({{1, 0}}, 4, 16); }),
+            "embeddingForward: position component 0 has divisor 1 and modulus 0");
+  EXPECT_EQ(message([&] { forward({}, 4, 0); }),
+            "embeddingForward: rows 4 and sequence length 0 are invalid");
+  EXPECT_EQ(message([&] {
+              k().embeddingForward(tok.as<std::int32_t>(), tab.as<bf16>(), {{1, 16}}, {}, 4, 16,
+                                   out.as<bf16>());
+            }),
+            "embeddingForward: 1 position components with 0 tables (at most " +
+                std::to_string(kMaxPositionComponents) + ")");
+  DeviceTensor ws(k().embeddingBackwardWorkspaceBytes(4, 16));
+  EXPECT_EQ(message([&] {
+              k().embeddingBackward(tok.as<std::int32_t>(), out.as<bf16>(), {{0, 16}}, 4, 16,
+                                    grad.as<float>(), {grad.as<float>()}, false, ws.as<float>());
+            }),
+            "embeddingBackward: position component 0 has divisor 0 and modulus 16");
 }
 
 INSTANTIATE_TEST_SUITE_P(DModel, ModelKernelsTest, testing::Values(384, 512),

@@ -411,8 +411,6 @@ def parse_pattern_text(text: str, params: Dict[str, int], name: Optional[str] = 
 
 def read_mask_file(path: str):
     """A [T, T] bool torch tensor from T lines of T '0'/'1' characters."""
-    import torch
-
     with open(path) as f:
         rows = [ln.strip() for ln in f if ln.strip()]
     return _rows_to_tensor(rows, path)

@@ -1,7 +1,7 @@
 // BigBird-style causal attention (Zaheer et al. 2020): a sliding window of
 // W keys, g global tokens (first g keys and first g queries), and r random key
 // blocks of `block` positions per query block, drawn from `seed`
-// (sparta::randomBlockChosen in compiler/include/sparta/Reference.h).
+// (sparta::randomBlockChosen in compiler/include/sparta/MaskSemantics.h).
 // Defaults: W = L, block = L, g = 1, r = 2, seed = 0.
 sparta.pattern @bigbird(T, L, W = L, g = 1, block = L, r = 2, seed = 0) {
   %window = sparta.band lo = 0, hi = W

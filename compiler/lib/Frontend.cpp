@@ -9,7 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "sparta/Frontend.h"
-#include "sparta/Dialect/Load.h"
+#include "sparta/Load.h"
 #include "sparta/Dialect/Passes.h"
 #include "sparta/Error.h"
 
@@ -17,7 +17,6 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
-#include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/ADT/StringExtras.h"
@@ -169,7 +168,7 @@ Mask toMask(Value value) {
 } // namespace
 
 //===----------------------------------------------------------------------===//
-// MLIR-level API (sparta/Dialect/Load.h)
+// MLIR-level API (sparta/Load.h)
 //===----------------------------------------------------------------------===//
 
 void registerSpartaDialect(MLIRContext &context) { context.getOrLoadDialect<SpartaDialect>(); }
@@ -273,16 +272,6 @@ ParamBindings parseBindings(const std::vector<std::string> &assignments) {
       throw Error("error: parameter '" + name.str() + "' is set twice");
   }
   return bindings;
-}
-
-int optMain(int argc, char **argv) {
-  DialectRegistry registry;
-  registry.insert<SpartaDialect>();
-  registerSpartaPasses();
-  registerCanonicalizerPass();
-  registerCSEPass();
-  return asMainReturnCode(
-      MlirOptMain(argc, argv, "sparta-opt: the sparta dialect's optimizer driver\n", registry));
 }
 
 } // namespace sparta

@@ -1,7 +1,7 @@
 //===- MaskRows.cpp - Mask rows as bitsets --------------------------------===//
 #include "sparta/MaskRows.h"
 
-#include "sparta/Reference.h"
+#include "sparta/MaskSemantics.h"
 
 #include <algorithm>
 

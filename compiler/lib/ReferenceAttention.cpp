@@ -11,7 +11,7 @@
 
 #include "sparta/Error.h"
 #include "sparta/Float16.h"
-#include "sparta/Reference.h"
+#include "sparta/MaskSemantics.h"
 
 #include <algorithm>
 #include <cmath>

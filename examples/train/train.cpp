@@ -14,7 +14,7 @@
 #include "sparta/Frontend.h"
 #include "sparta/model/Json.h"
 #include "sparta/model/Metrics.h"
-#include "sparta/model/Schedule.h"
+#include "sparta/model/LrSchedule.h"
 #include "sparta/model/Trainer.h"
 #include "sparta/runtime/Cuda.h"
 

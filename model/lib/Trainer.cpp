@@ -4,7 +4,7 @@
 #include "sparta/Error.h"
 #include "sparta/model/Metrics.h"
 #include "sparta/model/Progress.h"
-#include "sparta/model/Schedule.h"
+#include "sparta/model/LrSchedule.h"
 
 #include <chrono>
 #include <cmath>

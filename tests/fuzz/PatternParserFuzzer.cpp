@@ -9,7 +9,7 @@
 //===----------------------------------------------------------------------===//
 #include "sparta/Error.h"
 #include "sparta/Frontend.h"
-#include "sparta/Reference.h"
+#include "sparta/MaskSemantics.h"
 
 #include <cstddef>
 #include <cstdint>

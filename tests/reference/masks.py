@@ -1,6 +1,6 @@
 """Sparse attention masks for the PyTorch reference of the sparta model.
 
-The semantics are those of compiler/include/sparta/Reference.h, restated here
+The semantics are those of compiler/include/sparta/MaskSemantics.h, restated here
 from the definitions (docs/pattern-language.md), not translated from the C++:
 every mask is causal (0 <= j <= i < T) and then holds iff its predicate does:
 
@@ -19,7 +19,7 @@ every mask is causal (0 <= j <= i < T) and then holds iff its predicate does:
     union(a, ...)          any operand holds
     intersect(a, ...)      every operand holds
 
-Degenerate parameters read as in Reference.h: a period, size or block <= 0
+Degenerate parameters read as in MaskSemantics.h: a period, size or block <= 0
 holds nowhere, a summary width >= period everywhere, a count <= 0 nowhere.
 
 A mask is a small (hashable) tuple tree, e.g. ("union", (("chunk", 16), ("summary", 16, 4))).

@@ -83,7 +83,7 @@ def check_expr():
 
 
 def check_splitmix():
-    # splitmix64 of 0 and 1 (the finalizer as specified in Reference.h)
+    # splitmix64 of 0 and 1 (the finalizer as specified in MaskSemantics.h)
     want = {0: 0xE220A8397B1DCDAF}  # the first output of the splitmix64 generator seeded 0
     return [f"splitmix64({x}) = {ml.splitmix64(x):#x}, want {v:#x}" for x, v in want.items()
             if ml.splitmix64(x) != v]

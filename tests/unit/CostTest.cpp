@@ -10,7 +10,7 @@
 #include "sparta/Cost.h"
 #include "sparta/Error.h"
 #include "sparta/Frontend.h"
-#include "sparta/Reference.h"
+#include "sparta/MaskSemantics.h"
 
 #include <gtest/gtest.h>
 

@@ -7,7 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "MaskBuilders.h"
 
-#include "sparta/Dialect/Load.h"
+#include "sparta/Load.h"
 #include "sparta/Error.h"
 #include "sparta/Frontend.h"
 

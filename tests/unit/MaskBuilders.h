@@ -5,7 +5,7 @@
 // from such masks, so that a test states its masks in the notation of the
 // pattern files without going through the front end. Each builder sets the
 // kind and its own fields of sparta::Mask and leaves the rest at their
-// defaults. Used by ReferenceTest.cpp, ValidityTest.cpp, CostTest.cpp,
+// defaults. Used by MaskSemanticsTest.cpp, ValidityTest.cpp, CostTest.cpp,
 // FrontendTest.cpp and, through PatternCases.h, the plan tests.
 //
 //===----------------------------------------------------------------------===//

@@ -13,8 +13,8 @@
 #include "PatternCases.h"
 
 #include "sparta/CodeGen.h"
-#include "sparta/Dialect/Load.h"
-#include "sparta/Dialect/PlanIR.h"
+#include "sparta/Load.h"
+#include "sparta/PlanIR.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"

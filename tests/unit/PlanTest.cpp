@@ -19,7 +19,7 @@
 #include "PatternCases.h"
 
 #include "sparta/Plan.h"
-#include "sparta/Reference.h"
+#include "sparta/MaskSemantics.h"
 
 #include <gtest/gtest.h>
 

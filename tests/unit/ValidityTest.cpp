@@ -11,7 +11,7 @@
 
 #include "sparta/Error.h"
 #include "sparta/Frontend.h"
-#include "sparta/Reference.h"
+#include "sparta/MaskSemantics.h"
 #include "sparta/Validity.h"
 
 #include <gtest/gtest.h>

@@ -11,7 +11,7 @@
 // wherever the problem has a place in the file (followed by the source line
 // and a caret); a file that cannot be read gives "error: cannot open 'PATH':
 // REASON". Stages that want the IR rather than a ConcretePattern use
-// sparta/Dialect/Load.h (loadInstantiatedModule).
+// sparta/Load.h (loadInstantiatedModule).
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -46,8 +46,5 @@ std::string instantiatedIR(const std::string &path, const ParamBindings &binding
 /// Parses `--set` arguments of the form NAME=VALUE; throws sparta::Error on
 /// anything else (no '=', empty name, a value that is not a 64-bit integer).
 ParamBindings parseBindings(const std::vector<std::string> &assignments);
-
-/// mlir-opt for the sparta dialect and passes (the sparta-opt tool's main).
-int optMain(int argc, char **argv);
 
 } // namespace sparta

@@ -1,10 +1,10 @@
 //===- MaskRows.h - Mask rows as bitsets, filled from the mask's structure -===//
 //
 // The analyses (validity, cost, show) need every row of a mask at T up to
-// 16384 and beyond, so they cannot afford Reference.h's per-pair evaluation.
+// 16384 and beyond, so they cannot afford MaskSemantics.h's per-pair evaluation.
 // fillMaskRow() sets the same bits from the mask's structure (ranges for
 // bands, chunks and summaries, steps for strides, the drawn blocks for random
-// blocks). tests/unit/ReferenceTest.cpp checks it against allowed() for every
+// blocks). tests/unit/MaskSemanticsTest.cpp checks it against allowed() for every
 // pair of many masks.
 //
 //===----------------------------------------------------------------------===//

@@ -1,7 +1,7 @@
 //===- ReferenceAttention.h - Dense masked attention, the numeric oracle ---===//
 //
 // Straightforward masked softmax attention on the CPU, computed from the
-// reference mask semantics (Reference.h) one (query, key) pair at a time. It
+// reference mask semantics (MaskSemantics.h) one (query, key) pair at a time. It
 // knows nothing about plans, tiles or index maps, so it is the oracle for the
 // CPU executor (CpuExecutor.h) and, later, for the generated GPU kernels.
 //

@@ -1,24 +1,23 @@
 //===- PlanPass.cpp - The sparta-plan pass: pattern -> sparta.plan ---------===//
 //
 // Runs the C++ planner on each instantiated pattern of a module and puts the
-// plan's IR in the pattern's place. The pass is declared with the dialect's
-// passes (Passes.td, so registerSpartaPasses registers it) but lives here,
-// next to the planner, because the dialect library does not link the
-// compiler. The pattern is canonicalized first, as the CLI and the JIT do
+// plan's IR in the pattern's place (declared in PlanPasses.td beside this
+// file: it needs the planner, which the dialect library does not link). The pattern is canonicalized first, as the CLI and the JIT do
 // before planning (Load.h), so that `sparta-opt --sparta-plan` and
 // `sparta compile --emit=plan` show the same plan.
 //
 //===----------------------------------------------------------------------===//
-#include "sparta/Dialect/Load.h"
+#include "sparta/Load.h"
 #include "sparta/Dialect/Passes.h"
-#include "sparta/Dialect/PlanIR.h"
+#include "sparta/PlanPasses.h"
+#include "sparta/PlanIR.h"
 #include "sparta/Error.h"
 
 #include "llvm/ADT/STLExtras.h"
 
 namespace mlir::sparta {
 #define GEN_PASS_DEF_SPARTAPLAN
-#include "sparta/Dialect/Passes.h.inc"
+#include "sparta/PlanPasses.h.inc"
 } // namespace mlir::sparta
 
 using namespace mlir;

@@ -9,8 +9,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "sparta/Plan.h"
-#include "sparta/Dialect/Load.h"
-#include "sparta/Dialect/PlanIR.h"
+#include "sparta/Load.h"
+#include "sparta/PlanIR.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/raw_ostream.h"

@@ -14,7 +14,7 @@
 //   no description          "PART minus EXCLUDED, ..." (Planner.cpp describe)
 //
 //===----------------------------------------------------------------------===//
-#include "sparta/Dialect/PlanIR.h"
+#include "sparta/PlanIR.h"
 
 #include "sparta/Error.h"
 

@@ -22,7 +22,7 @@
 #include "PlanInternal.h"
 
 #include "sparta/Error.h"
-#include "sparta/Reference.h"
+#include "sparta/MaskSemantics.h"
 
 #include <algorithm>
 #include <optional>

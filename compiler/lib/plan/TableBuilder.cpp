@@ -10,7 +10,7 @@
 //===----------------------------------------------------------------------===//
 #include "PlanInternal.h"
 
-#include "sparta/Reference.h"
+#include "sparta/MaskSemantics.h"
 
 #include <algorithm>
 

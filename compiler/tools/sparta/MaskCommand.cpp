@@ -2,13 +2,13 @@
 //
 // Prints exactly T lines of T characters: character j of line i is '1' iff
 // query i of the head may attend to key j, by the reference semantics
-// (Reference.h). Nothing else goes to stdout, so the output can be diffed
+// (MaskSemantics.h). Nothing else goes to stdout, so the output can be diffed
 // against any other implementation.
 //
 //===----------------------------------------------------------------------===//
 #include "Commands.h"
 
-#include "sparta/Reference.h"
+#include "sparta/MaskSemantics.h"
 
 #include <cstdint>
 #include <cstdio>

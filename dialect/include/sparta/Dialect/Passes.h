@@ -1,8 +1,7 @@
 //===- Passes.h - The sparta dialect's passes ------------------------------===//
 //
-// sparta-instantiate, sparta-canonicalize and sparta-plan (Passes.td; the
-// last is defined in libsparta's compiler/lib/plan/PlanPass.cpp), and a
-// registration hook for tools.
+// sparta-instantiate and sparta-canonicalize (Passes.td), their registration
+// hook for tools, and the rewrite driver both the pass and the front end use.
 //
 //===----------------------------------------------------------------------===//
 #pragma once

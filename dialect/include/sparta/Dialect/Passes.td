@@ -2,10 +2,9 @@
 //
 // sparta-instantiate binds parameters and folds every expression; after it a
 // pattern is concrete. sparta-canonicalize simplifies the mask expressions
-// (exactly, never changing which (i, j) pairs are allowed). sparta-plan
-// replaces each instantiated pattern by its plan (SpartaPlanOps.td); it is
-// implemented in libsparta's compiler (compiler/lib/plan/PlanPass.cpp) since
-// it runs the C++ planner.
+// (exactly, never changing which (i, j) pairs are allowed). The pass that
+// plans a pattern (sparta-plan) runs the C++ planner, so it is declared beside
+// it, in compiler/lib/plan/PlanPasses.td.
 //
 //===----------------------------------------------------------------------===//
 #ifndef SPARTA_PASSES_TD
@@ -40,20 +39,6 @@ def SpartaCanonicalize : Pass<"sparta-canonicalize", "::mlir::ModuleOp"> {
     clamping, stride/chunk/global counts against T). Merges identical ops and
     erases unused ones.
   }];
-}
-
-def SpartaPlan : Pass<"sparta-plan", "::mlir::ModuleOp"> {
-  let summary = "Replace each instantiated pattern by its plan (sparta.plan)";
-  let description = [{
-    Canonicalizes each instantiated sparta.pattern (as the CLI does before
-    planning, so both give the same plan), runs the planner
-    (sparta::planPattern) with the given tile edge and replaces the pattern
-    by the resulting sparta.plan. Errors: a pattern that is not
-    instantiated, a plan the planner rejects (T outside [1, 2^28], tile < 1).
-  }];
-  let options = [
-    Option<"tile", "tile", "int", /*default=*/"64", "edge of the square score tiles">,
-  ];
 }
 
 #endif // SPARTA_PASSES_TD

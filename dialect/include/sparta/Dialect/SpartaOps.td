@@ -128,7 +128,7 @@ def Sparta_RandomBlocksOp : Sparta_MaskOp<"random_blocks"> {
   let description = [{
     Key block j/block is allowed for query block i/block iff it is one of the
     `count` blocks drawn by sparta::randomBlockChosen(seed, i/block, j/block,
-    count) (compiler/include/sparta/Reference.h).
+    count) (compiler/include/sparta/MaskSemantics.h).
   }];
   let arguments = (ins Sparta_ExprAttr:$block, Sparta_ExprAttr:$count,
                        Sparta_ExprAttr:$seed);

@@ -15,7 +15,7 @@
 //   }
 //
 // The sparta-plan pass produces it (replacing each sparta.pattern);
-// sparta/Dialect/PlanIR.h converts it to and from sparta::Plan. The
+// sparta/PlanIR.h converts it to and from sparta::Plan. The
 // verifiers check every invariant the kernels rely on, so hand-written or
 // edited plans fail with a diagnostic instead of a wrong kernel.
 //

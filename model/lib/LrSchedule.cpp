@@ -1,5 +1,5 @@
-//===- Schedule.cpp - Learning-rate schedule: linear warm-up, cosine decay ===//
-#include "sparta/model/Schedule.h"
+//===- LrSchedule.cpp - Learning-rate schedule: linear warm-up, cosine decay ===//
+#include "sparta/model/LrSchedule.h"
 
 #include "sparta/Error.h"
 

@@ -1,4 +1,4 @@
-//===- Reference.h - The reference semantics of sparta masks --------------===//
+//===- MaskSemantics.h - The reference semantics of sparta masks --------------===//
 //
 // The oracle every later stage (validity, cost, planner, generated kernels) is
 // tested against. It evaluates a mask expression for one (query, key) pair by

@@ -1,6 +1,6 @@
-//===- ReferenceTest.cpp - The reference semantics against the definitions -===//
+//===- MaskSemanticsTest.cpp - The reference semantics against the definitions -===//
 //
-// The reference semantics (Reference.h) is the oracle for everything else, so
+// The reference semantics (MaskSemantics.h) is the oracle for everything else, so
 // it is checked here against the brief's set definitions, written again
 // independently, for hand-built masks and for every pattern file, over many
 // (T, L, c) including the edge cases: T = 1, ragged T, L = 1, L >= T, c = L,
@@ -13,7 +13,7 @@
 #include "sparta/Error.h"
 #include "sparta/Frontend.h"
 #include "sparta/MaskRows.h"
-#include "sparta/Reference.h"
+#include "sparta/MaskSemantics.h"
 
 #include <gtest/gtest.h>
 

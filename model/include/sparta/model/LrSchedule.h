@@ -1,4 +1,4 @@
-//===- Schedule.h - Learning-rate schedule: linear warm-up, cosine decay --===//
+//===- LrSchedule.h - Learning-rate schedule: linear warm-up, cosine decay --===//
 //
 // The paper's schedule: the rate rises linearly from ~0 to its peak over the
 // warm-up steps, then follows half a cosine down to a floor at the last step

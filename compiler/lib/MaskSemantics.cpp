@@ -1,10 +1,10 @@
-//===- Reference.cpp - The reference semantics of sparta masks ------------===//
+//===- MaskSemantics.cpp - The reference semantics of sparta masks ------------===//
 //
-// Literal, per-pair evaluation of the definitions in Reference.h. Keep it
+// Literal, per-pair evaluation of the definitions in MaskSemantics.h. Keep it
 // obviously correct: no structure exploited, no caching.
 //
 //===----------------------------------------------------------------------===//
-#include "sparta/Reference.h"
+#include "sparta/MaskSemantics.h"
 
 #include "sparta/random_blocks.h"
 

@@ -1,9 +1,9 @@
-//===- ScheduleTest.cpp - Linear warm-up and cosine decay of the rate -----===//
+//===- LrScheduleTest.cpp - Linear warm-up and cosine decay of the rate -----===//
 //
-// Values computed by hand from the formula in Schedule.h.
+// Values computed by hand from the formula in LrSchedule.h.
 //
 //===----------------------------------------------------------------------===//
-#include "sparta/model/Schedule.h"
+#include "sparta/model/LrSchedule.h"
 #include "sparta/Error.h"
 
 #include <gtest/gtest.h>

@@ -1,20 +1,35 @@
 #!/usr/bin/env python3
-"""sparta vs FlexAttention vs dense SDPA, side by side, in one GPU session.
+"""sparta vs FlexAttention vs dense SDPA, side by side, on one GPU in one run.
 
-    bench/run_attention_bench.py --flex PATH/flex_bench.py [--bench build/bin/attention-bench]
-                                 [--d 64] [--T 16384] [--out results.jsonl]
+    bench/run_attention_bench.py [--bench build/bin/attention-bench] [--flex bench/flex_bench.py]
+                                 [--d 64] [--T 16384] [--extra PATTERN:T ...]
+                                 [--commit REV] [--out results.jsonl]
 
-Runs sparta's attention-bench and the anchors' flex_bench.py (FlexAttention and
-SDPA, PyTorch) for the same cases on the same GPU, one after the other, then
-prints a markdown table: each implementation's fwd and fwd+bwd milliseconds,
-useful TFLOP/s (allowed pairs only), and sparta's speed-up over FlexAttention
-and over dense causal SDPA. Extra sparta-only cases (--extra "pattern:T" ...)
-are timed too (e.g. T=65536 strided-heads, with its device memory).
+Runs sparta's attention-bench and bench/flex_bench.py (FlexAttention and SDPA,
+PyTorch) for the same cases on the same GPU, one after the other, then prints a
+markdown table headed by the GPU and the commit measured: each implementation's
+fwd and fwd+bwd milliseconds, useful TFLOP/s (allowed pairs only), and sparta's
+speed-up over FlexAttention and over dense causal SDPA. Extra sparta-only cases
+(--extra "pattern:T" ...) are timed too (e.g. T=65536 strided-heads, with its
+device memory).
 """
 import argparse
 import json
+import os
 import subprocess
 import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def current_commit():
+    """The checkout's commit, or None where the tree is not a git checkout."""
+    try:
+        out = subprocess.run(["git", "-C", HERE, "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True, check=True)
+        return out.stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
 
 
 def run_lines(cmd):
@@ -32,19 +47,23 @@ def run_lines(cmd):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--flex", required=True, help="path to the anchors' flex_bench.py")
+    ap.add_argument("--flex", default=os.path.join(HERE, "flex_bench.py"),
+                    help="the PyTorch side (default: flex_bench.py beside this script)")
     ap.add_argument("--bench", default="build/bin/attention-bench")
     ap.add_argument("--patterns", default="patterns")
     ap.add_argument("--d", type=int, default=64)
     ap.add_argument("--T", type=int, default=16384)
     ap.add_argument("--extra", nargs="*", default=[], help="sparta-only cases, PATTERN:T")
+    ap.add_argument("--commit", default=None,
+                    help="the commit measured, for the table's heading (default: git's HEAD)")
     ap.add_argument("--out", default=None, help="also write every JSON line here")
     args = ap.parse_args()
 
-    B = max(1, 16384 // args.T) * 2  # the anchors' batch rule
+    B = max(1, 16384 // args.T) * 2  # flex_bench.py's and attention-bench's batch rule
     rows = run_lines([args.bench, "--T", str(args.T), "--d", str(args.d), "--B", str(B),
                       "--patterns", args.patterns])
-    rows += run_lines([sys.executable, args.flex, str(args.d), str(args.T)])
+    rows += run_lines([sys.executable, args.flex, "--d", str(args.d), "--T", str(args.T),
+                       "--B", str(B)])
     extra = []
     for case in args.extra:
         name, T = case.split(":")
@@ -57,7 +76,10 @@ def main():
 
     by = {(r.get("impl"), r.get("pattern")): r for r in rows if "fwd_ms" in r}
     sdpa = by.get(("sdpa-causal", "causal"))
-    print(f"\n{rows[0].get('device', '')}: bf16, B={B}, H=8, T={args.T}, d={args.d}\n")
+    commit = args.commit or current_commit() or "unknown commit (pass --commit)"
+    torch_version = next((r["torch"] for r in rows if "torch" in r), "?")
+    print(f"\n{rows[0].get('device', '')}, commit {commit}, torch {torch_version}: "
+          f"bf16, B={B}, H=8, T={args.T}, d={args.d}\n")
     print("| pattern | sparta fwd ms | flex fwd ms | sparta fwd+bwd ms | flex fwd+bwd ms | "
           "speed-up fwd | speed-up fwd+bwd | sparta fwd+bwd TFLOP/s | vs SDPA causal fwd+bwd |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")

@@ -3,16 +3,16 @@
 //   attention-bench [--pattern NAME] [--B N] [--H N] [--T N] [--d N] [--L N] [--c N]
 //                   [--patterns DIR]   (default: patterns, from the repository root)
 //
-// Prints one JSON line per case with the fields of shared/anchors/flex_bench.py
+// Prints one JSON line per case with the fields of bench/flex_bench.py
 // (impl, pattern, B, H, T, d, l, c, fwd_ms, fwdbwd_ms, fwd_tflops,
 // fwdbwd_tflops, density; useful FLOPs: forward 4*d*pairs, backward
 // 10*d*pairs, allowed pairs only), plus first_call_s (plan + NVRTC or cache +
 // module load) and mem_bytes (device memory the case took: tensors and
-// workspaces). Patterns by the anchors' names: causal (patterns/dense.mlir),
+// workspaces). Patterns by flex_bench.py's names: causal (patterns/dense.mlir),
 // strided-heads, fixed-heads (multi-head: head h uses mask h mod 2),
 // strided-merged, fixed-merged. Without --pattern, all five.
 //
-// Timing as the anchors do it: 3 warm-up runs, then the median of 20, each
+// Timing as flex_bench.py does it: 3 warm-up runs, then the median of 20, each
 // bracketed by CUDA events on one stream. Inputs are random normal (never
 // zeros), and each case first checks that O is finite.
 //

@@ -209,7 +209,7 @@ def run_page(page, display, args, report):
                 continue
             if block.lang not in ("sh", "console"):
                 for number, line in block.lines:
-                    if LOOKS_LIKE_COMMAND.match(line.strip()):
+                    if LOOKS_LIKE_COMMAND.match(line):
                         print(f"{block.page}:{number}: a command outside a ```sh or ```console "
                               f"block (mark the block or change its fence): {line.strip()}")
                         failures += 1

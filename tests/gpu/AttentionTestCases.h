@@ -2,7 +2,7 @@
 //
 // Each case is a set of heads, each head set a list of mask components (one
 // Schedule each) combined with MergeMode (forward) and AccMode (backward), as
-// the lead's planner would emit them. moduleSource() generates the CUDA
+// the planner would emit them. moduleSource() generates the CUDA
 // source of every kernel the cases need for one (head dim, dtype): the
 // Schedule structs and thin extern "C" wrappers around the library templates.
 //

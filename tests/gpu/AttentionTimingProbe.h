@@ -4,9 +4,9 @@
 //   AttentionKernelTest --gtest_also_run_disabled_tests --gtest_filter='*Timing*'
 // bf16, d = 64, B = 2, H = 8, T = 16384: (a) causal on the identity map,
 // (b) strided A2 through the transpose (L = 128), (c) strided-heads (heads
-// 0-3 local band L, heads 4-7 strided, the anchors' benchmark pattern).
+// 0-3 local band L, heads 4-7 strided).
 // CUDA events around 20 repetitions after warm-up, median reported, useful
-// TFLOP/s = 4 d pairs (fwd), 10 d pairs (bwd) as in shared/anchors.
+// TFLOP/s = 4 d pairs (fwd), 10 d pairs (bwd) as in bench/flex_bench.py.
 //
 //===----------------------------------------------------------------------===//
 #pragma once

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Agreement test between sparta's C++ model and the PyTorch reference (issue 5, point 7).
+"""Agreement test between sparta's C++ model and the PyTorch reference.
 
 An exchange directory holds (docs/reference-model.md, "Exchange directory"):
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Training throughput of the PyTorch reference with FlexAttention + torch.compile
-(issue 5, point 8: the side-by-side comparison with sparta's trainer).
+(the side-by-side comparison with sparta's trainer, docs/performance.md).
 
 The model is tests/reference/sparse_transformer.py (the same parameters and math as
 the C++ model); attention is FlexAttention with a block mask built from the

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 5 point 7: the C++ trainer (sparta-train agree) against the PyTorch reference,
+# The C++ trainer (sparta-train agree) against the PyTorch reference,
 # on the GPU machine (python3 with torch, numpy), from the repository root.
 # Usage: tests/reference/run_agreement.sh [OUTDIR] [BINDIR]
 #   OUTDIR  the exchange directory (default /tmp/sparta-agree)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Issue 5 point 8, "within 0.02 of the PyTorch reference": sparta and the fp32
-# PyTorch reference train the issue's model (8 layers, d_model 512, 8 heads,
+# Validation within 0.02 bits of the PyTorch reference: sparta and the fp32
+# PyTorch reference train the GCIDE model (8 layers, d_model 512, 8 heads,
 # T = 4096, fixed L = 64 c = 16) from the same initial weights on the same GCIDE
 # batches for the same steps, then both evaluate the same held-out validation
 # windows (the last 10 % of the text; training windows come from the first 90 %).

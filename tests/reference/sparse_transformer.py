@@ -1,4 +1,4 @@
-"""PyTorch reference of sparta's byte-level Sparse Transformer (issue 5, point 7).
+"""PyTorch reference of sparta's byte-level Sparse Transformer.
 
 The same math as the C++ model (model/, examples/train/), written from the
 model's text description (docs/reference-model.md):

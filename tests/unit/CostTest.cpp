@@ -1,8 +1,8 @@
 //===- CostTest.cpp - Keys per query, pairs, density, tiles ---------------===//
 //
 // Hand-computed figures on small masks, a brute-force cross-check over the
-// reference semantics, and the densities of the FlexAttention anchors
-// (/work/shared/anchors/README.md, pairs / T^2).
+// reference semantics, and the densities FlexAttention benchmarks report
+// (pairs / T^2, as bench/flex_bench.py prints them).
 //
 //===----------------------------------------------------------------------===//
 #include "MaskBuilders.h"
@@ -168,10 +168,10 @@ TEST(Cost, BadArguments) {
   EXPECT_THROW(costReport(pattern(8, {}), 4), Error);
 }
 
-TEST(Cost, AnchorDensities) {
-  // The paper's figures at T = 4096, L = 64. The anchors' local head is
-  // i - j < L (64 keys), ours 0 <= i - j <= L (65 keys, the brief's
-  // max(0, i-L) <= j <= i), hence 0.01184 against their 0.0117.
+TEST(Cost, BenchmarkDensities) {
+  // The paper's figures at T = 4096, L = 64. A local head written
+  // i - j < L has 64 keys, ours 0 <= i - j <= L (65 keys, the pattern
+  // language's max(0, i-L) <= j <= i), hence 0.01184 against 0.0117.
   CostReport strided = costReport(pattern(4096, {band(0, 64), stride(64)}), 128);
   EXPECT_EQ(strided.heads[0].pairs, 65 * 4096 - 64 * 65 / 2);
   EXPECT_EQ(strided.heads[1].pairs, 64 * (64 * 65 / 2));
@@ -195,7 +195,7 @@ TEST(Cost, AnchorDensities) {
               0.0001);
 }
 
-TEST(CostFiles, AnchorDensitiesFromPatternFiles) {
+TEST(CostFiles, BenchmarkDensitiesFromPatternFiles) {
   auto density = [](const std::string &name, ParamBindings bindings) {
     return costReport(loadPattern(patternPath(name), bindings), 128).overall.density;
   };

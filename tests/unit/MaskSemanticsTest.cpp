@@ -1,7 +1,7 @@
 //===- MaskSemanticsTest.cpp - The reference semantics against the definitions -===//
 //
 // The reference semantics (MaskSemantics.h) is the oracle for everything else, so
-// it is checked here against the brief's set definitions, written again
+// it is checked here against the set definitions of docs/pattern-language.md, written again
 // independently, for hand-built masks and for every pattern file, over many
 // (T, L, c) including the edge cases: T = 1, ragged T, L = 1, L >= T, c = L,
 // c = 1, c = 0. MaskRows' structural rows are checked against the reference
@@ -41,7 +41,7 @@ void expectMask(const Mask &mask, int64_t T, const Pred &expected, const std::st
     }
 }
 
-// The brief's definitions, written out independently of the library.
+// The pattern language's definitions, written out independently of the library.
 bool inLocal(int64_t i, int64_t j, int64_t L) { return std::max<int64_t>(0, i - L) <= j && j <= i; }
 bool inStrided(int64_t i, int64_t j, int64_t L) { return j <= i && (i - j) % L == 0; }
 bool inChunk(int64_t i, int64_t j, int64_t L) { return j <= i && j / L == i / L; }

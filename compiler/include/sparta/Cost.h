@@ -5,7 +5,7 @@
 // least one allowed pair (what a block-sparse kernel without index maps must
 // visit).
 //
-// Density is pairs / T^2, the convention of the FlexAttention anchors: causal
+// Density is pairs / T^2, the convention of FlexAttention benchmarks: causal
 // dense attention has density (T+1)/(2T), about 0.5.
 //
 // The causal tiles are the tiles (query tile qt, key tile kt) with kt <= qt,

@@ -1,7 +1,7 @@
 //===- Planner.cpp - Split head masks into components with index maps -----===//
 //
-// This is where sparta changes the iteration space (brief: "Why a compiler and
-// not a mask"). Each operand of a head's union becomes a component with the
+// This is where sparta changes the iteration space, which a mask alone cannot
+// do. Each operand of a head's union becomes a component with the
 // index map that makes it dense or banded:
 //
 //   dense, band         identity map, band schedule on i - j

@@ -36,7 +36,7 @@ static std::string fixed(double value, int decimals) {
   return buffer;
 }
 
-/// Densities with four decimals, like the anchors' table; tiny ones in
+/// Densities with four decimals, as bench/flex_bench.py reports them; tiny ones in
 /// scientific notation so that they do not print as 0.0000.
 static std::string formatDensity(double density) {
   if (density != 0 && density < 0.001) {

@@ -32,7 +32,7 @@ is either run or marked.
 Each page runs in its own copy of the repository's source tree (a temporary folder,
 without build trees or .git), in which `build` is a link to BUILD, BUILD/bin is first
 on PATH (as the pages ask: `export PATH=$PWD/build/bin:$PATH`) and the kernel cache
-is a fresh folder. Each command runs from the copy's root in a fresh
+is a fresh folder shared by the pages of one run. Each command runs from the copy's root in a fresh
 `bash -o pipefail -c`, so commands may write files (they land in the copy) but do not
 share `cd` or `export`. A failure prints PAGE:LINE, the command, its exit status and
 its output; the exit status is the number of failed commands (0: all passed).
@@ -190,7 +190,7 @@ def tail(text, limit=6000):
     return text if len(text) <= limit else "...\n" + text[-limit:]
 
 
-def run_page(page, display, args, report):
+def run_page(page, display, args, cache, report):
     blocks = read_blocks(page, display)
     failures = 0
     with tempfile.TemporaryDirectory(prefix="sparta-doc-") as tmp:
@@ -198,7 +198,7 @@ def run_page(page, display, args, report):
         copy_tree(args.source, root, args.build)
         env = dict(os.environ)
         env["PATH"] = os.path.join(os.path.abspath(args.build), "bin") + os.pathsep + env.get("PATH", "")
-        env["SPARTA_CACHE_DIR"] = os.path.join(tmp, "cache")
+        env["SPARTA_CACHE_DIR"] = cache
         for block in blocks:
             where = f"{block.page}:{block.line}"
             if block.file_path:
@@ -254,8 +254,9 @@ def main():
         pages = ["README.md"] + sorted(os.path.join("docs", p) for p in os.listdir(docs) if p.endswith(".md"))
     report = {"run": 0, "skipped": []}
     failures = 0
-    for page in pages:
-        failures += run_page(os.path.join(args.source, page), page, args, report)
+    with tempfile.TemporaryDirectory(prefix="sparta-doc-cache-") as cache:
+        for page in pages:
+            failures += run_page(os.path.join(args.source, page), page, args, cache, report)
     print(f"{report['run']} commands run, {failures} failed; "
           f"{len(report['skipped'])} blocks not run: {', '.join(report['skipped']) or 'none'}")
     return min(failures, 125)

@@ -27,7 +27,9 @@ that the rendered page does not show:
 
 Any other fenced block that looks like it holds a command (a line starting with `$ `
 or with one of the project's tools or scripts) is an error: every command of a page
-is either run or marked.
+is either run or marked. So is a path into the repository (a name starting with one
+of its top-level folders, such as compiler/lib/plan/Planner.cpp) that exists neither
+in the source tree nor in the copy after the page's commands ran.
 
 Each page runs in its own copy of the repository's source tree (a temporary folder,
 without build trees or .git), in which `build` is a link to BUILD, BUILD/bin is first
@@ -169,6 +171,25 @@ def output_matches(expected, actual):
     return True
 
 
+def path_pattern(source):
+    """Names starting with a top-level folder of the repository, e.g. tests/lit/cli/x.test."""
+    tops = sorted(d for d in os.listdir(source) if os.path.isdir(os.path.join(source, d))
+                  and not d.startswith((".", "build")))
+    return re.compile(r"(?<![\w./-])((?:%s)/[\w./+-]*[\w/])" % "|".join(map(re.escape, tops)))
+
+
+def missing_paths(page, display, root):
+    """[(line, path)] of the repository paths a page names that do not exist in root."""
+    pattern = path_pattern(root)
+    missing = []
+    with open(page, encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            for m in pattern.finditer(line):
+                if not os.path.exists(os.path.join(root, m.group(1))):
+                    missing.append((number, m.group(1)))
+    return missing
+
+
 def copy_tree(source, dest, build):
     ignore = shutil.ignore_patterns(".git", "build*", "__pycache__", "*.pyc")
     shutil.copytree(source, dest, ignore=ignore, symlinks=True)
@@ -236,6 +257,9 @@ def run_page(page, display, args, cache, report):
                           flush=True)
                 elif args.verbose:
                     print(f"{block.page}:{number}: ok: {cmd}", flush=True)
+        for number, path in missing_paths(page, display, root):
+            failures += 1
+            print(f"{display}:{number}: names {path}, which does not exist", flush=True)
     return failures
 
 
@@ -257,7 +281,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="sparta-doc-cache-") as cache:
         for page in pages:
             failures += run_page(os.path.join(args.source, page), page, args, cache, report)
-    print(f"{report['run']} commands run, {failures} failed; "
+    print(f"{report['run']} commands run, {failures} failures; "
           f"{len(report['skipped'])} blocks not run: {', '.join(report['skipped']) or 'none'}")
     return min(failures, 125)
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Checks run_doc_commands.py on small made-up pages: a passing page passes; a
-failing command, a console block whose output differs, and a command outside a
-runnable block each fail with the page's file:line; marked blocks are not run; a
+failing command, a console block whose output differs, a command outside a
+runnable block, a command that runs too long and a path that does not exist each
+fail with the page's file:line; marked blocks are not run; a
 file block is written before the commands that read it.
 """
 import os
@@ -11,7 +12,7 @@ import tempfile
 
 RUNNER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "run_doc_commands.py")
 
-GOOD = """# A page
+GOOD = """# A page, about notes/ and notes/hello.txt
 <!-- file: notes/hello.txt -->
 ```
 hello
@@ -50,6 +51,7 @@ BAD = [
     ("```console\n$ echo one\ntwo\n```\n", "page.md:2: FAILED: echo one"),
     ("```\nbuild/bin/sparta mask x.mlir\n```\n", "page.md:2: a command outside"),
     ("```sh\nsleep 5\n```\n", "timed out"),
+    ("See notes/missing.txt.\n", "page.md:1: names notes/missing.txt, which does not exist"),
 ]
 
 
@@ -65,7 +67,7 @@ def main():
     failures = 0
     with tempfile.TemporaryDirectory() as tmp:
         source, build = os.path.join(tmp, "src"), os.path.join(tmp, "build")
-        os.makedirs(source)
+        os.makedirs(os.path.join(source, "notes"))
         os.makedirs(os.path.join(build, "bin"))
         tool = os.path.join(build, "bin", "tool")
         with open(tool, "w") as f:
@@ -73,7 +75,7 @@ def main():
         os.chmod(tool, 0o755)
 
         rc, out = run(source, build, GOOD)
-        if rc != 0 or "5 commands run, 0 failed; 2 blocks not run" not in out:
+        if rc != 0 or "5 commands run, 0 failures; 2 blocks not run" not in out:
             failures += 1
             print(f"FAIL: the good page should pass (rc {rc}):\n{out}")
         for text, wanted in BAD:

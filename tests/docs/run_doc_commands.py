@@ -55,7 +55,7 @@ FENCE = re.compile(r"^ {0,3}```\s*([\w+-]*)")
 LOOKS_LIKE_COMMAND = re.compile(
     r"^(\$ |(build/bin/|bench/|scripts/|tests/\S+\.(py|sh)\b|"
     r"(sparta|sparta-opt|sparta-train|attention-bench|attention-example)( |$)|"
-    r"python3 |ctest |cmake |export ))")
+    r"python3 |ctest |cmake |export |ncu |nvidia-smi|apt-get |(LD_LIBRARY_PATH|PATH|SPARTA_\w+)=))")
 
 
 class Block:

@@ -178,7 +178,7 @@ def path_pattern(source):
     return re.compile(r"(?<![\w./-])((?:%s)/[\w./+-]*[\w/])" % "|".join(map(re.escape, tops)))
 
 
-def missing_paths(page, display, root):
+def missing_paths(page, root):
     """[(line, path)] of the repository paths a page names that do not exist in root."""
     pattern = path_pattern(root)
     missing = []
@@ -257,7 +257,7 @@ def run_page(page, display, args, cache, report):
                           flush=True)
                 elif args.verbose:
                     print(f"{block.page}:{number}: ok: {cmd}", flush=True)
-        for number, path in missing_paths(page, display, root):
+        for number, path in missing_paths(page, root):
             failures += 1
             print(f"{display}:{number}: names {path}, which does not exist", flush=True)
     return failures

@@ -7,22 +7,33 @@
 // Every call uses its own single-threaded MLIRContext: patterns are tiny and
 // a private context keeps the API thread-safe.
 //
+// The text is untrusted: before MLIR sees it, the file must be a regular file
+// within the size limit and its brackets nested within the depth limit (the
+// parser recurses on them); after instantiation the mask DAG is converted to
+// trees iteratively, within a node budget (sparta/Dialect/Limits.h).
+//
 //===----------------------------------------------------------------------===//
 #include "sparta/Frontend.h"
 #include "sparta/Load.h"
+#include "sparta/Dialect/Limits.h"
 #include "sparta/Dialect/Passes.h"
 #include "sparta/Error.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
-#include "mlir/Pass/PassManager.h"
-#include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 using namespace mlir;
 using namespace mlir::sparta;
@@ -51,70 +62,173 @@ private:
   SourceMgrDiagnosticHandler handler;
 };
 
-std::string describePatterns(ModuleOp module) {
-  std::string names;
-  for (PatternOp p : module.getOps<PatternOp>())
-    names += (names.empty() ? "@" : ", @") + p.getSymName().str();
-  return names.empty() ? "none" : names;
+/// The registered sparta op nearest to a misspelt `name` ("sparta.stirde"),
+/// or "" when none is close enough to be what the user meant.
+std::string nearestOpName(MLIRContext &context, llvm::StringRef name) {
+  std::string best;
+  unsigned bestDistance = std::max<unsigned>(2, name.size() / 3) + 1;
+  for (RegisteredOperationName op : context.getRegisteredOperations()) {
+    llvm::StringRef candidate = op.getStringRef();
+    if (!candidate.starts_with("sparta."))
+      continue;
+    unsigned distance = name.edit_distance(candidate, true, bestDistance);
+    if (distance < bestDistance) {
+      bestDistance = distance;
+      best = candidate.str();
+    }
+  }
+  return best;
 }
 
-/// Parses the buffer already in `sourceMgr` and instantiates it.
-OwningOpRef<ModuleOp> instantiateBuffer(MLIRContext &context, llvm::SourceMgr &sourceMgr,
-                                        const std::string &bufferName,
+/// Adds "did you mean 'sparta.stride'?" to the parser's unknown-op errors.
+/// Registered after the capturing handler, so it sees each diagnostic first.
+LogicalResult suggestOpName(MLIRContext &context, Diagnostic &diag) {
+  if (diag.getSeverity() != DiagnosticSeverity::Error)
+    return failure();
+  std::string text = diag.str();
+  if (text.find("is unknown") == std::string::npos &&
+      text.find("Unregistered operation") == std::string::npos)
+    return failure();
+  size_t begin = text.find("'sparta.");
+  if (begin == std::string::npos)
+    return failure();
+  size_t end = text.find('\'', begin + 1);
+  llvm::StringRef name = llvm::StringRef(text).slice(begin + 1, end);
+  std::string nearest = nearestOpName(context, name);
+  if (!nearest.empty() && nearest != name)
+    diag << "; did you mean '" << nearest << "'?";
+  return failure(); // let the capturing handler render it
+}
+
+/// Rejects text whose brackets nest deeper than the limit, before MLIR's
+/// recursive-descent parser could exhaust the stack on it. Counts (, [, {
+/// and < outside string literals and comments; `->` closes nothing.
+void checkNesting(llvm::SourceMgr &sourceMgr, unsigned bufferId) {
+  llvm::StringRef text = sourceMgr.getMemoryBuffer(bufferId)->getBuffer();
+  int depth = 0;
+  for (size_t k = 0; k < text.size(); ++k) {
+    char c = text[k];
+    if (c == '"') { // a string literal, escapes included
+      for (++k; k < text.size() && text[k] != '"' && text[k] != '\n'; ++k)
+        if (text[k] == '\\')
+          ++k;
+    } else if (c == '/' && k + 1 < text.size() && text[k + 1] == '/') {
+      k = std::min(text.find('\n', k), text.size());
+    } else if (c == '(' || c == '[' || c == '{' || c == '<') {
+      if (++depth > limits::kMaxNestingDepth) {
+        std::string message;
+        llvm::raw_string_ostream os(message);
+        sourceMgr.PrintMessage(os, llvm::SMLoc::getFromPointer(text.data() + k),
+                               llvm::SourceMgr::DK_Error,
+                               "brackets nested more than " +
+                                   std::to_string(limits::kMaxNestingDepth) +
+                                   " deep (the limit for a pattern file)");
+        throw Error(llvm::StringRef(message).rtrim().str());
+      }
+    } else if (c == ')' || c == ']' || c == '}' || (c == '>' && (k == 0 || text[k - 1] != '-'))) {
+      depth = std::max(0, depth - 1);
+    }
+  }
+}
+
+/// Reads a pattern file: a regular file of at most kMaxPatternFileBytes.
+/// Opened without blocking and checked on the open descriptor, so a FIFO,
+/// a device such as /dev/zero or a directory is refused, never read.
+std::unique_ptr<llvm::MemoryBuffer> readPatternFile(const std::string &path) {
+  auto fail = [&](const std::string &why) -> Error {
+    return Error("error: cannot open '" + path + "': " + why);
+  };
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    throw fail(std::strerror(errno));
+  struct FdCloser {
+    int fd;
+    ~FdCloser() { ::close(fd); }
+  } closer{fd};
+  struct stat info;
+  if (::fstat(fd, &info) != 0)
+    throw fail(std::strerror(errno));
+  if (S_ISDIR(info.st_mode))
+    throw fail(std::strerror(EISDIR));
+  if (!S_ISREG(info.st_mode))
+    throw fail("not a regular file");
+  const std::string tooLarge = "larger than " + std::to_string(limits::kMaxPatternFileBytes) +
+                               " bytes (the limit for a pattern file)";
+  if (uint64_t(info.st_size) > limits::kMaxPatternFileBytes)
+    throw fail(tooLarge);
+  // The size can change after fstat: read at most one byte past the limit.
+  std::string text;
+  char chunk[65536];
+  while (true) {
+    ssize_t n = ::read(fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      throw fail(std::strerror(errno));
+    if (n == 0)
+      break;
+    text.append(chunk, size_t(n));
+    if (text.size() > limits::kMaxPatternFileBytes)
+      throw fail(tooLarge);
+  }
+  return llvm::MemoryBuffer::getMemBufferCopy(text, path);
+}
+
+/// Parses the buffer, keeps one pattern, binds it and canonicalizes.
+OwningOpRef<ModuleOp> instantiateBuffer(MLIRContext &context,
+                                        std::unique_ptr<llvm::MemoryBuffer> buffer,
                                         const ParamBindings &bindings,
                                         const std::string &patternName) {
+  const std::string bufferName = buffer->getBufferIdentifier().str();
+  if (buffer->getBufferSize() > limits::kMaxPatternFileBytes)
+    throw Error(bufferName + ": error: larger than " +
+                std::to_string(limits::kMaxPatternFileBytes) +
+                " bytes (the limit for a pattern file)");
+  llvm::SourceMgr sourceMgr;
+  unsigned bufferId = sourceMgr.AddNewSourceBuffer(std::move(buffer), llvm::SMLoc());
+  checkNesting(sourceMgr, bufferId);
+
   registerSpartaDialect(context);
   // Messages name the place in the user's file; a dump of the op adds noise.
   context.printOpOnDiagnostic(false);
   context.printStackTraceOnDiagnostic(false);
   DiagnosticCapture capture(sourceMgr, context);
+  ScopedDiagnosticHandler suggestions(
+      &context, [&](Diagnostic &diag) { return suggestOpName(context, diag); });
   ParserConfig config(&context);
   OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, config);
   if (!module)
     throw Error(capture.message(bufferName + ": error: cannot parse the pattern file"));
 
-  // Choose the pattern before binding: other patterns in the file may not
-  // accept the same parameters.
-  std::string chosen = patternName;
-  if (chosen.empty()) {
-    auto patterns = module->getOps<PatternOp>();
-    size_t count = std::distance(patterns.begin(), patterns.end());
-    if (count != 1)
-      throw Error(bufferName + ": error: the file holds " + std::to_string(count) +
-                  " patterns (" + describePatterns(*module) +
-                  "); name the one to use");
-    chosen = (*patterns.begin()).getSymName().str();
-  }
-
-  SpartaInstantiateOptions options;
+  llvm::StringMap<int64_t> values;
   for (const auto &[name, value] : bindings)
-    options.bind.push_back(name + "=" + std::to_string(value));
-  options.pattern = chosen;
-  PassManager pm(&context);
-  pm.addPass(createSpartaInstantiate(options));
-  pm.addPass(createSpartaCanonicalize());
-  if (failed(pm.run(*module)))
-    throw Error(capture.message(bufferName + ": error: cannot instantiate @" + chosen));
+    values[name] = value;
+  FailureOr<PatternOp> chosen = keepOnlyPattern(*module, patternName, "--pattern NAME");
+  if (failed(chosen) || failed(instantiatePattern(*chosen, values)) ||
+      failed(verify(*module)) || failed(canonicalizePatterns(*module)))
+    throw Error(capture.message(bufferName + ": error: cannot instantiate the pattern"));
   return module;
+}
+
+/// "file:line:col: error: " for an op of the user's file.
+std::string errorAt(Operation *op) {
+  if (auto loc = llvm::dyn_cast<FileLineColLoc>(op->getLoc()))
+    return loc.getFilename().str() + ":" + std::to_string(loc.getLine()) + ":" +
+           std::to_string(loc.getColumn()) + ": error: ";
+  return "error: ";
 }
 
 int64_t constantOf(ExprAttr expr, Operation *op) {
   std::optional<int64_t> value = expr ? expr.getConstantValue() : std::nullopt;
   if (!value)
-    throw Error("error: '" + op->getName().getStringRef().str() +
+    throw Error(errorAt(op) + "'" + op->getName().getStringRef().str() +
                 "' has a non-constant expression; the pattern is not instantiated");
   return *value;
 }
 
-Mask toMask(Value value) {
-  Operation *op = value.getDefiningOp();
-  if (!op)
-    throw Error("error: a mask that no op defines");
-  Mask m;
-  auto setOperands = [&](OperandRange inputs) {
-    for (Value input : inputs)
-      m.operands.push_back(toMask(input));
-  };
+/// The fields of one mask op; for union and intersect only the kind (the
+/// caller converts the operands).
+void convertNode(Operation *op, Mask &m) {
   llvm::TypeSwitch<Operation *>(op)
       .Case([&](DenseOp) { m.kind = MaskKind::Dense; })
       .Case([&](EmptyOp) { m.kind = MaskKind::Empty; })
@@ -150,19 +264,38 @@ Mask toMask(Value value) {
         m.count = constantOf(o.getCount(), op);
         m.seed = static_cast<uint64_t>(constantOf(o.getSeed(), op));
       })
-      .Case([&](UnionOp o) {
-        m.kind = MaskKind::Union;
-        setOperands(o.getInputs());
-      })
-      .Case([&](IntersectOp o) {
-        m.kind = MaskKind::Intersect;
-        setOperands(o.getInputs());
-      })
+      .Case([&](UnionOp) { m.kind = MaskKind::Union; })
+      .Case([&](IntersectOp) { m.kind = MaskKind::Intersect; })
       .Default([&](Operation *other) {
-        throw Error("error: unexpected op '" + other->getName().getStringRef().str() +
-                    "' in a mask expression");
+        throw Error(errorAt(other) + "unexpected op '" +
+                    other->getName().getStringRef().str() + "' in a mask expression");
       });
-  return m;
+}
+
+/// Converts the mask DAG rooted at `root` into a tree, with an explicit
+/// work list (no recursion on the user's depth). A sub-mask used twice is
+/// copied, so `budget` (nodes left) bounds the work however the DAG is shared;
+/// `overBudget` says which limit it is when it runs out.
+Mask convertMask(Value root, int64_t &budget, const std::string &overBudget) {
+  Mask result;
+  llvm::SmallVector<std::pair<Value, Mask *>> work{{root, &result}};
+  while (!work.empty()) {
+    auto [value, target] = work.pop_back_val();
+    Operation *op = value.getDefiningOp();
+    if (!op)
+      throw Error("error: a mask that no op defines");
+    if (--budget < 0)
+      throw Error(errorAt(root.getDefiningOp()) + overBudget +
+                  " (a sub-mask used more than once counts each time)");
+    convertNode(op, *target);
+    if (!llvm::isa<UnionOp, IntersectOp>(op))
+      continue;
+    // Sized once: the pointers into it stay valid while the work list holds them.
+    target->operands.resize(op->getNumOperands());
+    for (auto [operand, slot] : llvm::zip(op->getOperands(), target->operands))
+      work.push_back({operand, &slot});
+  }
+  return result;
 }
 
 } // namespace
@@ -173,26 +306,10 @@ Mask toMask(Value value) {
 
 void registerSpartaDialect(MLIRContext &context) { context.getOrLoadDialect<SpartaDialect>(); }
 
-OwningOpRef<ModuleOp> loadInstantiatedModuleFromSource(MLIRContext &context,
-                                                       const std::string &source,
-                                                       const std::string &bufferName,
-                                                       const ParamBindings &bindings,
-                                                       const std::string &patternName) {
-  llvm::SourceMgr sourceMgr;
-  sourceMgr.AddNewSourceBuffer(llvm::MemoryBuffer::getMemBufferCopy(source, bufferName),
-                               llvm::SMLoc());
-  return instantiateBuffer(context, sourceMgr, bufferName, bindings, patternName);
-}
-
 OwningOpRef<ModuleOp> loadInstantiatedModule(MLIRContext &context, const std::string &path,
                                              const ParamBindings &bindings,
                                              const std::string &patternName) {
-  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
-  if (std::error_code ec = buffer.getError())
-    throw Error("error: cannot open '" + path + "': " + ec.message());
-  llvm::SourceMgr sourceMgr;
-  sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
-  return instantiateBuffer(context, sourceMgr, path, bindings, patternName);
+  return instantiateBuffer(context, readPatternFile(path), bindings, patternName);
 }
 
 PatternOp getPattern(ModuleOp module) {
@@ -207,15 +324,32 @@ ConcretePattern toConcretePattern(PatternOp pattern) {
     throw Error("error: pattern @" + pattern.getSymName().str() + " is not instantiated");
   ConcretePattern result;
   result.name = pattern.getSymName().str();
-  for (unsigned k = 0, e = pattern.getNumParams(); k < e; ++k)
-    result.params[pattern.getParamName(k).str()] =
-        constantOf(pattern.getParamDefault(k), pattern);
-  result.T = result.params.at("T");
+  for (unsigned k = 0, e = pattern.getNumParams(); k < e; ++k) {
+    std::string name = pattern.getParamName(k).str();
+    int64_t value = constantOf(pattern.getParamDefault(k), pattern);
+    if (name == "T")
+      result.T = value;
+    else
+      result.params[name] = value;
+  }
   HeadsOp heads = pattern.getHeadsOp();
   if (!heads)
-    throw Error("error: pattern @" + result.name + " has no sparta.heads");
-  for (Value mask : heads.getMasks())
-    result.heads.push_back(toMask(mask));
+    throw Error(errorAt(pattern) + "pattern @" + result.name + " has no sparta.heads");
+  int64_t patternBudget = limits::kMaxPatternMaskNodes;
+  for (auto [h, mask] : llvm::enumerate(heads.getMasks())) {
+    if (!mask.getDefiningOp())
+      throw Error(errorAt(heads) + "a mask that no op defines");
+    bool headLimit = limits::kMaxMaskNodes <= patternBudget;
+    int64_t headBudget = headLimit ? limits::kMaxMaskNodes : patternBudget;
+    int64_t left = headBudget;
+    result.heads.push_back(convertMask(
+        mask, left,
+        headLimit ? "the mask of head " + std::to_string(h) + " has more than " +
+                        std::to_string(limits::kMaxMaskNodes) + " nodes"
+                  : "the masks of all heads have more than " +
+                        std::to_string(limits::kMaxPatternMaskNodes) + " nodes together"));
+    patternBudget -= headBudget - left;
+  }
   return result;
 }
 
@@ -235,7 +369,8 @@ ConcretePattern loadPatternFromSource(const std::string &source, const std::stri
                                       const std::string &patternName) {
   MLIRContext context(MLIRContext::Threading::DISABLED);
   OwningOpRef<ModuleOp> module =
-      loadInstantiatedModuleFromSource(context, source, bufferName, bindings, patternName);
+      instantiateBuffer(context, llvm::MemoryBuffer::getMemBufferCopy(source, bufferName),
+                        bindings, patternName);
   return toConcretePattern(getPattern(*module));
 }
 

@@ -16,17 +16,6 @@ namespace sparta {
 
 // The draw itself lives in the device library (random_blocks.h), so that the
 // generated kernels and this oracle share one definition.
-uint64_t splitmix64(uint64_t x) { return blocks::splitmix64(x); }
-
-uint64_t randomBlockHash(uint64_t seed, int64_t qblock, int64_t r) {
-  return blocks::splitmix64(blocks::splitmix64(seed ^ static_cast<uint64_t>(qblock)) ^
-                            static_cast<uint64_t>(r));
-}
-
-int64_t randomBlockDraw(uint64_t seed, int64_t qblock, int64_t r) {
-  return blocks::draw(seed, qblock, r);
-}
-
 bool randomBlockChosen(uint64_t seed, int64_t qblock, int64_t kblock, int64_t count) {
   return blocks::chosen(seed, qblock, kblock, count);
 }
@@ -36,7 +25,7 @@ std::vector<int64_t> randomBlocksOf(uint64_t seed, int64_t qblock, int64_t count
   if (qblock < 0)
     return blocks;
   for (int64_t r = 0; r < count; ++r)
-    blocks.push_back(randomBlockDraw(seed, qblock, r));
+    blocks.push_back(blocks::draw(seed, qblock, r));
   std::sort(blocks.begin(), blocks.end());
   blocks.erase(std::unique(blocks.begin(), blocks.end()), blocks.end());
   return blocks;
@@ -91,13 +80,6 @@ bool allowed(const ConcretePattern &pattern, int64_t head, int64_t i, int64_t j)
     throw Error("head " + std::to_string(head) + " is negative");
   const Mask &mask = pattern.heads[head % static_cast<int64_t>(pattern.heads.size())];
   return allowed(mask, pattern.T, i, j);
-}
-
-std::vector<uint8_t> allowedRow(const Mask &mask, int64_t T, int64_t i) {
-  std::vector<uint8_t> row(T > 0 ? T : 0, 0);
-  for (int64_t j = 0; j < T; ++j)
-    row[j] = allowed(mask, T, i, j) ? 1 : 0;
-  return row;
 }
 
 } // namespace sparta

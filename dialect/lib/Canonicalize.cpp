@@ -14,7 +14,9 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/CSE.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/SmallPtrSet.h"
 
 namespace mlir::sparta {
 #define GEN_PASS_DEF_SPARTACANONICALIZE
@@ -46,15 +48,26 @@ static void replaceWithEmpty(PatternRewriter &rewriter, Operation *op) {
 
 /// Union and intersect share one rewrite; they differ in which of dense and
 /// empty absorbs (union: dense, intersect: empty) and which is neutral.
+/// Nested ops of the same kind are spliced in whole, however deep, by the op
+/// at the top of the nest; an op whose every user will splice it waits for
+/// them. A chain of n unions is thus flattened once, in O(n), instead of
+/// being rebuilt at every level.
 template <typename OpTy, typename AbsorbingOp, typename NeutralOp>
 struct SimplifySetOp : public OpRewritePattern<OpTy> {
   using OpRewritePattern<OpTy>::OpRewritePattern;
 
   LogicalResult matchAndRewrite(OpTy op, PatternRewriter &rewriter) const override {
+    if (!op->use_empty() &&
+        llvm::all_of(op->getUsers(), [](Operation *user) { return llvm::isa<OpTy>(user); }))
+      return failure();
     llvm::SetVector<Value> operands;
+    llvm::SmallPtrSet<Operation *, 8> spliced;
     bool changed = false;
     Value neutral;
-    for (Value v : op.getInputs()) {
+    // Depth-first over the nest in operand order, with an explicit stack.
+    llvm::SmallVector<Value> work(llvm::reverse(op.getInputs()));
+    while (!work.empty()) {
+      Value v = work.pop_back_val();
       Operation *def = v.getDefiningOp();
       if (def && llvm::isa<AbsorbingOp>(def)) {
         rewriter.replaceOp(op, v); // union(.., dense, ..) = dense; intersect(.., empty, ..) = empty
@@ -66,10 +79,11 @@ struct SimplifySetOp : public OpRewritePattern<OpTy> {
         continue;
       }
       if (auto nested = llvm::dyn_cast_or_null<OpTy>(def)) {
-        // Associativity: splice the nested operands in.
-        for (Value inner : nested.getInputs())
-          operands.insert(inner);
+        // Associativity: splice the nested operands in (once per nested op:
+        // a repeated operand would be dropped anyway, by idempotence).
         changed = true;
+        if (spliced.insert(nested).second)
+          work.append(llvm::to_vector(llvm::reverse(nested.getInputs())));
         continue;
       }
       changed |= !operands.insert(v); // idempotence: x | x = x

@@ -11,6 +11,7 @@
 
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/ADT/SmallString.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/MathExtras.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -230,13 +231,54 @@ static ParseResult checkDepth(AsmParser &parser, SMLoc loc, unsigned depth) {
   return success();
 }
 
+/// `L % 3` is C's remainder, but `%` starts an SSA name in MLIR, and the
+/// lexer reports "invalid SSA name" as soon as the token before it is
+/// consumed. So an operand looks ahead in the text, from `end` (just past its
+/// own token): a `%` on the same line followed by a space, or by a number
+/// that does not name a new op (`%3 = ...`), is taken for that mistake.
+static ParseResult rejectPercentAfter(AsmParser &parser, const char *end) {
+  const char *p = end;
+  while (*p == ' ' || *p == '\t')
+    ++p;
+  if (*p != '%')
+    return success();
+  const char *percent = p++;
+  bool modulo = *p == ' ' || *p == '\t';
+  if (llvm::isDigit(*p)) {
+    while (llvm::isDigit(*p))
+      ++p;
+    while (*p == ' ' || *p == '\t')
+      ++p;
+    modulo = *p != '=' && *p != ',' && *p != ':' && *p != ')';
+  }
+  if (!modulo)
+    return success();
+  return parser.emitError(llvm::SMLoc::getFromPointer(percent),
+                          "uses '%', which is not an operator: write the remainder as "
+                          "'mod', e.g. 'L mod 3'");
+}
+
+/// Past the identifier or integer token that starts at `p`.
+static const char *skipWordToken(const char *p) {
+  while (llvm::isAlnum(*p) || *p == '_' || *p == '$' || *p == '.')
+    ++p;
+  return p;
+}
+
 static ParseResult parsePrimary(AsmParser &parser, ExprAttr &result, unsigned depth) {
   MLIRContext *ctx = parser.getContext();
+  const char *token = parser.getCurrentLocation().getPointer();
   if (succeeded(parser.parseOptionalLParen())) {
-    if (parseSum(parser, result, depth + 1) || parser.parseRParen())
+    if (parseSum(parser, result, depth + 1))
       return failure();
-    return success();
+    const char *close = parser.getCurrentLocation().getPointer();
+    if (*close == ')' && failed(rejectPercentAfter(parser, close + 1)))
+      return failure();
+    return parser.parseRParen();
   }
+  if (llvm::isAlnum(*token) || *token == '_')
+    if (failed(rejectPercentAfter(parser, skipWordToken(token))))
+      return failure();
   int64_t value = 0;
   OptionalParseResult integer = parser.parseOptionalInteger(value);
   if (integer.has_value()) {

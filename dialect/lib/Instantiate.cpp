@@ -6,7 +6,9 @@
 // The result records the values as constant defaults and is marked
 // `instantiated`, so later passes and the op verifiers see concrete numbers.
 // Every failure is a diagnostic at the pattern's (or the op's) location,
-// because a pattern file is user input.
+// because a pattern file is user input. The front end calls the typed entry
+// points (keepOnlyPattern, instantiatePattern) directly; the pass's text
+// options are for sparta-opt.
 //
 //===----------------------------------------------------------------------===//
 #include "sparta/Dialect/Passes.h"
@@ -38,8 +40,70 @@ static LogicalResult parseBindOption(ArrayRef<std::string> entries, Location loc
   return success();
 }
 
-/// Instantiates one pattern in place.
-static LogicalResult instantiate(PatternOp pattern, const llvm::StringMap<int64_t> &bound) {
+/// "@a (line 1), @b (line 7)": the patterns of a file, for messages.
+static std::string describePatterns(ArrayRef<PatternOp> patterns) {
+  std::string text;
+  for (PatternOp p : patterns) {
+    text += (text.empty() ? "@" : ", @") + p.getSymName().str();
+    if (auto loc = llvm::dyn_cast<FileLineColLoc>(p.getLoc()))
+      text += " (line " + std::to_string(loc.getLine()) + ")";
+  }
+  return text.empty() ? "none" : text;
+}
+
+struct InstantiatePass : public mlir::sparta::impl::SpartaInstantiateBase<InstantiatePass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    llvm::StringMap<int64_t> bound;
+    if (failed(parseBindOption(bind, module.getLoc(), bound)))
+      return signalPassFailure();
+    SmallVector<PatternOp> patterns(module.getOps<PatternOp>());
+    if (!pattern.empty()) {
+      // Keep only the requested pattern: the others may not accept the bindings.
+      FailureOr<PatternOp> chosen = keepOnlyPattern(module, pattern, "pattern=NAME");
+      if (failed(chosen))
+        return signalPassFailure();
+      patterns = {*chosen};
+    }
+    for (PatternOp p : patterns)
+      if (failed(instantiatePattern(p, bound)))
+        return signalPassFailure();
+  }
+};
+
+} // namespace
+
+FailureOr<PatternOp> mlir::sparta::keepOnlyPattern(ModuleOp module, StringRef name,
+                                                   StringRef option) {
+  SmallVector<PatternOp> patterns(module.getOps<PatternOp>());
+  // A file-level problem is reported at the first pattern, which has a line;
+  // the module's own location is line 0.
+  Location where = patterns.empty() ? module.getLoc() : patterns.front().getLoc();
+  PatternOp chosen;
+  if (name.empty()) {
+    if (patterns.size() != 1)
+      return emitError(where) << "the file holds " << patterns.size() << " patterns ("
+                              << describePatterns(patterns) << "); choose one with "
+                              << option;
+    chosen = patterns.front();
+  } else {
+    for (PatternOp p : patterns)
+      if (p.getSymName() == name)
+        chosen = p;
+    if (!chosen)
+      return emitError(where) << "no pattern named @" << name
+                              << " (the file holds: " << describePatterns(patterns) << ")";
+  }
+  for (PatternOp p : patterns)
+    if (p != chosen)
+      p.erase();
+  return chosen;
+}
+
+LogicalResult mlir::sparta::instantiatePattern(PatternOp pattern,
+                                               const llvm::StringMap<int64_t> &bound) {
   MLIRContext *ctx = pattern.getContext();
   for (const auto &entry : bound)
     if (!pattern.lookupParam(entry.getKey()))
@@ -71,13 +135,8 @@ static LogicalResult instantiate(PatternOp pattern, const llvm::StringMap<int64_
     constants.push_back(ExprAttr::getConstant(ctx, value));
   }
 
-  if (values.lookup("T") <= 0)
-    return pattern.emitError() << "sequence length T must be positive, got T = "
-                               << values.lookup("T");
-  if (values.lookup("L") < 1)
-    return pattern.emitError() << "stride L must be at least 1, got L = " << values.lookup("L");
-
-  // Fold every expression attribute of the body.
+  // Fold every expression attribute of the body. The ranges of T, L and the
+  // ops' operands are the verifiers' business: they run on the result.
   WalkResult walk = pattern.getBody().walk([&](Operation *op) -> WalkResult {
     for (NamedAttribute attr : op->getAttrs()) {
       auto expr = llvm::dyn_cast<ExprAttr>(attr.getValue());
@@ -101,40 +160,3 @@ static LogicalResult instantiate(PatternOp pattern, const llvm::StringMap<int64_
   pattern.setInstantiated(true);
   return success();
 }
-
-struct InstantiatePass : public mlir::sparta::impl::SpartaInstantiateBase<InstantiatePass> {
-  using Base::Base;
-
-  void runOnOperation() override {
-    ModuleOp module = getOperation();
-    llvm::StringMap<int64_t> bound;
-    if (failed(parseBindOption(bind, module.getLoc(), bound)))
-      return signalPassFailure();
-
-    SmallVector<PatternOp> patterns(module.getOps<PatternOp>());
-    if (!pattern.empty()) {
-      // Keep only the requested pattern: the others may not accept the bindings.
-      PatternOp chosen;
-      std::string available;
-      for (PatternOp p : patterns) {
-        available += (available.empty() ? "" : ", ") + ("@" + p.getSymName()).str();
-        if (p.getSymName() == pattern)
-          chosen = p;
-      }
-      if (!chosen) {
-        module.emitError() << "no pattern named @" << pattern << " (the file holds: "
-                           << (available.empty() ? std::string("none") : available) << ")";
-        return signalPassFailure();
-      }
-      for (PatternOp p : patterns)
-        if (p != chosen)
-          p.erase();
-      patterns = {chosen};
-    }
-    for (PatternOp p : patterns)
-      if (failed(instantiate(p, bound)))
-        return signalPassFailure();
-  }
-};
-
-} // namespace

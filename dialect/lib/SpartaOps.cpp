@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "sparta/Dialect/SpartaOps.h"
+#include "sparta/Dialect/Limits.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringSet.h"
@@ -193,8 +194,9 @@ LogicalResult PatternOp::verify() {
                              << "' has no constant value";
     }
     int64_t t = *getParamValue("T"), l = *getParamValue("L");
-    if (t <= 0)
-      return emitOpError() << "sequence length T must be positive, got T = " << t;
+    if (t < 1 || t > ::sparta::limits::kMaxSequenceLength)
+      return emitOpError() << "sequence length T must be in [1, "
+                         << ::sparta::limits::kMaxSequenceLength << "], got T = " << t;
     if (l < 1)
       return emitOpError() << "stride L must be at least 1, got L = " << l;
   }
@@ -301,6 +303,10 @@ LogicalResult RandomBlocksOp::verify() {
       failed(checkAtLeast(*this, "count", (*v)[1], 0)) ||
       failed(checkAtLeast(*this, "seed", (*v)[2], 0)))
     return failure();
+  // Each membership test replays the draws: a huge count is unbounded work.
+  if (std::optional<int64_t> count = (*v)[1]; count && *count > ::sparta::limits::kMaxRandomBlockCount)
+    return emitOpError() << "count must be at most " << ::sparta::limits::kMaxRandomBlockCount
+                         << " (blocks drawn per query block), got " << *count;
   return success();
 }
 

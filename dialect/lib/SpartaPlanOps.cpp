@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "sparta/Dialect/SpartaPlanOps.h"
+#include "sparta/Dialect/Limits.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringSet.h"
@@ -30,9 +31,6 @@ static void printBareMask(OpAsmPrinter &printer, Operation *, MaskAttr mask) {
 
 #define GET_OP_CLASSES
 #include "sparta/Dialect/SpartaPlanOps.cpp.inc"
-
-/// The largest T the planner accepts (Planner.cpp): tile arithmetic is int.
-static constexpr int64_t kMaxT = int64_t(1) << 28;
 
 //===----------------------------------------------------------------------===//
 // PlanOp
@@ -108,8 +106,9 @@ LogicalResult PlanOp::verify() {
   std::optional<int64_t> t = getParamValue("T");
   if (!t)
     return emitOpError() << "must have parameter 'T' (the sequence length)";
-  if (*t < 1 || *t > kMaxT)
-    return emitOpError() << "sequence length T must be in [1, 2^28], got T = " << *t;
+  if (*t < 1 || *t > ::sparta::limits::kMaxSequenceLength)
+    return emitOpError() << "sequence length T must be in [1, "
+                         << ::sparta::limits::kMaxSequenceLength << "], got T = " << *t;
   return success();
 }
 
@@ -279,7 +278,7 @@ static LogicalResult verifyTableSide(ComponentOp op, StringRef side, ArrayRef<in
 LogicalResult ComponentOp::verify() {
   auto plan = (*this)->getParentOfType<PlanOp>();
   std::optional<int64_t> knownT = plan ? plan.getParamValue("T") : std::nullopt;
-  if (!knownT || *knownT < 1 || *knownT > kMaxT || plan.getTileEdge() < 1)
+  if (!knownT || *knownT < 1 || *knownT > ::sparta::limits::kMaxSequenceLength || plan.getTileEdge() < 1)
     return success(); // the plan's verifier reports it
   int64_t T = *knownT, tile = plan.getTileEdge();
   IndexMapAttr queries = getQueries(), keys = getKeys();

@@ -83,7 +83,6 @@ inline ConcretePattern makePattern(const std::string &name, int64_t T, std::vect
   ConcretePattern p;
   p.name = name;
   p.T = T;
-  p.params = {{"T", T}};
   p.heads = std::move(heads);
   return p;
 }

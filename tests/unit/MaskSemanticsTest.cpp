@@ -14,6 +14,7 @@
 #include "sparta/Frontend.h"
 #include "sparta/MaskRows.h"
 #include "sparta/MaskSemantics.h"
+#include "sparta/random_blocks.h"
 
 #include <gtest/gtest.h>
 
@@ -159,16 +160,6 @@ TEST(Reference, PatternHeadsWrapAround) {
   EXPECT_THROW(allowed(none, 0, 0, 0), Error);
 }
 
-TEST(Reference, AllowedRow) {
-  Mask m = unite({band(0, 2), stride(4)});
-  for (int64_t i = 0; i < 13; ++i) {
-    std::vector<uint8_t> row = allowedRow(m, 13, i);
-    ASSERT_EQ(row.size(), 13u);
-    for (int64_t j = 0; j < 13; ++j)
-      EXPECT_EQ(row[j] != 0, allowed(m, 13, i, j));
-  }
-}
-
 //===----------------------------------------------------------------------===//
 // Random blocks
 //===----------------------------------------------------------------------===//
@@ -176,10 +167,10 @@ TEST(Reference, AllowedRow) {
 TEST(Reference, Splitmix64IsTheStandardMix) {
   // The first outputs of the SplitMix64 generator seeded with 0 are the mix of
   // 0, 0x9E37..15, 2*0x9E37..15: the well-known sequence.
-  EXPECT_EQ(splitmix64(0), 0xE220A8397B1DCDAFULL);
-  EXPECT_EQ(splitmix64(0x9E3779B97F4A7C15ULL), 0x6E789E6AA1B965F4ULL);
-  EXPECT_EQ(randomBlockHash(5, 7, 3), splitmix64(splitmix64(5 ^ 7) ^ 3));
-  EXPECT_EQ(randomBlockDraw(5, 7, 3), static_cast<int64_t>(randomBlockHash(5, 7, 3) % 8));
+  EXPECT_EQ(blocks::splitmix64(0), 0xE220A8397B1DCDAFULL);
+  EXPECT_EQ(blocks::splitmix64(0x9E3779B97F4A7C15ULL), 0x6E789E6AA1B965F4ULL);
+  EXPECT_EQ(blocks::draw(5, 7, 3),
+            static_cast<int64_t>(blocks::splitmix64(blocks::splitmix64(5 ^ 7) ^ 3) % 8));
 }
 
 TEST(Reference, RandomBlocksProperties) {
@@ -198,7 +189,7 @@ TEST(Reference, RandomBlocksProperties) {
         // Exactly the distinct draws, and randomBlocksOf lists them in order.
         std::set<int64_t> draws;
         for (int64_t r = 0; r < count; ++r)
-          draws.insert(randomBlockDraw(seed, qb, r));
+          draws.insert(blocks::draw(seed, qb, r));
         EXPECT_EQ(chosen, draws);
         std::vector<int64_t> listed = randomBlocksOf(seed, qb, count);
         EXPECT_EQ(std::vector<int64_t>(chosen.begin(), chosen.end()), listed);
@@ -234,8 +225,8 @@ TEST(Reference, RandomBlocksMask) {
                  // the blocks drawn for i's block, by the documented formula
                  const int64_t qb = i / b, kb = j / b;
                  for (int64_t r = 0; r < count; ++r)
-                   if (static_cast<int64_t>(splitmix64(splitmix64(seed ^ uint64_t(qb)) ^
-                                                       uint64_t(r)) %
+                   if (static_cast<int64_t>(blocks::splitmix64(blocks::splitmix64(
+                                                seed ^ uint64_t(qb)) ^ uint64_t(r)) %
                                             uint64_t(qb + 1)) == kb)
                      return true;
                  return false;

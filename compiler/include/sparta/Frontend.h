@@ -9,9 +9,13 @@
 // parameter, a value that breaks an invariant such as T <= 0 or width > period)
 // is thrown as sparta::Error whose message starts with "file:line:col: error: "
 // wherever the problem has a place in the file (followed by the source line
-// and a caret); a file that cannot be read gives "error: cannot open 'PATH':
-// REASON". Stages that want the IR rather than a ConcretePattern use
-// sparta/Load.h (loadInstantiatedModule).
+// and a caret); a file that cannot be read (missing, a directory, not a
+// regular file, over the size limit) gives "error: cannot open 'PATH':
+// REASON". Input beyond the limits of sparta/Dialect/Limits.h (file size,
+// bracket nesting, mask size, random-block count, T) is such an error, so no
+// input can make the front end crash, hang or run out of memory. Stages that
+// want the IR rather than a ConcretePattern use sparta/Load.h
+// (loadInstantiatedModule).
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -33,7 +37,8 @@ using ParamBindings = std::map<std::string, int64_t>;
 ConcretePattern loadPattern(const std::string &path, const ParamBindings &bindings,
                             const std::string &patternName = "");
 
-/// Same, from text in memory; `bufferName` stands in for the file name in messages.
+/// Same, from text in memory (e.g. a pattern embedded in a program, or a
+/// fuzzer's input); `bufferName` stands in for the file name in messages.
 ConcretePattern loadPatternFromSource(const std::string &source,
                                       const std::string &bufferName,
                                       const ParamBindings &bindings,

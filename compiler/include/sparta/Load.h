@@ -28,17 +28,13 @@ mlir::OwningOpRef<mlir::ModuleOp> loadInstantiatedModule(mlir::MLIRContext &cont
                                                          const ParamBindings &bindings,
                                                          const std::string &patternName = "");
 
-/// Same from text in memory; `bufferName` names it in diagnostics.
-mlir::OwningOpRef<mlir::ModuleOp>
-loadInstantiatedModuleFromSource(mlir::MLIRContext &context, const std::string &source,
-                                 const std::string &bufferName, const ParamBindings &bindings,
-                                 const std::string &patternName = "");
-
 /// The single pattern of a module returned by loadInstantiatedModule.
 mlir::sparta::PatternOp getPattern(mlir::ModuleOp module);
 
 /// Converts an instantiated, canonicalized pattern to its MLIR-free form.
-/// Throws sparta::Error when an expression is not constant.
+/// Throws sparta::Error (file:line:col where the op has one) when an
+/// expression is not constant or the masks exceed the node limits
+/// (sparta/Dialect/Limits.h).
 ConcretePattern toConcretePattern(mlir::sparta::PatternOp pattern);
 
 } // namespace sparta

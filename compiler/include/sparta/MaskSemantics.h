@@ -36,27 +36,18 @@
 
 namespace sparta {
 
-/// The splitmix64 finalizer (Steele, Lea, Flood 2014), exactly:
+/// Whether key block `kblock` is among the blocks drawn for query block
+/// `qblock`, i.e. kblock == draw(r) for some r in [0, count), where the r-th
+/// draw is a key block in [0, qblock]:
+///   draw(r) = splitmix64(splitmix64(seed ^ uint64_t(qblock)) ^ uint64_t(r))
+///             mod (qblock + 1)
+/// and splitmix64 is the finalizer of Steele, Lea and Flood (2014), exactly:
 ///   z = x + 0x9E3779B97F4A7C15
 ///   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9
 ///   z = (z ^ (z >> 27)) * 0x94D049BB133111EB
 ///   return z ^ (z >> 31)
-/// (all arithmetic modulo 2^64).
-uint64_t splitmix64(uint64_t x);
-
-/// The hash behind random blocks:
-///   randomBlockHash(seed, qblock, r) =
-///       splitmix64(splitmix64(seed ^ uint64_t(qblock)) ^ uint64_t(r))
-uint64_t randomBlockHash(uint64_t seed, int64_t qblock, int64_t r);
-
-/// The r-th draw for query block `qblock` (qblock >= 0, r >= 0):
-///   randomBlockHash(seed, qblock, r) mod (qblock + 1),
-/// a key block in [0, qblock].
-int64_t randomBlockDraw(uint64_t seed, int64_t qblock, int64_t r);
-
-/// Whether key block `kblock` is among the blocks drawn for query block
-/// `qblock`, i.e. kblock == randomBlockDraw(seed, qblock, r) for some r in
-/// [0, count). Draws may repeat, so a query block has between 1 and `count`
+/// (all arithmetic modulo 2^64; sparta::blocks in sparta/random_blocks.h is
+/// the one implementation, shared with the kernels). Draws may repeat, so a query block has between 1 and `count`
 /// distinct key blocks (none when count <= 0), all <= qblock. False for
 /// negative blocks. The compiler builds its lookup tables from this function.
 bool randomBlockChosen(uint64_t seed, int64_t qblock, int64_t kblock, int64_t count);
@@ -72,8 +63,5 @@ bool allowed(const Mask &mask, int64_t T, int64_t i, int64_t j);
 /// pattern.heads[h % pattern.heads.size()]. Throws sparta::Error when `head`
 /// is negative or the pattern has no heads.
 bool allowed(const ConcretePattern &pattern, int64_t head, int64_t i, int64_t j);
-
-/// Row i of the mask as T bytes (1 = allowed), by calling allowed() per key.
-std::vector<uint8_t> allowedRow(const Mask &mask, int64_t T, int64_t i);
 
 } // namespace sparta

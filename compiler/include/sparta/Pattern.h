@@ -53,8 +53,8 @@ struct Mask {
 /// An instantiated pattern: head h of a model uses heads[h % heads.size()].
 struct ConcretePattern {
   std::string name;                        // the pattern's symbol, e.g. "strided"
-  std::map<std::string, int64_t> params;   // every parameter's value, T and L included
-  int64_t T = 0;                           // sequence length (== params["T"])
+  int64_t T = 0;                           // sequence length, the parameter T
+  std::map<std::string, int64_t> params;   // every other parameter's value, L included
   std::vector<Mask> heads;                 // at least one
 };
 

@@ -66,7 +66,7 @@ struct Plan {
   std::string patternName;
   int64_t T = 0;
   int tile = 64;
-  std::map<std::string, int64_t> params; // the pattern's parameter values
+  std::map<std::string, int64_t> params; // the pattern's other parameter values (not T)
   std::vector<HeadPlan> heads;           // one per mask of the pattern
 };
 

@@ -17,7 +17,7 @@
 namespace sparta {
 
 /// Creates the sparta.plan of `plan` at the builder's insertion point, with
-/// `loc` on every op. Throws sparta::Error when params["T"] disagrees with T.
+/// `loc` on every op.
 mlir::sparta::PlanOp buildPlanIR(const Plan &plan, mlir::OpBuilder &builder,
                                  mlir::Location loc);
 /// Same, at an unknown location.

@@ -84,8 +84,6 @@ SparseAttention::SparseAttention(const AttentionConfig &config)
 
 SparseAttention::SparseAttention(const ConcretePattern &pattern, const AttentionConfig &config)
     : pattern_(pattern) {
-  if (pattern_.T > (int64_t(1) << 28))
-    throw Error(fmt::format("T = {} is too long for the kernels (at most 2^28)", pattern_.T));
   CompileOptions options;
   options.kernel.headDim = config.headDim;
   options.kernel.dtype = config.dtype;

@@ -133,18 +133,13 @@ mlir::Attribute toScheduleAttr(mlir::MLIRContext *context, const PlanComponent &
 
 PlanOp buildPlanIR(const Plan &plan, mlir::OpBuilder &builder, mlir::Location loc) {
   mlir::MLIRContext *ctx = builder.getContext();
-  auto t = plan.params.find("T");
-  if (t == plan.params.end() || t->second != plan.T)
-    throw Error("error: plan '" + plan.patternName + "' must hold parameter T = " +
-                std::to_string(plan.T));
   // T first (it is what every reader looks for), then the rest by name.
   llvm::SmallVector<mlir::Attribute> names{builder.getStringAttr("T")};
   llvm::SmallVector<int64_t> values{plan.T};
-  for (const auto &[name, value] : plan.params)
-    if (name != "T") {
-      names.push_back(builder.getStringAttr(name));
-      values.push_back(value);
-    }
+  for (const auto &[name, value] : plan.params) {
+    names.push_back(builder.getStringAttr(name));
+    values.push_back(value);
+  }
 
   auto planOp = PlanOp::create(builder, loc, builder.getStringAttr(plan.patternName),
                                builder.getArrayAttr(names), builder.getDenseI64ArrayAttr(values),
@@ -248,7 +243,8 @@ Plan readPlanIR(PlanOp op) {
   Plan plan;
   plan.patternName = op.getSymName().str();
   for (auto [name, value] : llvm::zip(op.getParamNames(), op.getParamValues()))
-    plan.params[llvm::cast<mlir::StringAttr>(name).str()] = value;
+    if (llvm::cast<mlir::StringAttr>(name).getValue() != "T")
+      plan.params[llvm::cast<mlir::StringAttr>(name).str()] = value;
   plan.T = op.getT();
   plan.tile = int(op.getTileEdge());
   for (HeadPlanOp headOp : op.getBody().getOps<HeadPlanOp>()) {

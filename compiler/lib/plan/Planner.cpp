@@ -21,6 +21,7 @@
 //===----------------------------------------------------------------------===//
 #include "PlanInternal.h"
 
+#include "sparta/Dialect/Limits.h"
 #include "sparta/Error.h"
 #include "sparta/MaskSemantics.h"
 
@@ -243,9 +244,9 @@ bool PlanComponent::covers(int64_t T, int64_t i, int64_t j) const {
 }
 
 Plan planPattern(const ConcretePattern &pattern, const PlanOptions &options) {
-  if (pattern.T < 1 || pattern.T > (int64_t(1) << 28))
+  if (pattern.T < 1 || pattern.T > limits::kMaxSequenceLength)
     throw Error("cannot plan pattern '" + pattern.name + "': T = " + std::to_string(pattern.T) +
-                " is outside [1, 2^28]");
+                " is outside [1, " + std::to_string(limits::kMaxSequenceLength) + "]");
   if (options.tile < 1)
     throw Error("tile edge must be positive, got " + std::to_string(options.tile));
   Plan plan;

@@ -10,6 +10,8 @@
 //===----------------------------------------------------------------------===//
 #include "PlanInternal.h"
 
+#include "sparta/Dialect/Limits.h"
+#include "sparta/Error.h"
 #include "sparta/MaskSemantics.h"
 
 #include <algorithm>
@@ -131,6 +133,12 @@ void buildTable(PlanComponent &c, int T, int tile) {
   c.schedule.qlimit = T;
 
   int tiles = (T + tile - 1) / tile;
+  // Every causal tile pair is classified: refuse a table that is too large to build.
+  if (int64_t pairs = int64_t(tiles) * (tiles + 1) / 2; pairs > limits::kMaxTableTilePairs)
+    throw Error("component '" + c.description + "' needs a tile table of " +
+                std::to_string(pairs) + " tile pairs (T = " + std::to_string(T) + ", tile " +
+                std::to_string(tile) + "), more than the limit of " +
+                std::to_string(limits::kMaxTableTilePairs) + "; use a smaller T or a larger tile");
   std::vector<std::vector<int>> bwdLists(tiles);
   c.fwdOffsets.assign(1, 0);
   c.fwdEntries.clear();

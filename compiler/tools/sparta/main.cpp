@@ -187,10 +187,7 @@ ConcretePattern loadPatternArgument(const Arguments &args) {
   ParamBindings bindings = parseBindings(args.values("set"));
   ConcretePattern pattern =
       loadPattern(args.positionals[0], bindings, args.value("pattern", ""));
-  // The front end verifies these; the analyses rely on them, so check again.
-  if (pattern.T <= 0)
-    throw Error(args.positionals[0] + ": error: T must be positive, not " +
-                std::to_string(pattern.T));
+  // The front end verifies this; the analyses rely on it, so check again.
   if (pattern.heads.empty())
     throw Error(args.positionals[0] + ": error: pattern '" + pattern.name + "' has no heads");
   return pattern;

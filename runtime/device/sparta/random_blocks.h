@@ -1,7 +1,7 @@
 //===- random_blocks.h - The deterministic draw behind random_blocks ------===//
 //
 // BigBird-style random blocks (docs/pattern-language.md): query block qb sees
-// the key blocks randomBlockDraw(seed, qb, r) for r in [0, count). The one
+// the key blocks draw(seed, qb, r) for r in [0, count). The one
 // definition, used by the reference semantics on the host and by generated
 // kernels on the device, so both always agree on the draw.
 //

@@ -161,7 +161,7 @@ sparta.pattern @constant_div_zero(T, L) {
 
 // -----
 
-// expected-error @+1 {{sequence length T must be positive, got T = 0}}
+// expected-error @+1 {{sequence length T must be in [1, 268435456], got T = 0}}
 sparta.pattern @instantiated_t(T = 0, L = 1) instantiated {
   %d = sparta.dense
   sparta.heads %d

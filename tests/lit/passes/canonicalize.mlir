@@ -21,6 +21,30 @@ sparta.pattern @flatten_dedup(T = 16, L = 4) instantiated {
   sparta.heads %u, %i
 }
 
+// A nest is flattened by the op at its top, however deep, and a nested op
+// that something else also uses stays for that user. Here %ab feeds a union
+// (spliced there) and an intersect (kept), %abc only the top union.
+// CHECK-LABEL: @flatten_nest(
+// CHECK-NEXT: %[[A:.*]] = sparta.band lo = 0, hi = 2
+// CHECK-NEXT: %[[B:.*]] = sparta.stride period = 4
+// CHECK-NEXT: %[[C:.*]] = sparta.chunk size = 4
+// CHECK-NEXT: %[[G:.*]] = sparta.global_keys count = 2
+// CHECK-NEXT: %[[AB:.*]] = sparta.union %[[A]], %[[B]]
+// CHECK-NEXT: %[[U:.*]] = sparta.union %[[A]], %[[B]], %[[C]], %[[G]]
+// CHECK-NEXT: %[[I:.*]] = sparta.intersect %[[AB]], %[[C]]
+// CHECK-NEXT: sparta.heads %[[U]], %[[I]]
+sparta.pattern @flatten_nest(T = 16, L = 4) instantiated {
+  %a = sparta.band lo = 0, hi = 2
+  %b = sparta.stride period = 4
+  %c = sparta.chunk size = 4
+  %g = sparta.global_keys count = 2
+  %ab = sparta.union %a, %b
+  %abc = sparta.union %ab, %c
+  %u = sparta.union %abc, %g, %ab
+  %i = sparta.intersect %ab, %c
+  sparta.heads %u, %i
+}
+
 // Identical ops are merged, which makes their uses duplicates.
 // CHECK-LABEL: @merge_identical(
 // CHECK-NEXT: %[[A:.*]] = sparta.band lo = 0, hi = 2

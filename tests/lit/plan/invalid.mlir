@@ -26,7 +26,7 @@ sparta.plan @p(L = 8) tile = 16 {
 
 // -----
 
-// expected-error @+1 {{sequence length T must be in [1, 2^28], got T = 0}}
+// expected-error @+1 {{sequence length T must be in [1, 268435456], got T = 0}}
 sparta.plan @p(T = 0, L = 8) tile = 16 {
   sparta.head_plan 0 mask = dense {
   }

@@ -10,7 +10,7 @@ sparta.pattern @strided(T, L) {
 
 // -----
 
-// expected-error @+1 {{cannot plan @big: cannot plan pattern 'big': T = 536870912 is outside [1, 2^28]}}
+// expected-error @+1 {{sequence length T must be in [1, 268435456], got T = 536870912}}
 sparta.pattern @big(T = 536870912, L = 8) instantiated {
   %d = sparta.dense
   sparta.heads %d

@@ -19,7 +19,8 @@ def SpartaInstantiate : Pass<"sparta-instantiate", "::mlir::ModuleOp"> {
     defaults, which may use earlier parameters. Every expression in the body
     is folded; the pattern records its values and is marked `instantiated`.
     Errors (at the pattern's location): unknown or missing parameter, bad
-    binding syntax, division by zero, overflow, T <= 0, L < 1. With `pattern`
+    binding syntax, division by zero, overflow; the verifiers then reject T
+    outside [1, 2^28], L < 1 and out-of-range operands. With `pattern`
     set, only that pattern is kept and instantiated.
   }];
   let options = [

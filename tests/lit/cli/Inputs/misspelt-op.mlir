@@ -1,0 +1,4 @@
+sparta.pattern @p(T, L) {
+  %s = sparta.stirde period = L
+  sparta.heads %s
+}

@@ -130,12 +130,6 @@ Metadata metadataFromJson(const JsonValue &v, const std::string &what) {
   return meta;
 }
 
-void checkTensor(const Tensor &t) {
-  if (int64_t(t.data.size()) != t.numel() * int64_t(dtypeSize(t.dtype)))
-    throw Error(fmt::format("tensor '{}' holds {} bytes but its shape and dtype need {}", t.name,
-                            t.data.size(), t.numel() * int64_t(dtypeSize(t.dtype))));
-}
-
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -156,8 +150,7 @@ const Tensor &Checkpoint::get(const std::string &name) const {
 }
 
 void saveCheckpoint(const std::string &path, const Checkpoint &ckpt) {
-  for (const Tensor &t : ckpt.tensors)
-    checkTensor(t);
+  checkTensors(ckpt.tensors);
   AtomicFile file(path);
   CrcWriter w{file};
   w.write(kMagic, 8);
@@ -228,12 +221,18 @@ Checkpoint loadCheckpoint(const std::string &path) {
     c.need(n);
     t.data.assign(bytes.begin() + c.pos, bytes.begin() + c.pos + n);
     c.pos += n;
-    checkTensor(t);
     ckpt.tensors.push_back(std::move(t));
   }
   if (c.pos != c.end)
     throw Error(fmt::format("checkpoint '{}' is malformed: {} unexpected bytes after the tensors",
                             path, c.end - c.pos));
+  // Negative or overflowing shapes, sizes that do not match them, repeated
+  // names: a checksum says only that the bytes are the ones written.
+  try {
+    checkTensors(ckpt.tensors);
+  } catch (const Error &e) {
+    throw Error(fmt::format("checkpoint '{}' is malformed: {}", path, e.what()));
+  }
   return ckpt;
 }
 

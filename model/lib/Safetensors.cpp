@@ -234,15 +234,7 @@ void writeSafetensors(const std::string &path, const std::vector<Tensor> &tensor
 }
 
 std::vector<Tensor> readSafetensors(const std::string &path, Metadata *metadata) {
-  std::FILE *f = std::fopen(path.c_str(), "rb");
-  if (!f)
-    throw Error(fmt::format("cannot open safetensors file '{}': {}", path, std::strerror(errno)));
-  std::vector<uint8_t> bytes;
-  uint8_t buffer[1 << 16];
-  size_t got;
-  while ((got = std::fread(buffer, 1, sizeof buffer, f)) > 0)
-    bytes.insert(bytes.end(), buffer, buffer + got);
-  std::fclose(f);
+  std::vector<uint8_t> bytes = readFileBytes(path, "safetensors file");
 
   auto bad = [&](const std::string &why) {
     return Error(fmt::format("'{}' is not a valid safetensors file: {}", path, why));

@@ -4,11 +4,14 @@
 // attacker) could write it: element counts that overflow 64 bits, negative
 // dimensions, repeated JSON member names and tensor names, holes between
 // tensors, lone surrogate escapes and invalid UTF-8, numbers beyond a double,
-// and 80k metadata keys that must load in linear time. Each must be refused
+// 80k metadata keys that must load in linear time, and files that are no
+// regular files (a FIFO, /dev/zero), read in a child with a time and memory
+// limit. Each must be refused
 // with sparta::Error (or, for the timing, load well within its limit), and the
 // writers must refuse to produce such files.
 //
 //===----------------------------------------------------------------------===//
+#include "InChild.h"
 #include "TempDir.h"
 
 #include "sparta/Error.h"
@@ -18,6 +21,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <zlib.h>
+
+#include <sys/stat.h>
 
 #include <chrono>
 #include <cstdint>
@@ -281,4 +286,23 @@ TEST(CheckpointInput, ManyMetadataKeysLoadInLinearTime) {
   EXPECT_EQ(back.meta.entries().size(), 80000u);
   EXPECT_EQ(back.meta.getInt("key79999"), 79999);
   EXPECT_LT(seconds, 3.0);
+}
+
+TEST(FileInput, FifosAndDevicesAreRefusedWithoutBlockingOrReadingForever) {
+  const std::string fifo = tempDir() + "/fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  for (const std::string &path : {fifo, std::string("/dev/zero")}) {
+    auto refused = [&](const std::function<void()> &read) {
+      return inChild([&] {
+        try {
+          read();
+        } catch (const Error &e) {
+          return std::string(e.what()).find("not a regular file") != std::string::npos;
+        }
+        return false;
+      });
+    };
+    EXPECT_EQ(refused([&] { loadCheckpoint(path); }), std::optional<bool>(true)) << path;
+    EXPECT_EQ(refused([&] { readSafetensors(path); }), std::optional<bool>(true)) << path;
+  }
 }

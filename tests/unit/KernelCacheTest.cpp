@@ -12,6 +12,7 @@
 // one warning; a folder that cannot be written is a warning, never an error.
 //
 //===----------------------------------------------------------------------===//
+#include "InChild.h"
 #include "TempDir.h"
 
 #include "sparta/Compiler.h"
@@ -23,10 +24,8 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -112,31 +111,6 @@ TEST(KernelCache, ConcurrentWritersNeverTearAnEntry) {
   reader.join();
   EXPECT_FALSE(torn);
   EXPECT_TRUE(cache.load("same-key").has_value());
-}
-
-/// Runs `body` in a child process limited to `seconds` and `memoryBytes` of
-/// address space; the child's result, or nothing when it was killed, crashed
-/// or ran out of time.
-std::optional<bool> inChild(const std::function<bool()> &body, int seconds = 20,
-                            rlim_t memoryBytes = rlim_t(1) << 31) {
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    struct rlimit limit = {memoryBytes, memoryBytes};
-    ::setrlimit(RLIMIT_AS, &limit);
-    ::alarm(unsigned(seconds));
-    bool result = false;
-    try {
-      result = body();
-    } catch (...) {
-      ::_exit(3);
-    }
-    ::_exit(result ? 0 : 1);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) > 1)
-    return std::nullopt;
-  return WEXITSTATUS(status) == 0;
 }
 
 /// What `body` writes to stderr.

@@ -150,6 +150,11 @@ private:
 /// one that kills the process to simulate a crash in the middle of a write.
 void setAtomicWriteHookForTesting(std::function<void(uint64_t bytesWritten)> hook);
 
+/// The bytes of the regular file at `path` (links followed). Throws
+/// sparta::Error naming `what` and `path` when it cannot be opened or read, or
+/// is no regular file (a FIFO, a device such as /dev/zero, a directory).
+std::vector<uint8_t> readFileBytes(const std::string &path, const char *what);
+
 /// Safetensors, F32/BF16 (and F16, I32, I64, U8, U64). `metadata` goes to the
 /// header's "__metadata__" object (string values, as the format requires).
 void writeSafetensors(const std::string &path, const std::vector<Tensor> &tensors,

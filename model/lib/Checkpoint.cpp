@@ -41,22 +41,6 @@ std::function<void(uint64_t)> &writeHook() {
 
 std::string systemError() { return std::strerror(errno); }
 
-std::vector<uint8_t> readFile(const std::string &path, const char *what) {
-  std::FILE *f = std::fopen(path.c_str(), "rb");
-  if (!f)
-    throw Error(fmt::format("cannot open {} '{}': {}", what, path, systemError()));
-  std::vector<uint8_t> bytes;
-  uint8_t buffer[1 << 16];
-  size_t n;
-  while ((n = std::fread(buffer, 1, sizeof buffer, f)) > 0)
-    bytes.insert(bytes.end(), buffer, buffer + n);
-  bool failed = std::ferror(f);
-  std::fclose(f);
-  if (failed)
-    throw Error(fmt::format("cannot read {} '{}': {}", what, path, systemError()));
-  return bytes;
-}
-
 uint32_t crc32Of(uint32_t crc, const void *data, size_t bytes) {
   const auto *p = static_cast<const Bytef *>(data);
   // zlib's crc32 takes a uInt length; feed large buffers in pieces.
@@ -130,13 +114,38 @@ Metadata metadataFromJson(const JsonValue &v, const std::string &what) {
   return meta;
 }
 
-void checkTensor(const Tensor &t) {
-  if (int64_t(t.data.size()) != t.numel() * int64_t(dtypeSize(t.dtype)))
-    throw Error(fmt::format("tensor '{}' holds {} bytes but its shape and dtype need {}", t.name,
-                            t.data.size(), t.numel() * int64_t(dtypeSize(t.dtype))));
-}
-
 } // namespace
+
+std::vector<uint8_t> readFileBytes(const std::string &path, const char *what) {
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses
+  // it, a device (/dev/zero never ends) and a directory.
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    throw Error(fmt::format("cannot open {} '{}': {}", what, path, systemError()));
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw Error(fmt::format("cannot read {} '{}': not a regular file", what, path));
+  }
+  std::vector<uint8_t> bytes(size_t(st.st_size));
+  size_t got = 0;
+  while (got < bytes.size()) {
+    ssize_t n = ::read(fd, bytes.data() + got, bytes.size() - got);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      std::string message = systemError();
+      ::close(fd);
+      throw Error(fmt::format("cannot read {} '{}': {}", what, path, message));
+    }
+    if (n == 0)
+      break; // the file shrank while being read
+    got += size_t(n);
+  }
+  ::close(fd);
+  bytes.resize(got);
+  return bytes;
+}
 
 //===----------------------------------------------------------------------===//
 // Checkpoint files
@@ -156,8 +165,7 @@ const Tensor &Checkpoint::get(const std::string &name) const {
 }
 
 void saveCheckpoint(const std::string &path, const Checkpoint &ckpt) {
-  for (const Tensor &t : ckpt.tensors)
-    checkTensor(t);
+  checkTensors(ckpt.tensors);
   AtomicFile file(path);
   CrcWriter w{file};
   w.write(kMagic, 8);
@@ -186,7 +194,7 @@ void saveCheckpoint(const std::string &path, const Checkpoint &ckpt) {
 }
 
 Checkpoint loadCheckpoint(const std::string &path) {
-  std::vector<uint8_t> bytes = readFile(path, "checkpoint");
+  std::vector<uint8_t> bytes = readFileBytes(path, "checkpoint");
   if (bytes.size() < 8 || std::memcmp(bytes.data(), kMagic, 8) != 0)
     throw Error(fmt::format("'{}' is not a sparta checkpoint (bad magic number)", path));
   size_t size = bytes.size();
@@ -228,12 +236,18 @@ Checkpoint loadCheckpoint(const std::string &path) {
     c.need(n);
     t.data.assign(bytes.begin() + c.pos, bytes.begin() + c.pos + n);
     c.pos += n;
-    checkTensor(t);
     ckpt.tensors.push_back(std::move(t));
   }
   if (c.pos != c.end)
     throw Error(fmt::format("checkpoint '{}' is malformed: {} unexpected bytes after the tensors",
                             path, c.end - c.pos));
+  // Negative or overflowing shapes, sizes that do not match them, repeated
+  // names: a checksum says only that the bytes are the ones written.
+  try {
+    checkTensors(ckpt.tensors);
+  } catch (const Error &e) {
+    throw Error(fmt::format("checkpoint '{}' is malformed: {}", path, e.what()));
+  }
   return ckpt;
 }
 

@@ -2,6 +2,10 @@
 //
 // A recursive-descent parser over the RFC 8259 grammar. Errors carry the byte
 // offset because the documents are single lines (JSONL) or short headers.
+// The documents come from elsewhere, so the parser accepts only what has one
+// meaning: a member name appears once per object, strings are valid UTF-8
+// (no lone surrogate escapes), numbers are finite doubles; and it runs in
+// time linear in the text.
 //
 //===----------------------------------------------------------------------===//
 #include "sparta/model/Json.h"
@@ -13,10 +17,39 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <unordered_set>
 
 namespace sparta::model {
 
 namespace {
+
+/// The length of the well-formed UTF-8 sequence that starts at `at`, or 0 when
+/// there is none (a stray continuation byte, a truncated or overlong sequence,
+/// an encoded surrogate, a code point above U+10FFFF).
+size_t utf8SequenceLength(const std::string &s, size_t at) {
+  auto byte = [&](size_t i) { return at + i < s.size() ? static_cast<unsigned char>(s[at + i]) : 0u; };
+  auto continuation = [&](size_t i) { return (byte(i) & 0xC0) == 0x80; };
+  unsigned b0 = byte(0), b1 = byte(1);
+  if (b0 < 0x80)
+    return 1;
+  if (b0 >= 0xC2 && b0 <= 0xDF)
+    return continuation(1) ? 2 : 0;
+  if (b0 >= 0xE0 && b0 <= 0xEF) {
+    // E0 needs A0.. (not overlong); ED needs ..9F (not a surrogate).
+    bool second = b0 == 0xE0 ? b1 >= 0xA0 && b1 <= 0xBF
+                  : b0 == 0xED ? b1 >= 0x80 && b1 <= 0x9F
+                               : continuation(1);
+    return second && continuation(2) ? 3 : 0;
+  }
+  if (b0 >= 0xF0 && b0 <= 0xF4) {
+    // F0 needs 90.. (not overlong); F4 needs ..8F (at most U+10FFFF).
+    bool second = b0 == 0xF0 ? b1 >= 0x90 && b1 <= 0xBF
+                  : b0 == 0xF4 ? b1 >= 0x80 && b1 <= 0x8F
+                               : continuation(1);
+    return second && continuation(2) && continuation(3) ? 4 : 0;
+  }
+  return 0;
+}
 
 class Parser {
 public:
@@ -84,11 +117,19 @@ private:
       v.kind = JsonValue::Kind::Object;
       if (consume('}'))
         return v;
+      // One meaning per document: readers that took the first or the last of
+      // two equal names would disagree, so neither is chosen.
+      std::unordered_set<std::string> names;
       do {
         skipSpace();
         if (pos >= s.size() || s[pos] != '"')
           fail("expected a member name");
+        size_t keyStart = pos;
         std::string key = string();
+        if (!names.insert(key).second) {
+          pos = keyStart;
+          fail(fmt::format("duplicate member name {}", jsonQuote(key)));
+        }
         expect(':');
         v.members.emplace_back(std::move(key), value(depth + 1));
       } while (consume(','));
@@ -130,6 +171,10 @@ private:
       v.kind = JsonValue::Kind::Number;
       v.text = s.substr(start, pos - start);
       v.number = std::strtod(v.text.c_str(), nullptr);
+      if (std::isinf(v.number)) {
+        pos = start;
+        fail(fmt::format("number {} is out of the range of a double", v.text));
+      }
     } else {
       fail(fmt::format("unexpected character '{}'", c));
     }
@@ -184,6 +229,16 @@ private:
         return out;
       if (static_cast<unsigned char>(c) < 0x20)
         fail("control character in a string");
+      if (static_cast<unsigned char>(c) >= 0x80) {
+        size_t n = utf8SequenceLength(s, pos - 1);
+        if (n == 0) {
+          --pos;
+          fail("invalid UTF-8 in a string");
+        }
+        out.append(s, pos - 1, n);
+        pos += n - 1;
+        continue;
+      }
       if (c != '\\') {
         out += c;
         continue;
@@ -218,8 +273,13 @@ private:
         break;
       case 'u': {
         unsigned cp = hex4();
-        // A UTF-16 surrogate pair encodes one code point above U+FFFF.
-        if (cp >= 0xD800 && cp < 0xDC00 && s.compare(pos, 2, "\\u") == 0) {
+        // A UTF-16 surrogate pair encodes one code point above U+FFFF; a
+        // surrogate on its own is no character and has no UTF-8 form.
+        if (cp >= 0xDC00 && cp < 0xE000)
+          fail("unpaired UTF-16 surrogate");
+        if (cp >= 0xD800 && cp < 0xDC00) {
+          if (s.compare(pos, 2, "\\u") != 0)
+            fail("unpaired UTF-16 surrogate");
           pos += 2;
           unsigned lo = hex4();
           if (lo < 0xDC00 || lo >= 0xE000)
@@ -290,6 +350,13 @@ JsonValue parseJson(const std::string &text, const std::string &what) {
 }
 
 std::string jsonQuote(const std::string &s) {
+  // JSON text is UTF-8; bytes that are not would make a file no reader accepts.
+  for (size_t i = 0; i < s.size(); ++i) {
+    size_t n = utf8SequenceLength(s, i);
+    if (n == 0)
+      throw Error(fmt::format("cannot write a string as JSON: byte {} is not valid UTF-8", i));
+    i += n - 1;
+  }
   std::string out = "\"";
   for (char c : s) {
     switch (c) {

@@ -3,7 +3,9 @@
 // The host-side tensor container of Checkpoint.h and the safetensors format
 // that exchanges weights with the PyTorch reference (tests/reference/). The
 // reader validates every header field against the file before trusting it: a
-// header is data from elsewhere.
+// header is data from elsewhere. Shapes are checked for negative dimensions and
+// 64-bit overflow, names are unique (the JSON reader refuses a repeated name)
+// and the tensors tile the data without holes or overlaps.
 //
 //===----------------------------------------------------------------------===//
 #include "sparta/model/Checkpoint.h"
@@ -18,6 +20,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <string_view>
+#include <unordered_set>
 
 namespace sparta::model {
 
@@ -58,25 +62,61 @@ DType parseDType(const std::string &name) {
       fmt::format("unsupported dtype '{}' (supported: F32, BF16, F16, I32, I64, U8, U64)", name));
 }
 
+namespace {
+
+std::string shapeText(const std::vector<int64_t> &shape) {
+  std::string text;
+  for (int64_t d : shape)
+    text += (text.empty() ? "" : ", ") + std::to_string(d);
+  return "[" + text + "]";
+}
+
+} // namespace
+
 int64_t Tensor::numel() const {
   int64_t n = 1;
-  for (int64_t d : shape)
-    n *= d;
+  for (int64_t d : shape) {
+    if (d < 0)
+      throw Error(fmt::format("tensor '{}' has a negative dimension in shape {}", name,
+                              shapeText(shape)));
+    if (__builtin_mul_overflow(n, d, &n))
+      throw Error(fmt::format("tensor '{}': the element count of shape {} overflows 64 bits", name,
+                              shapeText(shape)));
+  }
   return n;
+}
+
+int64_t Tensor::byteCount() const {
+  int64_t bytes;
+  if (__builtin_mul_overflow(numel(), int64_t(dtypeSize(dtype)), &bytes))
+    throw Error(fmt::format("tensor '{}': the byte count of shape {} overflows 64 bits", name,
+                            shapeText(shape)));
+  return bytes;
 }
 
 Tensor Tensor::fromF32(std::string name, std::vector<int64_t> shape, const float *values) {
   Tensor t{std::move(name), DType::F32, std::move(shape), {}};
-  t.data.resize(size_t(t.numel()) * 4);
+  t.data.resize(size_t(t.byteCount()));
   std::memcpy(t.data.data(), values, t.data.size());
   return t;
 }
 
 Tensor Tensor::fromBf16(std::string name, std::vector<int64_t> shape, const uint16_t *values) {
   Tensor t{std::move(name), DType::BF16, std::move(shape), {}};
-  t.data.resize(size_t(t.numel()) * 2);
+  t.data.resize(size_t(t.byteCount()));
   std::memcpy(t.data.data(), values, t.data.size());
   return t;
+}
+
+void checkTensors(const std::vector<Tensor> &tensors) {
+  std::unordered_set<std::string_view> names;
+  for (const Tensor &t : tensors) {
+    if (int64_t(t.data.size()) != t.byteCount())
+      throw Error(fmt::format("tensor '{}' holds {} bytes but its shape and dtype need {}", t.name,
+                              t.data.size(), t.byteCount()));
+    if (!names.insert(t.name).second)
+      throw Error(fmt::format("two tensors are named '{}'", t.name));
+  }
 }
 
 std::vector<float> Tensor::toF32() const {
@@ -100,12 +140,11 @@ std::vector<float> Tensor::toF32() const {
 //===----------------------------------------------------------------------===//
 
 void Metadata::set(const std::string &key, std::string value) {
-  for (auto &[k, v] : items)
-    if (k == key) {
-      v = std::move(value);
-      return;
-    }
-  items.emplace_back(key, std::move(value));
+  auto [it, added] = index.emplace(key, items.size());
+  if (added)
+    items.emplace_back(key, std::move(value));
+  else
+    items[it->second].second = std::move(value);
 }
 void Metadata::setInt(const std::string &key, int64_t value) { set(key, std::to_string(value)); }
 void Metadata::setU64(const std::string &key, uint64_t value) { set(key, std::to_string(value)); }
@@ -114,18 +153,13 @@ void Metadata::setDouble(const std::string &key, double value) {
   set(key, fmt::format("{}", value));
 }
 
-bool Metadata::has(const std::string &key) const {
-  for (const auto &[k, v] : items)
-    if (k == key)
-      return true;
-  return false;
-}
+bool Metadata::has(const std::string &key) const { return index.count(key) != 0; }
 
 const std::string &Metadata::get(const std::string &key) const {
-  for (const auto &[k, v] : items)
-    if (k == key)
-      return v;
-  throw Error(fmt::format("the checkpoint metadata has no '{}'", key));
+  auto it = index.find(key);
+  if (it == index.end())
+    throw Error(fmt::format("the checkpoint metadata has no '{}'", key));
+  return items[it->second].second;
 }
 
 int64_t Metadata::getInt(const std::string &key) const {
@@ -173,11 +207,9 @@ void writeSafetensors(const std::string &path, const std::vector<Tensor> &tensor
     }
     header += "}";
   }
+  checkTensors(tensors);
   uint64_t offset = 0;
   for (const Tensor &t : tensors) {
-    if (int64_t(t.data.size()) != t.numel() * int64_t(dtypeSize(t.dtype)))
-      throw Error(fmt::format("tensor '{}' holds {} bytes but its shape and dtype need {}", t.name,
-                              t.data.size(), t.numel() * int64_t(dtypeSize(t.dtype))));
     if (t.name == "__metadata__")
       throw Error("a safetensors tensor cannot be named '__metadata__'");
     std::string shape;
@@ -202,15 +234,7 @@ void writeSafetensors(const std::string &path, const std::vector<Tensor> &tensor
 }
 
 std::vector<Tensor> readSafetensors(const std::string &path, Metadata *metadata) {
-  std::FILE *f = std::fopen(path.c_str(), "rb");
-  if (!f)
-    throw Error(fmt::format("cannot open safetensors file '{}': {}", path, std::strerror(errno)));
-  std::vector<uint8_t> bytes;
-  uint8_t buffer[1 << 16];
-  size_t got;
-  while ((got = std::fread(buffer, 1, sizeof buffer, f)) > 0)
-    bytes.insert(bytes.end(), buffer, buffer + got);
-  std::fclose(f);
+  std::vector<uint8_t> bytes = readFileBytes(path, "safetensors file");
 
   auto bad = [&](const std::string &why) {
     return Error(fmt::format("'{}' is not a valid safetensors file: {}", path, why));
@@ -250,29 +274,42 @@ std::vector<Tensor> readSafetensors(const std::string &path, Metadata *metadata)
     Tensor t;
     t.name = name;
     t.dtype = parseDType(dtype->text);
-    for (const JsonValue &d : shape->items) {
-      int64_t v = d.asInt();
-      if (v < 0)
-        throw bad(fmt::format("tensor '{}' has a negative dimension", name));
-      t.shape.push_back(v);
+    for (const JsonValue &d : shape->items)
+      t.shape.push_back(d.asInt());
+    int64_t need;
+    try {
+      need = t.byteCount();
+    } catch (const Error &e) {
+      throw bad(e.what());
     }
     uint64_t begin = offsets->items[0].asUnsigned(), end = offsets->items[1].asUnsigned();
     if (begin > end || end > dataBytes)
       throw bad(fmt::format("tensor '{}' has data_offsets [{}, {}] outside the {} data bytes", name,
                             begin, end, dataBytes));
-    if (int64_t(end - begin) != t.numel() * int64_t(dtypeSize(t.dtype)))
+    if (end - begin != uint64_t(need))
       throw bad(fmt::format("tensor '{}' spans {} bytes but its shape and dtype need {}", name,
-                            end - begin, t.numel() * int64_t(dtypeSize(t.dtype))));
+                            end - begin, need));
     t.data.assign(bytes.begin() + dataStart + begin, bytes.begin() + dataStart + end);
     found.emplace_back(begin, std::move(t));
   }
-  // File order, which is also what the writer's order was.
-  std::stable_sort(found.begin(), found.end(),
-                   [](const auto &a, const auto &b) { return a.first < b.first; });
-  for (size_t i = 1; i < found.size(); ++i)
-    if (found[i].first < found[i - 1].first + found[i - 1].second.data.size())
+  // File order, which is also what the writer's order was. The tensors tile
+  // the data exactly, as the format requires: a hole or an overlap means the
+  // header describes some other file.
+  std::stable_sort(found.begin(), found.end(), [](const auto &a, const auto &b) {
+    return std::pair(a.first, a.second.data.size()) < std::pair(b.first, b.second.data.size());
+  });
+  uint64_t covered = 0;
+  for (size_t i = 0; i < found.size(); ++i) {
+    if (found[i].first < covered)
       throw bad(fmt::format("tensors '{}' and '{}' overlap", found[i - 1].second.name,
                             found[i].second.name));
+    if (found[i].first > covered)
+      throw bad(fmt::format("data bytes [{}, {}) before tensor '{}' belong to no tensor", covered,
+                            found[i].first, found[i].second.name));
+    covered = found[i].first + found[i].second.data.size();
+  }
+  if (covered != dataBytes)
+    throw bad(fmt::format("data bytes [{}, {}) at the end belong to no tensor", covered, dataBytes));
   std::vector<Tensor> tensors;
   for (auto &f : found)
     tensors.push_back(std::move(f.second));

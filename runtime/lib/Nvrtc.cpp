@@ -121,6 +121,22 @@ std::vector<KernelResources> parsePtxasReport(const std::string &log) {
   return out;
 }
 
+std::vector<std::string> nvrtcFlags(const CompileOptions &options) {
+  // A real arch ("sm_") yields a CUBIN; a virtual one ("compute_") only PTX.
+  std::string target = options.arch;
+  if (!options.wantCubin && target.rfind("sm_", 0) == 0)
+    target = "compute_" + target.substr(3);
+  std::vector<std::string> flags = {
+      "--gpu-architecture=" + target, "-std=c++17", "--ptxas-options=-v",
+      // No host headers: the device library defines everything it needs.
+      "-DSPARTA_NVRTC=1"};
+  if (options.lineInfo)
+    flags.push_back("-lineinfo");
+  for (const std::string &f : options.extraFlags)
+    flags.push_back(f);
+  return flags;
+}
+
 CompiledModule compileCuda(const std::string &source, const std::string &programName,
                            const CompileOptions &options) {
   CompiledModule result;
@@ -140,18 +156,7 @@ CompiledModule compileCuda(const std::string &source, const std::string &program
                                 headerNames.data()),
              "nvrtcCreateProgram", programName);
 
-  // A real arch ("sm_") yields a CUBIN; a virtual one ("compute_") only PTX.
-  std::string target = options.arch;
-  if (!options.wantCubin && target.rfind("sm_", 0) == 0)
-    target = "compute_" + target.substr(3);
-  std::vector<std::string> flags = {
-      "--gpu-architecture=" + target, "-std=c++17", "--ptxas-options=-v",
-      // No host headers: the device library defines everything it needs.
-      "-DSPARTA_NVRTC=1"};
-  if (options.lineInfo)
-    flags.push_back("-lineinfo");
-  for (const std::string &f : options.extraFlags)
-    flags.push_back(f);
+  const std::vector<std::string> flags = nvrtcFlags(options);
   std::vector<const char *> flagPtrs;
   for (const std::string &f : flags)
     flagPtrs.push_back(f.c_str());

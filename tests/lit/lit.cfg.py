@@ -14,3 +14,6 @@ config.environment["PATH"] = os.pathsep.join(
 # Tests must not depend on, or pollute, the user's kernel cache.
 config.environment["SPARTA_CACHE_DIR"] = os.path.join(config.test_exec_root, "kernel-cache")
 config.substitutions.append(("%sparta_src", config.sparta_src_root))
+# The kernel cache tests hand folders to another user, which only root can do.
+if os.geteuid() == 0:
+    config.available_features.add("root")

@@ -33,6 +33,10 @@ struct CompiledKernels {
 /// sparta's version, part of every cache key.
 const char *spartaVersion();
 
+/// The cache key of `source` compiled with `nvrtc`: a digest of sparta's
+/// version, NVRTC's version, the device library, the NVRTC flags and the source.
+std::string kernelCacheKey(const std::string &source, const rt::CompileOptions &nvrtc);
+
 /// A translation unit compiled with NVRTC through the kernel cache (memory,
 /// then disk, then NVRTC). Every generated kernel source of sparta — the
 /// attention kernel sets and the model's kernels — goes through here.
@@ -50,7 +54,7 @@ KernelSource generateForPattern(const ConcretePattern &pattern, const KernelOpti
                                 Plan *planOut = nullptr);
 
 /// The full pipeline. Throws sparta::Error (bad options, NVRTC errors quoting
-/// the generated source, unwritable cache directory).
+/// the generated source); a cache that cannot be used only warns.
 CompiledKernels compileKernels(const ConcretePattern &pattern, const CompileOptions &options);
 
 } // namespace sparta

@@ -60,12 +60,23 @@ KernelSource generateForPattern(const ConcretePattern &pattern, const KernelOpti
   return source;
 }
 
+std::string kernelCacheKey(const std::string &source, const rt::CompileOptions &nvrtc) {
+  std::vector<std::string> parts = {spartaVersion(), rt::nvrtcVersion(), deviceLibraryDigest(),
+                                    nvrtc.arch, nvrtc.wantCubin ? "cubin" : "ptx"};
+  for (const std::string &flag : rt::nvrtcFlags(nvrtc))
+    parts.push_back(flag);
+  parts.push_back(source);
+  return digest(parts);
+}
+
 CachedModule compileCached(const std::string &source, const std::string &programName,
                            const std::string &arch, bool wantCubin, bool useCache,
                            const std::string &cacheDir) {
+  rt::CompileOptions nvrtc;
+  nvrtc.arch = arch;
+  nvrtc.wantCubin = wantCubin;
   CachedModule result;
-  result.cacheKey = digest({spartaVersion(), rt::nvrtcVersion(), deviceLibraryDigest(), arch,
-                            wantCubin ? "cubin" : "ptx", source});
+  result.cacheKey = kernelCacheKey(source, nvrtc);
   if (useCache) {
     std::lock_guard<std::mutex> lock(memoryCacheMutex);
     auto it = memoryCache().find(result.cacheKey);
@@ -83,10 +94,8 @@ CachedModule compileCached(const std::string &source, const std::string &program
     }
   }
   if (!result.cacheHit) {
-    rt::CompileOptions nvrtc;
-    nvrtc.arch = arch;
-    nvrtc.wantCubin = wantCubin;
     result.module = rt::compileCuda(source, programName, nvrtc);
+    // A cache that cannot be written has warned; the compile stands.
     if (useCache)
       disk.store(result.cacheKey, CacheEntry{result.module.ptx, result.module.cubin, result.module.log});
   }

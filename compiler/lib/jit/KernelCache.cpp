@@ -1,18 +1,31 @@
-//===- KernelCache.cpp - On-disk kernel cache with atomic, checked entries ===//
+//===- KernelCache.cpp - On-disk kernel cache with trusted, checked entries ===//
+//
+// Entry layout (little-endian):
+//   "SPARTAKC"  u32 version (2)
+//   blob key, blob ptx, blob cubin, blob log       (blob: u64 size, bytes)
+//   SHA-256 of every byte before it (32 bytes)
+//
+// The folder checks and the entry checks are what make it safe to load code
+// from disk on a machine shared with other users; see KernelCache.h.
+//
+//===----------------------------------------------------------------------===//
 #include "sparta/KernelCache.h"
 
-#include "sparta/Error.h"
+#include <llvm/ADT/ArrayRef.h>
+#include <llvm/ADT/StringRef.h>
+#include <llvm/Support/SHA256.h>
 
 #include <fmt/format.h>
 
+#include <array>
 #include <cerrno>
-#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
-#include <fstream>
+#include <mutex>
 #include <random>
-#include <sstream>
+#include <set>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,14 +33,12 @@ namespace sparta {
 namespace {
 
 constexpr char kMagic[8] = {'S', 'P', 'A', 'R', 'T', 'A', 'K', 'C'};
-constexpr uint32_t kFormatVersion = 1;
+constexpr uint32_t kFormatVersion = 2;
+constexpr size_t kDigestBytes = 32;
 
-uint64_t fnv1a(const std::string &data, uint64_t h) {
-  for (unsigned char c : data) {
-    h ^= c;
-    h *= 0x100000001b3ULL;
-  }
-  return h;
+std::array<uint8_t, kDigestBytes> sha256(const std::string &data) {
+  return llvm::SHA256::hash(
+      llvm::ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(data.data()), data.size()));
 }
 
 void appendBlob(std::string &out, const void *data, uint64_t size) {
@@ -35,53 +46,127 @@ void appendBlob(std::string &out, const void *data, uint64_t size) {
   out.append(static_cast<const char *>(data), size);
 }
 
-bool readBlob(const std::string &in, size_t &pos, std::string &out) {
+bool readBlob(const std::string &in, size_t &pos, size_t end, std::string &out) {
   uint64_t size;
-  if (in.size() - pos < sizeof(size))
+  if (end - pos < sizeof(size))
     return false;
   std::memcpy(&size, in.data() + pos, sizeof(size));
   pos += sizeof(size);
-  if (in.size() - pos < size)
+  if (end - pos < size)
     return false;
   out.assign(in.data() + pos, size);
   pos += size;
   return true;
 }
 
-void makeDirectories(const std::string &path) {
+/// Says once per folder and process why the cache is not used.
+void warnOnce(const std::string &directory, const std::string &why) {
+  static std::mutex mutex;
+  static std::set<std::string> warned;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (warned.insert(directory).second)
+    std::fprintf(stderr, "sparta: warning: not using the kernel cache '%s': %s; compiling without it\n",
+                 directory.c_str(), why.c_str());
+}
+
+/// Why `path` cannot hold cache entries, or "" when it can: it must be a
+/// directory (links followed) owned by the effective user that neither its
+/// group nor others can write. ENOENT is reported as "absent".
+std::string untrustedBecause(const std::string &path, bool *absent = nullptr) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    if (absent)
+      *absent = errno == ENOENT;
+    return std::strerror(errno);
+  }
+  if (!S_ISDIR(st.st_mode))
+    return "it is not a directory";
+  if (st.st_uid != ::geteuid())
+    return fmt::format("it is owned by uid {}, not by this user (uid {})", st.st_uid, ::geteuid());
+  if (st.st_mode & (S_IWGRP | S_IWOTH))
+    return fmt::format("it is writable by {} (mode {:04o})",
+                       st.st_mode & S_IWOTH ? "others" : "its group", st.st_mode & 07777);
+  return "";
+}
+
+/// Creates the folders of `path` that do not exist (0700) and checks each one
+/// it creates; returns why it failed, or "".
+std::string makeDirectories(const std::string &path) {
   for (size_t slash = path.find('/', 1);; slash = path.find('/', slash + 1)) {
     std::string prefix = path.substr(0, slash);
-    if (mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST)
-      throw Error(fmt::format("cannot create kernel cache directory '{}': {}", prefix,
-                              std::strerror(errno)));
+    if (!prefix.empty() && prefix.back() != '/') {
+      if (::mkdir(prefix.c_str(), 0700) == 0) {
+        if (std::string why = untrustedBecause(prefix); !why.empty())
+          return fmt::format("'{}', which it created: {}", prefix, why);
+      } else if (errno != EEXIST) {
+        return fmt::format("cannot create '{}': {}", prefix, std::strerror(errno));
+      }
+    }
     if (slash == std::string::npos)
-      return;
+      return "";
   }
+}
+
+/// The whole content of the regular file `path` if it is one, owned by this
+/// user and at most kMaxEntryBytes long. Never follows a link, never blocks
+/// on a FIFO or a device.
+std::optional<std::string> readEntryFile(const std::string &path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    return std::nullopt;
+  struct stat st;
+  std::optional<std::string> data;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == ::geteuid() &&
+      uint64_t(st.st_size) <= KernelCache::kMaxEntryBytes) {
+    std::string bytes(size_t(st.st_size), '\0');
+    size_t got = 0;
+    while (got < bytes.size()) {
+      ssize_t n = ::read(fd, bytes.data() + got, bytes.size() - got);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      got += size_t(n);
+    }
+    if (got == bytes.size())
+      data = std::move(bytes);
+  }
+  ::close(fd);
+  return data;
 }
 
 } // namespace
 
 std::string digest(const std::vector<std::string> &parts) {
-  uint64_t a = 0xcbf29ce484222325ULL, b = 0x84222325cbf29ce4ULL;
+  llvm::SHA256 hasher;
   for (const std::string &part : parts) {
-    std::string framed = std::to_string(part.size()) + ":" + part;
-    a = fnv1a(framed, a);
-    b = fnv1a(framed, b ^ (a >> 7));
+    hasher.update(std::to_string(part.size()) + ":");
+    hasher.update(llvm::StringRef(part));
   }
-  return fmt::format("{:016x}{:016x}", a, b);
+  std::string hex;
+  for (uint8_t byte : hasher.final())
+    hex += fmt::format("{:02x}", byte);
+  return hex;
 }
 
 KernelCache::KernelCache(std::string directory)
     : directory_(directory.empty() ? defaultDirectory() : std::move(directory)) {}
 
 std::string KernelCache::defaultDirectory() {
+  // The XDG Base Directory rules: a relative path is invalid and ignored.
+  auto absolute = [](const char *name) -> const char * {
+    const char *value = std::getenv(name);
+    return value && value[0] == '/' ? value : nullptr;
+  };
   if (const char *dir = std::getenv("SPARTA_CACHE_DIR"); dir && *dir)
     return dir;
-  if (const char *xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
+  if (const char *xdg = absolute("XDG_CACHE_HOME"))
     return std::string(xdg) + "/sparta";
-  if (const char *home = std::getenv("HOME"); home && *home)
+  if (const char *home = absolute("HOME"))
     return std::string(home) + "/.cache/sparta";
-  return "/tmp/sparta-cache";
+  // No home to keep it in: a folder of this user's own. Another user who
+  // made it first owns it, and then the checks refuse it.
+  return fmt::format("/tmp/sparta-cache-{}", ::geteuid());
 }
 
 std::string KernelCache::entryPath(const std::string &key) const {
@@ -89,63 +174,75 @@ std::string KernelCache::entryPath(const std::string &key) const {
 }
 
 std::optional<CacheEntry> KernelCache::load(const std::string &key) const {
-  std::ifstream file(entryPath(key), std::ios::binary);
-  if (!file)
+  bool absent = false;
+  if (std::string why = untrustedBecause(directory_, &absent); !why.empty()) {
+    if (!absent) // nothing stored yet is an ordinary miss
+      warnOnce(directory_, why);
     return std::nullopt;
-  std::stringstream buffer;
-  buffer << file.rdbuf();
-  const std::string data = buffer.str();
-  const size_t header = sizeof(kMagic) + sizeof(uint32_t) + 2 * sizeof(uint64_t);
-  if (data.size() < header || std::memcmp(data.data(), kMagic, sizeof(kMagic)) != 0)
+  }
+  std::optional<std::string> data = readEntryFile(entryPath(key));
+  const size_t header = sizeof(kMagic) + sizeof(uint32_t);
+  if (!data || data->size() < header + kDigestBytes ||
+      std::memcmp(data->data(), kMagic, sizeof(kMagic)) != 0)
     return std::nullopt;
   uint32_t version;
-  uint64_t length, checksum;
-  std::memcpy(&version, data.data() + 8, 4);
-  std::memcpy(&length, data.data() + 12, 8);
-  std::memcpy(&checksum, data.data() + 20, 8);
-  std::string payload = data.substr(header);
-  if (version != kFormatVersion || payload.size() != length ||
-      fnv1a(payload, 0xcbf29ce484222325ULL) != checksum)
+  std::memcpy(&version, data->data() + sizeof(kMagic), sizeof(version));
+  const size_t end = data->size() - kDigestBytes;
+  std::array<uint8_t, kDigestBytes> stored;
+  std::memcpy(stored.data(), data->data() + end, kDigestBytes);
+  if (version != kFormatVersion || sha256(data->substr(0, end)) != stored)
     return std::nullopt; // truncated or corrupted: the caller rebuilds it
   CacheEntry entry;
-  std::string cubin;
-  size_t pos = 0;
-  if (!readBlob(payload, pos, entry.ptx) || !readBlob(payload, pos, cubin) ||
-      !readBlob(payload, pos, entry.log) || pos != payload.size())
+  std::string storedKey, cubin;
+  size_t pos = header;
+  if (!readBlob(*data, pos, end, storedKey) || !readBlob(*data, pos, end, entry.ptx) ||
+      !readBlob(*data, pos, end, cubin) || !readBlob(*data, pos, end, entry.log) || pos != end)
+    return std::nullopt;
+  // An entry copied or renamed from another key is someone else's code.
+  if (storedKey != key)
     return std::nullopt;
   entry.cubin.assign(cubin.begin(), cubin.end());
   return entry;
 }
 
-void KernelCache::store(const std::string &key, const CacheEntry &entry) const {
-  makeDirectories(directory_);
-  std::string payload;
-  appendBlob(payload, entry.ptx.data(), entry.ptx.size());
-  appendBlob(payload, entry.cubin.data(), entry.cubin.size());
-  appendBlob(payload, entry.log.data(), entry.log.size());
-  uint64_t length = payload.size(), checksum = fnv1a(payload, 0xcbf29ce484222325ULL);
+bool KernelCache::store(const std::string &key, const CacheEntry &entry) const {
+  std::string why = makeDirectories(directory_);
+  if (why.empty())
+    why = untrustedBecause(directory_);
+  if (!why.empty()) {
+    warnOnce(directory_, why);
+    return false;
+  }
   std::string data(kMagic, sizeof(kMagic));
-  data.append(reinterpret_cast<const char *>(&kFormatVersion), 4);
-  data.append(reinterpret_cast<const char *>(&length), 8);
-  data.append(reinterpret_cast<const char *>(&checksum), 8);
-  data += payload;
+  data.append(reinterpret_cast<const char *>(&kFormatVersion), sizeof(kFormatVersion));
+  appendBlob(data, key.data(), key.size());
+  appendBlob(data, entry.ptx.data(), entry.ptx.size());
+  appendBlob(data, entry.cubin.data(), entry.cubin.size());
+  appendBlob(data, entry.log.data(), entry.log.size());
+  std::array<uint8_t, kDigestBytes> checksum = sha256(data);
+  data.append(reinterpret_cast<const char *>(checksum.data()), checksum.size());
+  if (data.size() > kMaxEntryBytes)
+    return false; // it could never be read back
 
   // Write a private temporary file, flush it to disk, then rename it over the
   // entry: readers see either the old entry, nothing, or the complete new one.
-  std::string temp = fmt::format("{}.tmp.{}.{}", entryPath(key), getpid(), std::random_device{}());
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
-  if (fd < 0)
-    throw Error(fmt::format("cannot write kernel cache entry '{}': {}", temp, std::strerror(errno)));
+  std::string temp = fmt::format("{}.tmp.{}.{}", entryPath(key), ::getpid(), std::random_device{}());
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    warnOnce(directory_, fmt::format("cannot create '{}': {}", temp, std::strerror(errno)));
+    return false;
+  }
   size_t written = 0;
   while (written < data.size()) {
     ssize_t n = ::write(fd, data.data() + written, data.size() - written);
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0) {
-      int err = errno;
+      int err = n < 0 ? errno : ENOSPC;
       ::close(fd);
       ::unlink(temp.c_str());
-      throw Error(fmt::format("cannot write kernel cache entry '{}': {}", temp, std::strerror(err)));
+      warnOnce(directory_, fmt::format("cannot write '{}': {}", temp, std::strerror(err)));
+      return false;
     }
     written += size_t(n);
   }
@@ -154,9 +251,11 @@ void KernelCache::store(const std::string &key, const CacheEntry &entry) const {
   if (std::rename(temp.c_str(), entryPath(key).c_str()) != 0) {
     int err = errno;
     ::unlink(temp.c_str());
-    throw Error(fmt::format("cannot install kernel cache entry '{}': {}", entryPath(key),
-                            std::strerror(err)));
+    warnOnce(directory_,
+             fmt::format("cannot install '{}': {}", entryPath(key), std::strerror(err)));
+    return false;
   }
+  return true;
 }
 
 } // namespace sparta

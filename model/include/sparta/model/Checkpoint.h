@@ -15,7 +15,8 @@
 // temporary file in the same directory, fsync, rename over the target, fsync
 // of the directory. A crash at any moment leaves either the old file or the
 // new one, never a mixture; a truncated or corrupted file is refused on load
-// with a message that says which.
+// with a message that says which, and so is one whose fields have no single
+// meaning (negative or 64-bit-overflowing shapes, two tensors of one name).
 //
 // Safetensors (the format PyTorch's `safetensors` package reads) is supported
 // for exchanging weights with the reference: u64 header length, a JSON header
@@ -31,6 +32,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -49,13 +51,21 @@ struct Tensor {
   std::vector<int64_t> shape;
   std::vector<uint8_t> data; // numel() * dtypeSize(dtype) bytes, little-endian
 
+  /// The element count; throws sparta::Error naming the tensor when a
+  /// dimension is negative or the count overflows 64 bits.
   int64_t numel() const;
+  /// numel() * dtypeSize(dtype), with the same checks.
+  int64_t byteCount() const;
   /// A tensor holding a copy of `values` (numel(shape) elements).
   static Tensor fromF32(std::string name, std::vector<int64_t> shape, const float *values);
   static Tensor fromBf16(std::string name, std::vector<int64_t> shape, const uint16_t *values);
   /// The values as floats (F32 copied, BF16 widened); throws for other dtypes.
   std::vector<float> toF32() const;
 };
+
+/// Throws sparta::Error when a tensor's data does not match its shape and
+/// dtype, or when two tensors have the same name.
+void checkTensors(const std::vector<Tensor> &tensors);
 
 /// String key/value pairs, in insertion order. Numbers are stored as their
 /// exact decimal text, so 64-bit RNG states and doubles round-trip exactly.
@@ -77,6 +87,7 @@ public:
 
 private:
   std::vector<std::pair<std::string, std::string>> items;
+  std::unordered_map<std::string, size_t> index; // key -> its position in items
 };
 
 struct Checkpoint {
@@ -138,6 +149,11 @@ private:
 /// Called by AtomicFile::write with the bytes written so far; tests install
 /// one that kills the process to simulate a crash in the middle of a write.
 void setAtomicWriteHookForTesting(std::function<void(uint64_t bytesWritten)> hook);
+
+/// The bytes of the regular file at `path` (links followed). Throws
+/// sparta::Error naming `what` and `path` when it cannot be opened or read, or
+/// is no regular file (a FIFO, a device such as /dev/zero, a directory).
+std::vector<uint8_t> readFileBytes(const std::string &path, const char *what);
 
 /// Safetensors, F32/BF16 (and F16, I32, I64, U8, U64). `metadata` goes to the
 /// header's "__metadata__" object (string values, as the format requires).

@@ -43,10 +43,14 @@ public:
 };
 
 /// Parses one JSON document. `what` names the source (a file, "line 3 of
-/// metrics.jsonl") in the sparta::Error thrown for malformed text.
+/// metrics.jsonl") in the sparta::Error thrown for malformed text, which
+/// includes a member name repeated in one object, a string that is not valid
+/// UTF-8 or holds a lone surrogate escape, a number beyond the range of a
+/// double, and nesting deeper than 64 levels. Linear in the size of `text`.
 JsonValue parseJson(const std::string &text, const std::string &what);
 
-/// `s` as a JSON string literal, quotes included.
+/// `s` as a JSON string literal, quotes included; throws sparta::Error when
+/// `s` is not valid UTF-8.
 std::string jsonQuote(const std::string &s);
 /// `v` as a JSON number that reads back to the same double ("null" when it is
 /// NaN or infinite, which JSON cannot represent).

@@ -51,6 +51,10 @@ struct CompiledModule {
   const KernelResources &resources(const std::string &name) const;
 };
 
+/// The NVRTC command line that compileCuda uses for `options` (part of every
+/// cache key).
+std::vector<std::string> nvrtcFlags(const CompileOptions &options);
+
 /// Compiles `source`. On failure throws sparta::Error with the NVRTC log and,
 /// for every "file(line): error" in it, the quoted offending line (from the
 /// generated source or from the embedded device header it names).

@@ -1,6 +1,10 @@
 # lit configuration for sparta's FileCheck tests: every .mlir and .test file below
-# tests/lit is a test; %sparta_src is the source root (for patterns/).
+# tests/lit is a test; %sparta_src is the source root (for patterns/), %python the
+# Python running lit. Feature "cuda-device": a CUDA device is usable here, so the
+# tools that need one run instead of exiting 77.
+import ctypes
 import os
+import sys
 import lit.formats
 
 config.name = "sparta"
@@ -14,3 +18,17 @@ config.environment["PATH"] = os.pathsep.join(
 # Tests must not depend on, or pollute, the user's kernel cache.
 config.environment["SPARTA_CACHE_DIR"] = os.path.join(config.test_exec_root, "kernel-cache")
 config.substitutions.append(("%sparta_src", config.sparta_src_root))
+config.substitutions.append(("%python", sys.executable))
+
+
+def cuda_device_present():
+    try:
+        cuda = ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return False
+    count = ctypes.c_int(0)
+    return cuda.cuInit(0) == 0 and cuda.cuDeviceGetCount(ctypes.byref(count)) == 0 and count.value > 0
+
+
+if cuda_device_present():
+    config.available_features.add("cuda-device")

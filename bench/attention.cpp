@@ -3,16 +3,20 @@
 //   attention-bench [--pattern NAME] [--B N] [--H N] [--T N] [--d N] [--L N] [--c N]
 //                   [--patterns DIR]   (default: patterns, from the repository root)
 //
+// `attention-bench --help` lists the options with their ranges and defaults.
+// Every case's pattern is loaded before the GPU is touched, so a bad option or
+// pattern exits 2 without a device; no device exits 77 (docs/tools.md).
+//
 // Prints one JSON line per case with the fields of bench/flex_bench.py
 // (impl, pattern, B, H, T, d, l, c, fwd_ms, fwdbwd_ms, fwd_tflops,
 // fwdbwd_tflops, density; useful FLOPs: forward 4*d*pairs, backward
 // 10*d*pairs, allowed pairs only), plus first_call_s (plan + NVRTC or cache +
 // module load) and mem_bytes (device memory the case took: tensors and
-// workspaces). Patterns by flex_bench.py's names: causal (patterns/dense.mlir),
+// workspaces). Patterns by the benchmark names: causal (patterns/dense.mlir),
 // strided-heads, fixed-heads (multi-head: head h uses mask h mod 2),
 // strided-merged, fixed-merged. Without --pattern, all five.
 //
-// Timing as flex_bench.py does it: 3 warm-up runs, then the median of 20, each
+// Timing as bench/flex_bench.py does it: 3 warm-up runs, then the median of 20, each
 // bracketed by CUDA events on one stream. Inputs are random normal (never
 // zeros), and each case first checks that O is finite.
 //
@@ -21,6 +25,7 @@
 #include "sparta/Float16.h"
 #include "sparta/Frontend.h"
 #include "sparta/SparseAttention.h"
+#include "sparta/cli/CommandLine.h"
 
 #include <fmt/format.h>
 
@@ -28,8 +33,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
-#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -37,8 +40,10 @@
 namespace {
 
 using namespace sparta;
+using namespace sparta::cli;
 
-const std::map<std::string, std::string> kPatternFiles = {
+/// The cases by the benchmark's names, in the order they run, and their files.
+const std::vector<std::pair<std::string, std::string>> kPatternFiles = {
     {"causal", "dense.mlir"},          {"strided-heads", "strided.mlir"},
     {"fixed-heads", "fixed.mlir"},     {"strided-merged", "strided_merged.mlir"},
     {"fixed-merged", "fixed_merged.mlir"}};
@@ -71,22 +76,23 @@ int64_t allowedPairs(const ConcretePattern &pattern, int64_t H) {
   return total;
 }
 
-std::string patternDir = "patterns";
+/// One case: the pattern at its parameters and the tensors' shape.
+struct Case {
+  std::string name;
+  ConcretePattern pattern;
+  int64_t B = 0, H = 0, d = 0, L = 0, c = 0;
+};
 
-void runCase(const std::string &name, int64_t B, int64_t H, int64_t T, int64_t d, int64_t L,
-             int64_t c) {
-  ParamBindings params{{"T", T}, {"L", L}};
-  if (name.rfind("fixed", 0) == 0)
-    params["c"] = c;
-  std::string path = patternDir + "/" + kPatternFiles.at(name);
+void runCase(const Case &bench) {
+  const std::string &name = bench.name;
+  const ConcretePattern &pattern = bench.pattern;
+  const int64_t B = bench.B, H = bench.H, T = pattern.T, d = bench.d, L = bench.L, c = bench.c;
   size_t freeBefore = rt::Context::get().memoryInfo().first;
 
   auto t0 = std::chrono::steady_clock::now();
   AttentionConfig config;
-  config.patternPath = path;
-  config.params = params;
   config.headDim = int(d);
-  SparseAttention attention(config);
+  SparseAttention attention(pattern, config);
   double firstCall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   size_t elements = size_t(B * H * T * d), bytes = elements * 2;
@@ -118,7 +124,6 @@ void runCase(const std::string &name, int64_t B, int64_t H, int64_t T, int64_t d
   size_t memBytes = freeBefore - rt::Context::get().memoryInfo().first;
 
   float fwdMs = medianMs(fwd, stream), fwdbwdMs = medianMs(fwdbwd, stream);
-  ConcretePattern pattern = loadPattern(path, params);
   double pairs = double(allowedPairs(pattern, H)) * double(B);
   double flopsF = 4.0 * d * pairs, flopsB = 10.0 * d * pairs;
   std::printf("%s\n",
@@ -133,36 +138,75 @@ void runCase(const std::string &name, int64_t B, int64_t H, int64_t T, int64_t d
   std::fflush(stdout);
 }
 
+/// The patterns of the cases asked for, loaded (and so checked) before the GPU runs.
+std::vector<Case> benchCases(const Arguments &args) {
+  requirePositionals(args, 0, "");
+  const int64_t T = args.integer("T");
+  const int64_t L = args.has("L") ? args.integer("L") : (T <= 4096 ? 64 : 128);
+  const int64_t c = args.has("c") ? args.integer("c") : (L == 128 ? 32 : 16);
+  std::vector<std::string> names;
+  if (args.has("pattern"))
+    names.push_back(args.text("pattern"));
+  else
+    for (const auto &[name, file] : kPatternFiles)
+      names.push_back(name);
+  std::vector<Case> cases;
+  for (const std::string &name : names) {
+    ParamBindings params{{"T", T}, {"L", L}};
+    if (name.rfind("fixed", 0) == 0)
+      params["c"] = c;
+    const auto file = std::find_if(kPatternFiles.begin(), kPatternFiles.end(),
+                                   [&](const auto &entry) { return entry.first == name; });
+    const std::string path = args.text("patterns") + "/" + file->second;
+    cases.push_back({name, loadPattern(path, params), args.integer("B"), args.integer("H"),
+                     args.integer("d"), L, c});
+  }
+  return cases;
+}
+
+int runBench(const Arguments &args) {
+  std::vector<Case> cases = benchCases(args);
+  requireDevice();
+  for (const Case &bench : cases)
+    runCase(bench);
+  return kExitSuccess;
+}
+
+std::vector<std::string> patternNames() {
+  std::vector<std::string> names;
+  for (const auto &[name, file] : kPatternFiles)
+    names.push_back(name);
+  return names;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
-  std::map<std::string, std::string> opts{{"B", "2"}, {"H", "8"}, {"T", "16384"}, {"d", "64"}};
-  for (int n = 1; n + 1 < argc; n += 2) {
-    if (std::strncmp(argv[n], "--", 2) != 0) {
-      std::fprintf(stderr, "usage: attention-bench [--pattern NAME] [--B N] [--H N] [--T N] [--d N] [--L N] [--c N] [--patterns DIR]\n");
-      return 2;
-    }
-    opts[argv[n] + 2] = argv[n + 1];
-  }
-  try {
-    if (opts.count("patterns"))
-      patternDir = opts["patterns"];
-    int64_t T = std::stoll(opts["T"]);
-    int64_t L = opts.count("L") ? std::stoll(opts["L"]) : (T <= 4096 ? 64 : 128);
-    int64_t c = opts.count("c") ? std::stoll(opts["c"]) : (L == 128 ? 32 : 16);
-    std::vector<std::string> names;
-    if (opts.count("pattern"))
-      names.push_back(opts["pattern"]);
-    else
-      names = {"causal", "strided-heads", "fixed-heads", "strided-merged", "fixed-merged"};
-    for (const std::string &name : names) {
-      if (!kPatternFiles.count(name))
-        throw Error("unknown pattern '" + name + "'");
-      runCase(name, std::stoll(opts["B"]), std::stoll(opts["H"]), T, std::stoll(opts["d"]), L, c);
-    }
-  } catch (const std::exception &e) {
-    std::fprintf(stderr, "attention-bench: error: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+  constexpr int64_t kMaxT = int64_t(1) << 28; // the kernels' limit
+  const Command bench{
+      "",
+      "",
+      "[--pattern NAME] [--B N] [--H N] [--T N] [--d N] [--L N] [--c N] [--patterns DIR]",
+      {
+          Option::choice("pattern", "NAME", patternNames(), "run only this case")
+              .derivedDefault("every case"),
+          Option::integer("B", "N", {1, 1024}, "batch size").byDefault("2"),
+          Option::integer("H", "N", {1, 1024}, "heads").byDefault("8"),
+          Option::integer("T", "N", {1, kMaxT}, "sequence length").byDefault("16384"),
+          Option::integer("d", "N", {1, 1024}, "head dimension: 32, 64 or 128").byDefault("64"),
+          Option::integer("L", "N", {1, kMaxT}, "the patterns' stride L")
+              .derivedDefault("64 for T <= 4096, else 128"),
+          Option::integer("c", "N", {1, kMaxT}, "the fixed patterns' summary width c")
+              .derivedDefault("32 when L = 128, else 16"),
+          Option::text("patterns", "DIR", "the folder of the pattern files").byDefault("patterns"),
+      },
+      runBench,
+      "Prints one JSON line per case: impl, pattern, B, H, T, d, l, c, fwd_ms, fwdbwd_ms,\n"
+      "fwd_tflops, fwdbwd_tflops, density, first_call_s, mem_bytes, device.\n"};
+  const Tool tool{"attention-bench",
+                  "attention-bench times sparta's attention kernels, forward and forward + "
+                  "backward, on random bf16 inputs (3 warm-up runs, the median of 20), for the "
+                  "patterns of the comparison with FlexAttention (bench/run_attention_bench.py).",
+                  {bench}, ""};
+  return runTool(tool, argc, argv);
 }

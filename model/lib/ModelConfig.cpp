@@ -69,6 +69,16 @@ void ModelConfig::validate() const {
   }
 }
 
+ConcretePattern ModelConfig::loadPattern() const {
+  ConcretePattern pattern = sparta::loadPattern(patternPath, bindings());
+  if (pattern.T != T) throw Error("pattern T differs from the model's T");
+  if (headsMode == HeadsMode::Merged && pattern.heads.size() != 1)
+    throw Error("heads mode 'merged' needs a pattern with one (union) mask; " + patternPath + " has " +
+                std::to_string(pattern.heads.size()) +
+                " (use its _merged variant, e.g. patterns/fixed_merged.mlir)");
+  return pattern;
+}
+
 std::vector<std::pair<std::string, std::string>> ModelConfig::toKeyValues() const {
   std::vector<std::pair<std::string, std::string>> kv = {
       {"layers", std::to_string(layers)},

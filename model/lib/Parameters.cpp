@@ -107,19 +107,13 @@ Transformer::Impl::Impl(const ModelConfig &config, int maxBatch_)
   dh = cfg.headDim();
 
   // Attention: one compiled object per distinct set of head masks.
-  ConcretePattern pattern = loadPattern(cfg.patternPath, cfg.bindings());
-  if (pattern.T != T) throw Error("pattern T differs from the model's T");
+  ConcretePattern pattern = cfg.loadPattern();
   AttentionConfig ac;
   ac.patternPath = cfg.patternPath;
   ac.params = cfg.bindings();
   ac.headDim = dh;
   switch (cfg.headsMode) {
   case HeadsMode::Merged:
-    if (pattern.heads.size() != 1)
-      throw Error("heads mode 'merged' needs a pattern with one (union) mask; " + cfg.patternPath +
-                  " has " + std::to_string(pattern.heads.size()) +
-                  " (use its _merged variant, e.g. patterns/fixed_merged.mlir)");
-    [[fallthrough]];
   case HeadsMode::Multihead:
     attention.push_back(std::make_unique<SparseAttention>(pattern, ac));
     layerAttention.assign(N, 0);

@@ -109,15 +109,29 @@ Checkpoint Trainer::makeCheckpoint(int64_t step) const {
   return c;
 }
 
-int64_t Trainer::restore(const Checkpoint &ckpt) {
+void checkResumable(const Checkpoint &ckpt, const ModelConfig &model) {
   ModelConfig saved = checkpointModelConfig(ckpt);
-  if (saved.toKeyValues() != cfg_.model.toKeyValues()) {
+  if (saved.toKeyValues() != model.toKeyValues()) {
     std::string diff;
-    auto a = saved.toKeyValues(), b = cfg_.model.toKeyValues();
+    auto a = saved.toKeyValues(), b = model.toKeyValues();
     for (size_t i = 0; i < a.size() && i < b.size(); ++i)
       if (a[i] != b[i]) diff += " " + a[i].first + "=" + a[i].second + " (now " + b[i].second + ")";
     throw Error("the checkpoint's model differs from the configured one:" + diff);
   }
+  const ParameterLayout layout = parameterLayout(model);
+  parametersFromTensors(layout, ckpt.tensors);
+  for (const char *moment : {"optimizer.m", "optimizer.v"})
+    if (ckpt.get(moment).numel() != layout.totalElements)
+      throw Error(std::string("checkpoint tensor '") + moment + "' holds " +
+                  std::to_string(ckpt.get(moment).numel()) + " values, the model " +
+                  std::to_string(layout.totalElements));
+  ckpt.meta.getInt("step");
+  for (const char *state : {"sampler_state", "dropout_seed", "dropout_offset"})
+    ckpt.meta.getU64(state);
+}
+
+int64_t Trainer::restore(const Checkpoint &ckpt) {
+  checkResumable(ckpt, cfg_.model);
   const ParameterLayout &layout = model_->layout();
   model_->setParameters(parametersFromTensors(layout, ckpt.tensors));
   model_->setMoments(ckpt.get("optimizer.m").toF32(), ckpt.get("optimizer.v").toF32());

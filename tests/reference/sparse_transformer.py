@@ -1,6 +1,6 @@
 """PyTorch reference of sparta's byte-level Sparse Transformer.
 
-The same math as the C++ model (model/, examples/train/), written from the
+The same math as the C++ model (model/, model/tools/sparta-train/), written from the
 model's text description (docs/reference-model.md):
 
     x = tok_emb[tokens] + sum of the positional tables

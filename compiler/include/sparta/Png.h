@@ -1,4 +1,4 @@
-//===- Png.h - Writing 8-bit PNG images -----------------------------------===//
+//===- Png.h - 8-bit images: writing PNG files, drawing labels ------------===//
 #pragma once
 
 #include <cstdint>
@@ -27,5 +27,17 @@ struct Image {
 /// the image is malformed (bad size or channel count) or the file cannot be
 /// written; the message names the file.
 void writePng(const std::string &path, const Image &image);
+
+/// The built-in bitmap font's glyphs: digits, letters (drawn as capitals) and
+/// a little punctuation, each kGlyphWidth x kGlyphHeight font pixels.
+constexpr int kGlyphWidth = 5, kGlyphHeight = 7;
+/// Draws `text` into an RGB image with its top-left corner at (x, y), each
+/// font pixel a `scale` x `scale` square, each character (kGlyphWidth + 1) *
+/// scale pixels wide; pixels outside the image are skipped, characters the
+/// font lacks (and spaces) leave a gap.
+void drawText(Image &image, int64_t x, int64_t y, const std::string &text, uint8_t r, uint8_t g,
+              uint8_t b, int scale);
+/// The width drawText gives `text`.
+int64_t textWidth(const std::string &text, int scale);
 
 } // namespace sparta

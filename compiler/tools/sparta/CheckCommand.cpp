@@ -5,8 +5,7 @@
 // valid over the requested layers, 1 when it is not.
 //
 //===----------------------------------------------------------------------===//
-#include "Commands.h"
-
+#include "sparta/cli/PatternArguments.h"
 #include "sparta/Cost.h"
 #include "sparta/Plan.h"
 #include "sparta/Validity.h"
@@ -96,16 +95,16 @@ static void printReport(std::ostream &out, const CheckReport &report) {
 
 static int runCheck(const Arguments &args) {
   CheckReport report;
-  report.validityOptions.layers = args.integer("layers", 2, 1, 64);
+  report.validityOptions.layers = args.integer<int>("layers");
   report.validityOptions.interleaved = args.has("interleaved");
-  const int64_t tile = args.integer("tile", kBlockM, 1, 1 << 20);
+  const int tile = args.integer<int>("tile");
   report.pattern = loadPatternArgument(args);
   if (report.pattern.T > kMaxCheckT)
     throw Error("T = " + std::to_string(report.pattern.T) +
                 " is too large for 'sparta check' (at most " + std::to_string(kMaxCheckT) + ")");
   report.validity = checkValidity(report.pattern, report.validityOptions);
   report.cost = costReport(report.pattern, tile);
-  report.work = measureWork(planPattern(report.pattern, PlanOptions{int(tile)}));
+  report.work = measureWork(planPattern(report.pattern, PlanOptions{tile}));
   printReport(std::cout, report);
   return report.validity.valid ? 0 : 1;
 }
@@ -115,13 +114,14 @@ SPARTA_COMMAND({"check",
                 "FILE [--set NAME=VALUE]... [--pattern NAME] [--layers N] [--interleaved] "
                 "[--tile M]",
                 withPatternOptions({
-                    {"layers", Option::Value, "N", "number of stacked layers (default 2)"},
-                    {"interleaved", Option::Flag, "",
-                     "layer m uses head m mod n alone (default: every layer uses the "
-                     "union of the heads)"},
-                    {"tile", Option::Value, "M",
-                     "edge of the square tiles counted in the report and planned for the "
-                     "work ratio (default 64, the kernels' tile)"},
+                    Option::integer("layers", "N", {1, 64}, "number of stacked layers")
+                        .byDefault("2"),
+                    Option::flag("interleaved", "layer m uses head m mod n alone (default: every "
+                                                "layer uses the union of the heads)"),
+                    Option::integer("tile", "M", {1, 1 << 20},
+                                    "edge of the square tiles counted in the report and planned "
+                                    "for the work ratio (the kernels' tile is 64)")
+                        .byDefault(std::to_string(kBlockM)),
                 }),
                 runCheck});
 

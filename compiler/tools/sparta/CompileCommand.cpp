@@ -9,26 +9,23 @@
 // calls NVRTC.
 //
 //===----------------------------------------------------------------------===//
-#include "Commands.h"
-
 #include "sparta/Compiler.h"
 #include "sparta/Frontend.h"
+#include "sparta/cli/PatternArguments.h"
 
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <iostream>
 #include <unistd.h>
 
 namespace sparta::cli {
 namespace {
 
-const char *const kStages[] = {"mlir", "plan", "cuda", "ptx", "cubin", "resources"};
-
 void writeOutput(const Arguments &args, const std::string &data, bool binary) {
   if (args.has("output")) {
-    std::string path = args.value("output");
+    std::string path = args.text("output");
     std::ofstream file(path, std::ios::binary);
     if (!file || !file.write(data.data(), std::streamsize(data.size())) || !file.flush())
       throw Error("cannot write '" + path + "'");
@@ -40,7 +37,7 @@ void writeOutput(const Arguments &args, const std::string &data, bool binary) {
     throw Error("cannot write to standard output");
 }
 
-std::string resourcesReport(const CompiledKernels &compiled) {
+std::string resourcesReport(const CompiledKernels &compiled, bool cacheUsed) {
   std::string out = fmt::format("{:<44} {:>5} {:>11} {:>10} {:>12}\n", "kernel", "regs",
                                 "spill(st/ld)", "stack", "smem(dyn)");
   for (const KernelInfo &info : compiled.source.kernels) {
@@ -49,31 +46,34 @@ std::string resourcesReport(const CompiledKernels &compiled) {
                        r.spillStoreBytes, r.spillLoadBytes, r.stackFrameBytes,
                        r.staticSharedBytes + info.sharedBytes);
   }
-  out += fmt::format("cache: {} ({})\n", compiled.cacheHit ? "hit" : "miss", compiled.cacheKey);
+  if (cacheUsed)
+    out += fmt::format("cache: {} ({})\n", compiled.cacheHit ? "hit" : "miss", compiled.cacheKey);
+  else
+    out += "cache: off (--no-cache)\n";
   return out;
 }
 
 int runCompile(const Arguments &args) {
-  std::string stage = args.value("emit", "ptx");
-  if (std::find(std::begin(kStages), std::end(kStages), stage) == std::end(kStages))
-    throw UsageError("unknown stage --emit=" + stage +
-                     " (expected mlir, plan, cuda, ptx, cubin or resources)");
+  const std::string stage = args.text("emit");
   if (stage == "mlir") {
-    if (args.positionals.size() != 1)
-      throw UsageError(args.positionals.empty() ? "missing pattern FILE"
-                                                : "only one pattern FILE is read");
+    requirePositionals(args, 1, "pattern FILE");
     writeOutput(args,
-                instantiatedIR(args.positionals[0], parseBindings(args.values("set")),
-                               args.value("pattern", "")),
+                instantiatedIR(args.positionals[0], bindingArguments(args),
+                               args.has("pattern") ? args.text("pattern") : ""),
                 false);
     return 0;
   }
   ConcretePattern pattern = loadPatternArgument(args);
   CompileOptions options;
-  options.kernel.headDim = int(args.integer("head-dim", 64, 1, 1 << 20));
-  options.kernel.dtype = parseElementType(args.value("dtype", "bf16"));
-  options.kernel.arch = args.value("arch", "sm_90a");
+  options.kernel.headDim = args.integer<int>("head-dim");
+  options.kernel.dtype = parseElementType(args.text("dtype"));
+  options.kernel.arch = args.text("arch");
   options.useCache = !args.has("no-cache");
+  // sm_90 is the portable Hopper target; wgmma exists only in the
+  // arch-specific sm_90a, so the kernels fall back to mma.sync.
+  if (options.kernel.arch == "sm_90" && stage != "plan")
+    std::cerr << "sparta compile: warning: --arch sm_90 has no wgmma: the kernels use mma.sync; "
+                 "use --arch sm_90a for Hopper's wgmma kernels\n";
   options.wantCubin = stage != "ptx";
 
   if (stage == "plan" || stage == "cuda") {
@@ -88,7 +88,7 @@ int runCompile(const Arguments &args) {
   else if (stage == "cubin")
     writeOutput(args, std::string(compiled.module.cubin.begin(), compiled.module.cubin.end()), true);
   else
-    writeOutput(args, resourcesReport(compiled), false);
+    writeOutput(args, resourcesReport(compiled, options.useCache), false);
   return 0;
 }
 
@@ -98,13 +98,18 @@ SPARTA_COMMAND({"compile", "generate and compile the attention kernels of a patt
                 "FILE [--set NAME=VALUE]... [--head-dim D] [--dtype bf16|fp16] [--arch ARCH] "
                 "--emit=mlir|plan|cuda|ptx|cubin|resources [-o PATH] [--no-cache]",
                 withPatternOptions({
-                    {"emit", Option::Value, "STAGE",
-                     "mlir, plan, cuda, ptx (default), cubin or resources"},
-                    {"head-dim", Option::Value, "D", "head dimension: 32, 64 (default) or 128"},
-                    {"dtype", Option::Value, "TYPE", "bf16 (default) or fp16"},
-                    {"arch", Option::Value, "ARCH", "target, e.g. sm_80 or sm_90a (default)"},
-                    {"output", Option::Value, "PATH", "write the stage to PATH instead of stdout", 'o'},
-                    {"no-cache", Option::Flag, "", "neither read nor write the kernel cache"},
+                    Option::choice("emit", "STAGE", {"mlir", "plan", "cuda", "ptx", "cubin", "resources"},
+                                   "the stage to write; only the stages up to it run")
+                        .byDefault("ptx"),
+                    Option::integer("head-dim", "D", {1, 1024}, "head dimension: 32, 64 or 128")
+                        .byDefault("64"),
+                    Option::text("dtype", "TYPE", "element type: bf16 or fp16").byDefault("bf16"),
+                    Option::text("arch", "ARCH",
+                                 "target, sm_80 or newer; sm_90a for Hopper's wgmma kernels")
+                        .byDefault("sm_90a"),
+                    Option::text("output", "PATH", "write the stage to PATH instead of stdout")
+                        .withShortName('o'),
+                    Option::flag("no-cache", "neither read nor write the kernel cache"),
                 }),
                 runCompile});
 

@@ -6,8 +6,7 @@
 // against any other implementation.
 //
 //===----------------------------------------------------------------------===//
-#include "Commands.h"
-
+#include "sparta/cli/PatternArguments.h"
 #include "sparta/MaskSemantics.h"
 
 #include <cstdint>
@@ -21,7 +20,7 @@ static constexpr int64_t kMaxMaskT = 65536;
 static int runMask(const Arguments &args) {
   ConcretePattern pattern = loadPatternArgument(args);
   const int64_t heads = static_cast<int64_t>(pattern.heads.size());
-  const int64_t head = args.integer("head", 0, INT64_MIN, INT64_MAX);
+  const int64_t head = args.integer("head");
   if (head < 0 || head >= heads)
     throw Error("--head " + std::to_string(head) + " is out of range: pattern '" +
                      pattern.name + "' has " + std::to_string(heads) +
@@ -46,8 +45,9 @@ static int runMask(const Arguments &args) {
 
 SPARTA_COMMAND({"mask", "print one head's mask as T rows of T '0'/'1' characters",
                 "FILE [--set NAME=VALUE]... [--pattern NAME] [--head K]",
-                withPatternOptions({{"head", Option::Value, "K",
-                                     "the head to print, 0 <= K < number of heads (default 0)"}}),
+                withPatternOptions({Option::integer("head", "K", {},
+                                                    "the head to print, 0 <= K < number of heads")
+                                        .byDefault("0")}),
                 runMask});
 
 } // namespace sparta::cli

@@ -5,14 +5,13 @@
 // of positions): '#' every causal pair of the cell allowed, '+' some, '.' none,
 // blank above the diagonal (no causal pair).
 //
-// PNG (--png OUT): the heads side by side, one pixel per (query, key) up to
-// T = 1024 (small T magnified to at least 256 pixels), averaged over squares
-// beyond. Allowed pairs are dark on white, the causal region not allowed is
-// tinted light blue.
+// PNG (--png OUT): the heads side by side, each labelled "head K", one pixel
+// per (query, key) up to T = 1024 (small T magnified to at least 256 pixels),
+// one pixel per square of positions beyond, drawn like the text's cells (all,
+// some or none allowed), so that a sparse head stays visible at any T.
 //
 //===----------------------------------------------------------------------===//
-#include "Commands.h"
-
+#include "sparta/cli/PatternArguments.h"
 #include "sparta/MaskRows.h"
 #include "sparta/Png.h"
 
@@ -25,6 +24,8 @@
 namespace sparta::cli {
 
 static constexpr int64_t kMaxShowT = 65536;
+/// Beyond this T a pixel of the picture covers a square of positions.
+static constexpr int64_t kMaxPictureCells = 1024;
 
 /// The mask summed over an n x n grid of cells: cell (r, c) covers queries
 /// [bounds[r], bounds[r+1]) and keys [bounds[c], bounds[c+1]), with
@@ -72,45 +73,38 @@ static void printGrid(std::ostream &out, const CellGrid &grid) {
   }
 }
 
-/// One head's panel of the picture, `size` x `size` pixels at (x0, y0).
+/// One head's panel of the picture, `scale` pixels per cell at (x0, y0). Each
+/// cell is drawn like a character of the text: ink when every causal pair of
+/// it is allowed, a lighter blue when some are (so that a sparse head stays
+/// visible however far the picture is scaled down), a tint when none are,
+/// white above the diagonal.
 static void drawPanel(Image &image, const CellGrid &grid, int64_t scale, int64_t x0, int64_t y0) {
-  // white: above the diagonal; tint: causal but not allowed; ink: allowed.
-  const int white[3] = {255, 255, 255}, tint[3] = {222, 232, 248}, ink[3] = {20, 28, 70};
+  const uint8_t white[3] = {255, 255, 255}, tint[3] = {222, 232, 248}, some[3] = {80, 120, 210},
+                ink[3] = {20, 28, 70};
   for (int64_t r = 0; r < grid.n; ++r)
     for (int64_t c = 0; c < grid.n; ++c) {
       const int64_t a = grid.allowed[r * grid.n + c], k = grid.causal[r * grid.n + c];
-      int rgb[3];
-      for (int ch = 0; ch < 3; ++ch) {
-        if (k == 0) {
-          rgb[ch] = white[ch];
-          continue;
-        }
-        // A partly causal cell (on the diagonal) fades to white with its causal share.
-        const double cellPairs = static_cast<double>(grid.bounds[r + 1] - grid.bounds[r]) *
-                                 static_cast<double>(grid.bounds[c + 1] - grid.bounds[c]);
-        const double inked = static_cast<double>(a) / cellPairs;
-        const double tinted = static_cast<double>(k - a) / cellPairs;
-        rgb[ch] = static_cast<int>(ink[ch] * inked + tint[ch] * tinted +
-                                   white[ch] * (1.0 - inked - tinted) + 0.5);
-      }
+      const uint8_t *rgb = k == 0 ? white : a == 0 ? tint : a == k ? ink : some;
       for (int64_t dy = 0; dy < scale; ++dy)
         for (int64_t dx = 0; dx < scale; ++dx)
-          image.setRGB(x0 + c * scale + dx, y0 + r * scale + dy, static_cast<uint8_t>(rgb[0]),
-                       static_cast<uint8_t>(rgb[1]), static_cast<uint8_t>(rgb[2]));
+          image.setRGB(x0 + c * scale + dx, y0 + r * scale + dy, rgb[0], rgb[1], rgb[2]);
     }
 }
 
 static void writePicture(const std::string &path, const ConcretePattern &pattern,
                          const std::vector<int64_t> &heads) {
   const int64_t T = pattern.T;
-  const int64_t cells = std::min<int64_t>(T, 1024);
+  const int64_t cells = std::min<int64_t>(T, kMaxPictureCells);
   const int64_t scale = T >= 256 ? 1 : (256 + T - 1) / T; // small T magnified
   const int64_t size = cells * scale, margin = 8, gap = 16, border = 1;
+  const int labelScale = 2;
+  const int64_t labelHeight = kGlyphHeight * labelScale + 6; // the text and a gap below it
   const int64_t panels = static_cast<int64_t>(heads.size());
   Image image(2 * margin + panels * (size + 2 * border) + (panels - 1) * gap,
-              2 * margin + size + 2 * border, 3, 255);
+              2 * margin + labelHeight + size + 2 * border, 3, 255);
   for (int64_t k = 0; k < panels; ++k) {
-    const int64_t x0 = margin + k * (size + 2 * border + gap), y0 = margin;
+    const int64_t x0 = margin + k * (size + 2 * border + gap), y0 = margin + labelHeight;
+    drawText(image, x0, margin, "head " + std::to_string(heads[k]), 40, 40, 40, labelScale);
     // A grey frame around each panel, then the panel inside it.
     for (int64_t d = 0; d < size + 2 * border; ++d) {
       image.setRGB(x0 + d, y0, 150, 150, 150);
@@ -125,7 +119,7 @@ static void writePicture(const std::string &path, const ConcretePattern &pattern
 }
 
 static int runShow(const Arguments &args) {
-  const int64_t maxCells = args.integer("cells", 64, 1, 1024);
+  const int64_t maxCells = args.integer("cells");
   ConcretePattern pattern = loadPatternArgument(args);
   const int64_t T = pattern.T;
   if (T > kMaxShowT)
@@ -134,7 +128,7 @@ static int runShow(const Arguments &args) {
   const int64_t n = static_cast<int64_t>(pattern.heads.size());
   std::vector<int64_t> heads;
   if (args.has("head")) {
-    const int64_t head = args.integer("head", 0, INT64_MIN, INT64_MAX);
+    const int64_t head = args.integer("head");
     if (head < 0 || head >= n)
       throw Error("--head " + std::to_string(head) + " is out of range: pattern '" +
                   pattern.name + "' has " + std::to_string(n) + (n == 1 ? " head" : " heads"));
@@ -147,7 +141,7 @@ static int runShow(const Arguments &args) {
   // The picture first, so that a file that cannot be written fails before any output.
   std::string png;
   if (args.has("png")) {
-    png = args.value("png");
+    png = args.text("png");
     if (png.empty())
       throw UsageError("--png needs a file name");
     writePicture(png, pattern, heads);
@@ -176,11 +170,11 @@ SPARTA_COMMAND({"show", "draw the pattern's heads as text and, with --png, as a 
                 "FILE [--set NAME=VALUE]... [--pattern NAME] [--head K] [--cells N] "
                 "[--png OUT.png]",
                 withPatternOptions({
-                    {"head", Option::Value, "K", "show only head K (default: every head)"},
-                    {"cells", Option::Value, "N",
-                     "at most N x N characters per head in the text (default 64)"},
-                    {"png", Option::Value, "OUT.png",
-                     "also write the heads side by side as a PNG picture"},
+                    Option::integer("head", "K", {}, "show only head K").derivedDefault("every head"),
+                    Option::integer("cells", "N", {1, 1024},
+                                    "at most N x N characters per head in the text")
+                        .byDefault("64"),
+                    Option::text("png", "OUT.png", "also write the heads side by side as a PNG picture"),
                 }),
                 runShow});
 

@@ -74,6 +74,10 @@ struct ModelConfig {
   /// Throws sparta::Error naming the first bad field. Does not open the pattern.
   void validate() const;
 
+  /// Loads the pattern file at bindings() and checks it against the model (its
+  /// T; one mask for the merged heads mode). Needs no GPU. Throws sparta::Error.
+  ConcretePattern loadPattern() const;
+
   /// Flat "key=value" pairs (stored in checkpoints) and their inverse.
   std::vector<std::pair<std::string, std::string>> toKeyValues() const;
   static ModelConfig fromKeyValues(const std::vector<std::pair<std::string, std::string>> &kv);

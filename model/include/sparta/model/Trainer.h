@@ -115,6 +115,12 @@ Dataset loadTrainingData(const std::string &spec, const std::string &path = "");
 /// The model config stored in a checkpoint (keys "model.*").
 ModelConfig checkpointModelConfig(const Checkpoint &ckpt);
 
+/// Checks, without a GPU, that `ckpt` can resume a run of `model`: the same
+/// model config, every parameter tensor with its shape, both optimizer moments
+/// and the run state (step, sampler and dropout). Throws sparta::Error naming
+/// the first problem.
+void checkResumable(const Checkpoint &ckpt, const ModelConfig &model);
+
 /// Builds a model (maxBatch rows) holding a checkpoint's weights.
 std::unique_ptr<Transformer> loadModel(const Checkpoint &ckpt, int maxBatch);
 

@@ -122,23 +122,25 @@ TileClass classifyTile(const PlanComponent &c, int T, const Box &b, bool keyTile
 
 } // namespace
 
-void buildTable(PlanComponent &c, int T, int tile) {
+void buildTable(PlanComponent &c, int T, tiling::TileShape shape) {
   c.name = "table";
   c.schedule = tiling::TileSchedule{};
-  c.schedule.q = c.schedule.k = tiling::IndexMap{tiling::kIdentity, T, 1, 0};
-  c.schedule.tile = tile;
+  c.schedule.q = c.schedule.k = tiling::IndexMap{tiling::kIdentity, T, 1, 0, 1};
+  c.schedule.qTile = shape.qRows;
+  c.schedule.kTile = shape.kRows;
   c.schedule.kind = tiling::kTable;
   c.schedule.qlimit = T;
 
-  int tiles = (T + tile - 1) / tile;
-  std::vector<std::vector<int>> bwdLists(tiles);
+  const int64_t M = shape.qRows, N = shape.kRows;
+  int qTiles = int((T + M - 1) / M), kTiles = int((T + N - 1) / N);
+  std::vector<std::vector<int>> bwdLists(kTiles);
   c.fwdOffsets.assign(1, 0);
   c.fwdEntries.clear();
-  for (int qt = 0; qt < tiles; ++qt) {
-    for (int kt = 0; kt <= qt; ++kt) {
-      Box box{int64_t(qt) * tile, std::min<int64_t>(int64_t(qt) * tile + tile, T) - 1,
-              int64_t(kt) * tile, std::min<int64_t>(int64_t(kt) * tile + tile, T) - 1};
-      TileClass cls = classifyTile(c, T, box, int64_t(kt) * tile + tile <= T);
+  for (int qt = 0; qt < qTiles; ++qt) {
+    const int64_t qa = qt * M, qb = std::min<int64_t>(qa + M, T) - 1;
+    for (int kt = 0; kt * N <= qb; ++kt) { // causal: keys up to the tile's last row
+      Box box{qa, qb, kt * N, std::min<int64_t>(kt * N + N, T) - 1};
+      TileClass cls = classifyTile(c, T, box, kt * N + N <= T);
       if (cls == kEmpty)
         continue;
       c.fwdEntries.push_back(kt << 1 | (cls == kFull));

@@ -39,56 +39,67 @@ struct CorpusEntry {
 };
 
 // Why 64-row tiles cannot reach a target (docs/compiler.md, "Work ratio").
+// Each names the structure that costs the work; the plans are the best ones
+// whose query tiles are 64 consecutive mapped rows holding whole groups, not
+// proven best over every tiling (the test prints a weaker lower bound that
+// holds for any tiling).
 constexpr const char *kNarrowBand =
-    "a band of w + 1 keys: a 64-row query tile needs 64 + w consecutive keys, two 64-key tiles";
+    "a band of w + 1 < 64 keys: 64 consecutive query rows need 64 + w keys, two key tiles";
 constexpr const char *kShortGroups =
-    "groups of n < 64 rows: at most floor(64 / n) causal triangles share a 64x64 tile";
+    "groups of n < 64 rows: at most floor(64 / n) whole groups share a tile";
+constexpr const char *kStrided =
+    "a band of L + 1 keys (two key tiles per query tile) and strided groups of T / L rows "
+    "(floor(64 / (T / L)) to a tile)";
 constexpr const char *kWideBand =
-    "a band of 65 keys or more: a 64-row query tile needs 64 + w keys, one tile more than the band";
-constexpr const char *kGlobalColumn =
-    "g global keys: every 64-row query tile far from the start computes one more 64-key tile";
-constexpr const char *kSummaryColumns =
-    "summary keys: each 64-row query tile computes whole 64-key tiles of c summary keys";
+    "a band of w + 1 > 64 keys: a query tile needs ceil((64 + w) / 64) key tiles";
+constexpr const char *kGlobalKeys =
+    "global keys: every query tile past the band needs one more key tile for them";
+constexpr const char *kRagged = "ragged T: a last query tile of few rows computes whole tiles";
+constexpr const char *kChunks =
+    "chunks of n rows, n not a multiple of 64: each chunk takes ceil(n / 64) query tiles";
+constexpr const char *kRandom = "random blocks: no target";
 
 const std::string P = "patterns/", C = "tests/plan-corpus/";
 
 const std::vector<CorpusEntry> kCorpus = {
     // The paper's patterns at the points and over L and ragged T.
-    {P + "strided.mlir", {{"T", 784}, {"L", 28}}, 1.5, 4.722, kShortGroups},
-    {P + "strided.mlir", {{"T", 1024}, {"L", 32}}, 1.5, 4.063, kShortGroups},
-    {P + "strided.mlir", {{"T", 3072}, {"L", 64}}, 1.5, 2.075, kWideBand},
+    {P + "strided.mlir", {{"T", 784}, {"L", 28}}, 1.5, 4.741, kStrided},
+    {P + "strided.mlir", {{"T", 1024}, {"L", 32}}, 1.5, 3.838, kStrided},
+    {P + "strided.mlir", {{"T", 3072}, {"L", 64}}, 1.5, 2.387, kStrided},
     {P + "strided.mlir", {{"T", 16384}, {"L", 128}}, 1.5, 1.5, ""},
-    {P + "strided.mlir", {{"T", 300}, {"L", 17}}, 1.5, 6.0, kNarrowBand},
-    {P + "strided_merged.mlir", {{"T", 784}, {"L", 28}}, 1.5, 4.0, kShortGroups},
-    {P + "strided_merged.mlir", {{"T", 3072}, {"L", 64}}, 1.5, 2.5, kWideBand},
+    {P + "strided.mlir", {{"T", 300}, {"L", 17}}, 1.5, 7.637, kStrided},
+    {P + "strided.mlir", {{"T", 50}, {"L", 64}}, 1.5, 6.183, kRagged},
+    {P + "strided_merged.mlir", {{"T", 784}, {"L", 28}}, 1.5, 4.968, kStrided},
+    {P + "strided_merged.mlir", {{"T", 3072}, {"L", 64}}, 1.5, 2.442, kStrided},
     {P + "strided_merged.mlir", {{"T", 16384}, {"L", 128}}, 1.5, 1.504, kWideBand},
-    {P + "strided_merged.mlir", {{"T", 1000}, {"L", 16}}, 1.5, 6.0, kNarrowBand},
-    {P + "fixed.mlir", {{"T", 784}, {"L", 28}, {"c", 8}}, 1.5, 4.0, kShortGroups},
+    {P + "strided_merged.mlir", {{"T", 1000}, {"L", 16}}, 1.5, 4.129, kStrided},
+    {P + "fixed.mlir", {{"T", 784}, {"L", 28}, {"c", 8}}, 1.5, 1.942, kShortGroups},
     {P + "fixed.mlir", {{"T", 3072}, {"L", 64}, {"c", 8}}, 1.5, 1.5, ""},
     {P + "fixed.mlir", {{"T", 16384}, {"L", 128}, {"c", 32}}, 1.5, 1.5, ""},
-    {P + "fixed.mlir", {{"T", 129}, {"L", 200}, {"c", 8}}, 1.5, 1.5, ""},
-    {P + "fixed_merged.mlir", {{"T", 784}, {"L", 28}, {"c", 4}}, 1.5, 4.0, kShortGroups},
+    {P + "fixed.mlir", {{"T", 129}, {"L", 200}, {"c", 8}}, 1.5, 2.931, kRagged},
+    {P + "fixed.mlir", {{"T", 256}, {"L", 32}, {"c", 0}}, 1.5, 3.879, kShortGroups},
+    {P + "fixed_merged.mlir", {{"T", 784}, {"L", 28}, {"c", 4}}, 1.5, 2.517, kShortGroups},
     {P + "fixed_merged.mlir", {{"T", 4096}, {"L", 64}, {"c", 16}}, 1.5, 1.5, ""},
     {P + "fixed_merged.mlir", {{"T", 16384}, {"L", 128}, {"c", 32}}, 1.5, 1.5, ""},
-    {P + "fixed_merged.mlir", {{"T", 1000}, {"L", 100}, {"c", 10}}, 1.5, 1.5, ""},
+    {P + "fixed_merged.mlir", {{"T", 1000}, {"L", 100}, {"c", 10}}, 1.5, 2.188, kChunks},
     // Other patterns of the repository.
     {P + "dense.mlir", {{"T", 1000}, {"L", 1}}, 2.0, 2.0, ""},
-    {P + "dense.mlir", {{"T", 1}, {"L", 1}}, 2.0, 4096.0, "one pair in a 64x64 tile"},
+    {P + "dense.mlir", {{"T", 1}, {"L", 1}}, 2.0, 4096.0, kRagged},
     {P + "local.mlir", {{"T", 4096}, {"L", 64}}, 2.0, 2.0, ""},
-    {P + "local.mlir", {{"T", 777}, {"L", 20}}, 2.0, 6.0, kNarrowBand},
-    {P + "longformer.mlir", {{"T", 16384}, {"L", 128}}, 1.5, 2.0, kGlobalColumn},
-    {P + "longformer.mlir", {{"T", 4096}, {"L", 64}, {"g", 4}}, 1.5, 3.0, kGlobalColumn},
-    {P + "bigbird.mlir", {{"T", 4096}, {"L", 64}}, 0, 4.0, "random blocks"},
-    {P + "bigbird.mlir", {{"T", 1024}, {"L", 32}}, 0, 8.0, "random blocks"},
+    {P + "local.mlir", {{"T", 777}, {"L", 20}}, 2.0, 6.358, kNarrowBand},
+    {P + "longformer.mlir", {{"T", 16384}, {"L", 128}}, 1.5, 1.968, kGlobalKeys},
+    {P + "longformer.mlir", {{"T", 4096}, {"L", 64}, {"g", 4}}, 1.5, 2.777, kGlobalKeys},
+    {P + "bigbird.mlir", {{"T", 4096}, {"L", 64}}, 0, 1.726, kRandom},
+    {P + "bigbird.mlir", {{"T", 1024}, {"L", 32}}, 0, 4.379, kRandom},
     // Compositions of the corpus directory.
-    {C + "dilated.mlir", {{"T", 4096}, {"L", 64}}, 1.5, 2.0, kWideBand},
-    {C + "dilated.mlir", {{"T", 2048}, {"L", 32}, {"D", 4}}, 1.5, 2.0, ""},
-    {C + "axial.mlir", {{"T", 1024}, {"L", 32}}, 2.0, 4.0, kShortGroups},
-    {C + "axial.mlir", {{"T", 784}, {"L", 28}}, 2.0, 5.0, kShortGroups},
+    {C + "dilated.mlir", {{"T", 4096}, {"L", 64}}, 1.5, 1.970, kWideBand},
+    {C + "dilated.mlir", {{"T", 2048}, {"L", 32}, {"D", 4}}, 1.5, 3.754, kNarrowBand},
+    {C + "axial.mlir", {{"T", 1024}, {"L", 32}}, 2.0, 3.879, kShortGroups},
+    {C + "axial.mlir", {{"T", 784}, {"L", 28}}, 2.0, 5.045, kShortGroups},
     {C + "axial.mlir", {{"T", 4096}, {"L", 64}}, 2.0, 2.0, ""},
-    {C + "band_stride_global.mlir", {{"T", 1024}, {"L", 32}}, 1.5, 5.0, kNarrowBand},
-    {C + "band_stride_global.mlir", {{"T", 4096}, {"L", 128}, {"g", 16}}, 1.5, 2.0, kGlobalColumn},
-    {C + "local_dilated.mlir", {{"T", 4096}, {"L", 32}}, 2.0, 3.0, kNarrowBand},
+    {C + "band_stride_global.mlir", {{"T", 1024}, {"L", 32}}, 1.5, 4.625, kStrided},
+    {C + "band_stride_global.mlir", {{"T", 4096}, {"L", 128}, {"g", 16}}, 1.5, 2.009, kGlobalKeys},
+    {C + "local_dilated.mlir", {{"T", 4096}, {"L", 32}}, 2.0, 3.352, kNarrowBand},
     {C + "local_dilated.mlir", {{"T", 4096}, {"L", 64}, {"D", 2}}, 2.0, 2.0, ""},
 };
 
@@ -110,12 +121,14 @@ TEST_P(PlanCorpus, ExactlyOnceWithinBound) {
   EXPECT_EQ(d.total, 0) << d.text();
   WorkReport work = measureWork(plan);
   double lower = workRatioLowerBound(pattern, tiling::kKernelTileShapes[0]);
-  std::printf("[ corpus ] %-58s work-ratio %7.3f  lower bound %7.3f  target %4.2f  bound %7.3f\n",
+  std::printf("[ corpus ] %-58s work-ratio %9.5f  lower bound %9.5f  target %4.2f  bound %7.3f\n",
               label(e).c_str(), work.ratio(), lower, e.target, e.bound);
   EXPECT_LE(work.ratio(), e.bound) << printPlan(plan);
   EXPECT_GE(work.ratio() + 1e-9, lower) << "the lower bound is wrong";
-  if (e.target > 0 && e.bound > e.target)
+  if (e.bound > e.target)
     EXPECT_STRNE(e.limit, "") << "a bound above the target needs its reason";
+  else
+    EXPECT_STREQ(e.limit, "") << "the target is met: no reason to give";
 }
 
 INSTANTIATE_TEST_SUITE_P(Corpus, PlanCorpus, ::testing::ValuesIn(kCorpus),

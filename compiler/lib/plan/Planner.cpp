@@ -25,7 +25,10 @@
 // (strided and chunked maps) are packed several to a tile, with the exact
 // block-diagonal predicate of tiling.h, when that computes less. A component
 // left with no pair (an empty summary, a part the earlier ones cover) is
-// dropped: it would launch kernels with nothing to do.
+// dropped: it would launch kernels with nothing to do. A union of windows
+// (every operand inside a band) is also planned as one table over its own
+// tiles, which wins when the windows overlap (a local band and a dilated
+// one): the choice with less work is kept.
 //
 //===----------------------------------------------------------------------===//
 #include "PlanInternal.h"
@@ -284,6 +287,19 @@ void chooseTable(PlanComponent &component, const std::vector<TileShape> &shapes,
   }
 }
 
+/// Whether every pair of `m` lies within some band(lo, hi) with hi < T,
+/// so that a table over it lists only tiles near the diagonal.
+bool withinBand(const Mask &m) {
+  switch (m.kind) {
+  case MaskKind::Band: return m.hi < kUnbounded;
+  case MaskKind::Union:
+    return std::all_of(m.operands.begin(), m.operands.end(), withinBand);
+  case MaskKind::Intersect:
+    return std::any_of(m.operands.begin(), m.operands.end(), withinBand);
+  default: return false;
+  }
+}
+
 HeadPlan planHead(const Mask &mask, int64_t maskIndex, int T,
                   const std::vector<TileShape> &shapes) {
   HeadPlan head;
@@ -334,6 +350,24 @@ HeadPlan planHead(const Mask &mask, int64_t maskIndex, int T,
       continue; // no pair left (and none to subtract from later parts)
     head.components.push_back(std::move(component));
     covered.push_back(part);
+  }
+  if (head.components.size() > 1 && withinBand(mask)) {
+    // Overlapping windows (a local band and a dilated one): the union's own
+    // tiles, all inside one band, can be fewer than its components' tiles.
+    PlanComponent whole;
+    whole.part = mask;
+    whole.description = describe(mask, {});
+    chooseTable(whole, shapes, T);
+    int64_t split = 0;
+    for (const PlanComponent &c : head.components)
+      split += componentWork(c, T, /*countPairs=*/false).computedElements;
+    int64_t joined = componentWork(whole, T, /*countPairs=*/false).computedElements;
+    if (joined < split) {
+      whole.fallbackReason = "one table over the union computes " + std::to_string(joined) +
+                             " score elements, its " + std::to_string(head.components.size()) +
+                             " closed-form components " + std::to_string(split);
+      head.components.assign(1, std::move(whole));
+    }
   }
   return head;
 }

@@ -101,7 +101,10 @@ static void printReport(std::ostream &out, const CheckReport &report) {
   // What the planned kernels compute: each component's tile shape and
   // schedule, why a component has no closed form, then score elements over
   // allowed pairs.
-  for (const HeadPlan &head : report.plan.heads)
+  for (const HeadPlan &head : report.plan.heads) {
+    if (head.components.empty())
+      out << "component: head " << head.maskIndex
+          << " empty: the mask allows no pair (O = 0, lse = -inf, zero gradients)\n";
     for (const PlanComponent &c : head.components) {
       const tiling::TileSchedule &s = c.schedule;
       out << "component: head " << head.maskIndex << " " << c.name << ": " << s.qTile << "x"
@@ -111,6 +114,7 @@ static void printReport(std::ostream &out, const CheckReport &report) {
         out << "fallback: head " << head.maskIndex << " " << c.description << ": "
             << c.fallbackReason << "\n";
     }
+  }
   out << "work-ratio: " << fixed(report.work.ratio(), 3) << "\n";
   out << "plan-tiles: " << report.work.fullTiles << " full, " << report.work.partialTiles
       << " partial\n";

@@ -32,7 +32,7 @@ sparta.plan @p(T = 64, L = 8) {
 sparta.plan @p(T = 64, L = 8) {
   sparta.head_plan 0 mask = stride(8) {
     // expected-error @+1 {{packed maps need equal query and key maps and a band schedule without rows_below}}
-    sparta.component @c stride(8) tile = 16x16, queries = strided<8, pack = 2>, keys = strided<8>, schedule = band<0, inf>
+    sparta.component @c stride(8) tile = 16x16, queries = strided<8, pack = 2>, keys = chunked<16>, schedule = band<0, inf>
   }
 }
 

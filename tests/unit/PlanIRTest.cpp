@@ -2,11 +2,11 @@
 //
 // The plan IR must lose nothing the code generator reads (PlanIR.h). For
 // every case of PatternCases.h (pattern files and hand-built masks over the
-// parameter grid) and two tile edges, the plan goes to IR and back twice:
-// directly (buildPlanIR -> readPlanIR) and through text (print, parse with
-// the verifier on, read). Both results must equal the planner's plan field
-// by field, including the TileSchedule fields a schedule kind does not use,
-// and the CUDA generated from them must be byte-identical. A few hand-edited
+// parameter grid) and every tile choice of tileChoices(), the plan goes to IR
+// and back twice: directly (buildPlanIR -> readPlanIR) and through text
+// (print, parse with the verifier on, read). Both results must equal the
+// planner's plan field by field, including the TileSchedule fields a schedule
+// kind does not use, and the CUDA generated from them must be byte-identical. A few hand-edited
 // plans check that readPlanIR refuses IR that does not verify.
 //
 //===----------------------------------------------------------------------===//
@@ -132,9 +132,9 @@ TEST(PlanIR, RoundTripIsLossless) {
     cases.push_back(std::move(c));
   int tables = 0, prefixes = 0, withRowsBelow = 0, emptyHeads = 0, kernelSets = 0;
   for (const PatternCase &pc : cases)
-    for (int tile : {16, 64}) {
-      std::string label = pc.label + " tile=" + std::to_string(tile);
-      Plan plan = planPattern(pc.pattern, PlanOptions::square(tile));
+    for (const auto &[tiles, options] : tileChoices()) {
+      std::string label = pc.label + " " + tiles;
+      Plan plan = planPattern(pc.pattern, options);
       Plan direct = directly(plan);
       std::string text;
       Plan parsed = throughText(plan, &text);
@@ -160,7 +160,7 @@ TEST(PlanIR, RoundTripIsLossless) {
   EXPECT_GT(prefixes, 0);
   EXPECT_GT(withRowsBelow, 0);
   EXPECT_GT(emptyHeads, 0);
-  // The kernels are built for one tile edge (64); other plans compare the
+  // The kernels are built for 64x64 tiles only; other plans compare the
   // code generator's refusal, which is still the same for both.
   EXPECT_EQ(kernelSets, int(cases.size()));
 }

@@ -20,7 +20,7 @@
 #pragma once
 
 #include "sparta/Plan.h"
-#include "sparta/Reference.h"
+#include "sparta/MaskSemantics.h"
 
 #include <algorithm>
 #include <cmath>

@@ -7,7 +7,7 @@
 // is the bare form after its keyword.
 //
 // The verifiers check what an attribute can check alone (arities, ranges,
-// CSR shape); facts that need T or the tile edge are the ops' business.
+// CSR shape); facts that need T or the tile shape are the ops' business.
 //
 //===----------------------------------------------------------------------===//
 #include "sparta/Dialect/SpartaPlanOps.h"

@@ -13,7 +13,7 @@
 // All use hand-written syntax (SpartaPlanAttrs.cpp): the forms are small
 // grammars (masks nest, maps and prefixes vary by kind) that the declarative
 // format cannot express. Inside plan ops they are printed without the
-// `#sparta.` prefix. Checks that need T and the tile edge live in the op
+// `#sparta.` prefix. Checks that need T and the tile shape live in the op
 // verifiers, since an attribute does not know its op.
 //
 // This file is included from SpartaAttrs.td: every attribute of the dialect

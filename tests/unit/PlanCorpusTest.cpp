@@ -62,7 +62,7 @@ constexpr const char *kRandom = "random blocks: no target";
 const std::string P = "patterns/", C = "tests/plan-corpus/";
 
 const std::vector<CorpusEntry> kCorpus = {
-    // The paper's patterns at the points and over L and ragged T.
+    // The paper's patterns at the Fashion-MNIST and T = 16384 points, over L and ragged T.
     {P + "strided.mlir", {{"T", 784}, {"L", 28}}, 1.5, 4.741, kStrided},
     {P + "strided.mlir", {{"T", 1024}, {"L", 32}}, 1.5, 3.838, kStrided},
     {P + "strided.mlir", {{"T", 3072}, {"L", 64}}, 1.5, 2.387, kStrided},

@@ -77,7 +77,7 @@ void componentForward(const PlanComponent &component, int64_t T, int64_t d, cons
                       const float *k, const float *v, float scale, float *o, float *lse) {
   Component c(component, T);
   const tiling::TileSchedule &s = c.s;
-  const int M = s.tile;
+  const int M = s.qTile, N = s.kTile;
   std::fill(o, o + T * d, 0.0f);
   std::fill(lse, lse + T, kNegInf);
   for (int g = 0; g < s.q.groups(); ++g) {
@@ -90,10 +90,10 @@ void componentForward(const PlanComponent &component, int64_t T, int64_t d, cons
       // whatever its list says.
       if (qa >= qe)
         continue;
-      std::vector<float> m(M, kNegInf), l(M, 0.0f), acc(size_t(M) * d, 0.0f), sc(M);
+      std::vector<float> m(M, kNegInf), l(M, 0.0f), acc(size_t(M) * d, 0.0f), sc(N);
       for (int n = 0; n < s.fwdCount(g, qt); ++n) {
         const tiling::TileRef ref = s.fwdTile(g, qt, n);
-        const int ka = ref.tile * M, ke = Component::tileEnd(s.k, g, M, ref.tile);
+        const int ka = ref.tile * N, ke = Component::tileEnd(s.k, g, N, ref.tile);
         for (int qpos = qa; qpos < qe; ++qpos) {
           const int r = qpos - qa;
           const float *qrow = q + int64_t(s.q.row(g, qpos)) * d;
@@ -192,7 +192,7 @@ void componentBackward(const PlanComponent &component, int64_t T, int64_t d, con
                        const float *D, float scale, float *dq, float *dk, float *dv) {
   Component c(component, T);
   const tiling::TileSchedule &s = c.s;
-  const int M = s.tile;
+  const int M = s.qTile, N = s.kTile;
   // dS of one pair from the merged statistics: P = exp(S - lse) is the final
   // probability (not this component's), so the components' gradients add up.
   auto pairGrad = [&](int64_t qrow, int64_t krow, float *p) {
@@ -205,10 +205,10 @@ void componentBackward(const PlanComponent &component, int64_t T, int64_t d, con
   // dK/dV kernel: a key tile's gradients stay resident over its query tiles.
   for (int g = 0; g < s.k.groups(); ++g) {
     for (int kt = 0; kt < s.kTilesPerGroup(); ++kt) {
-      const int ka = kt * M, ke = Component::tileEnd(s.k, g, M, kt);
+      const int ka = kt * N, ke = Component::tileEnd(s.k, g, N, kt);
       if (ka >= ke)
         continue;
-      std::vector<float> dkT(size_t(M) * d, 0.0f), dvT(size_t(M) * d, 0.0f);
+      std::vector<float> dkT(size_t(N) * d, 0.0f), dvT(size_t(N) * d, 0.0f);
       for (int n = 0; n < s.bwdCount(g, kt); ++n) {
         const tiling::TileRef ref = s.bwdTile(g, kt, n);
         const int qa = ref.tile * M, qe = Component::tileEnd(s.q, g, M, ref.tile);
@@ -244,7 +244,7 @@ void componentBackward(const PlanComponent &component, int64_t T, int64_t d, con
       std::vector<float> dqT(size_t(M) * d, 0.0f);
       for (int n = 0; n < s.fwdCount(g, qt); ++n) {
         const tiling::TileRef ref = s.fwdTile(g, qt, n);
-        const int ka = ref.tile * M, ke = Component::tileEnd(s.k, g, M, ref.tile);
+        const int ka = ref.tile * N, ke = Component::tileEnd(s.k, g, N, ref.tile);
         for (int qpos = qa; qpos < qe; ++qpos)
           for (int kpos = ka; kpos < ke; ++kpos) {
             if (!c.computes(ref, g, qpos, kpos))

@@ -7,7 +7,7 @@
 // is the bare form after its keyword.
 //
 // The verifiers check what an attribute can check alone (arities, ranges,
-// CSR shape); facts that need T or the tile edge are the ops' business.
+// CSR shape); facts that need T or the tile shape are the ops' business.
 //
 //===----------------------------------------------------------------------===//
 #include "sparta/Dialect/SpartaPlanOps.h"
@@ -30,17 +30,20 @@ FailureOr<IndexMapAttr> IndexMapAttr::parseBare(AsmParser &parser) {
   if (!kind)
     return parser.emitError(loc, "unknown index map '")
            << keyword << "' (expected identity, strided, chunked or summary_gather)";
-  int64_t period = 0, width = 0;
+  int64_t period = 0, width = 0, pack = 1;
   if (*kind != IndexMapKind::Identity) {
     if (parser.parseLess() || parser.parseInteger(period))
       return failure();
     if (*kind == IndexMapKind::SummaryGather && (parser.parseComma() || parser.parseInteger(width)))
       return failure();
+    if (*kind != IndexMapKind::SummaryGather && succeeded(parser.parseOptionalComma()) &&
+        (parser.parseKeyword("pack") || parser.parseEqual() || parser.parseInteger(pack)))
+      return failure();
     if (parser.parseGreater())
       return failure();
   }
-  IndexMapAttr result =
-      getChecked([&] { return parser.emitError(loc); }, parser.getContext(), *kind, period, width);
+  IndexMapAttr result = getChecked([&] { return parser.emitError(loc); }, parser.getContext(),
+                                   *kind, period, width, pack);
   if (!result)
     return failure();
   return result;
@@ -53,6 +56,8 @@ void IndexMapAttr::printBare(raw_ostream &os) const {
   os << '<' << getPeriod();
   if (getKind() == IndexMapKind::SummaryGather)
     os << ", " << getWidth();
+  if (getPack() != 1)
+    os << ", pack = " << getPack();
   os << '>';
 }
 
@@ -72,12 +77,16 @@ void IndexMapAttr::print(AsmPrinter &printer) const {
 }
 
 LogicalResult IndexMapAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                                   IndexMapKind kind, int64_t period, int64_t width) {
+                                   IndexMapKind kind, int64_t period, int64_t width,
+                                   int64_t pack) {
   if (kind == IndexMapKind::Identity) {
-    if (period != 0 || width != 0)
+    if (period != 0 || width != 0 || pack != 1)
       return emitError() << "index map 'identity' takes no parameters";
     return success();
   }
+  if (pack < 1 || (kind == IndexMapKind::SummaryGather && pack != 1))
+    return emitError() << "index map '" << stringifyIndexMapKind(kind)
+                       << "': pack must be at least 1 (and 1 for summary_gather), got " << pack;
   if (period < 1)
     return emitError() << "index map '" << stringifyIndexMapKind(kind)
                        << "': period must be at least 1, got " << period;
@@ -89,30 +98,10 @@ LogicalResult IndexMapAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   return success();
 }
 
-int64_t IndexMapAttr::getNumGroups(int64_t T) const {
-  switch (getKind()) {
-  case IndexMapKind::Strided:
-    return std::min(getPeriod(), T);
-  case IndexMapKind::Chunked:
-    return (T + getPeriod() - 1) / getPeriod();
-  default:
-    return 1;
-  }
-}
-
-int64_t IndexMapAttr::getMaxLen(int64_t T) const {
-  int64_t p = getPeriod(), w = getWidth();
-  switch (getKind()) {
-  case IndexMapKind::Identity:
-    return T;
-  case IndexMapKind::Strided:
-    return (T + p - 1) / p;
-  case IndexMapKind::Chunked:
-    return std::min(p, T);
-  case IndexMapKind::SummaryGather:
-    return (T / p) * w + std::max<int64_t>(0, T % p - (p - w));
-  }
-  return 0;
+::sparta::tiling::IndexMap IndexMapAttr::toTiling(int64_t T) const {
+  if (getKind() == IndexMapKind::Identity)
+    return {::sparta::tiling::kIdentity, int(T), 1, 0, 1};
+  return {static_cast<int>(getKind()), int(T), int(getPeriod()), int(getWidth()), int(getPack())};
 }
 
 //===----------------------------------------------------------------------===//
@@ -183,33 +172,44 @@ Attribute PrefixScheduleAttr::parse(AsmParser &parser, Type) {
         << keyword << "' (expected global_keys, summary or summary_earlier_chunks)";
     return {};
   }
-  int64_t count = 0, offset = 0;
+  int64_t count = 0, offset = 0, skipPeriod = 0;
   if (*kind == PrefixScheduleKind::GlobalKeys &&
       (parser.parseComma() || parser.parseKeyword("count") || parser.parseEqual() ||
        parser.parseInteger(count) || parser.parseComma() || parser.parseKeyword("offset") ||
        parser.parseEqual() || parser.parseInteger(offset)))
     return {};
+  if (*kind == PrefixScheduleKind::GlobalKeys && succeeded(parser.parseOptionalComma()) &&
+      (parser.parseKeyword("skip_period") || parser.parseEqual() ||
+       parser.parseInteger(skipPeriod)))
+    return {};
   if (parser.parseGreater())
     return {};
   return getChecked([&] { return parser.emitError(loc); }, parser.getContext(), *kind, count,
-                    offset);
+                    offset, skipPeriod);
 }
 
 void PrefixScheduleAttr::print(AsmPrinter &printer) const {
   printer << '<' << stringifyPrefixScheduleKind(getKind());
   if (getKind() == PrefixScheduleKind::GlobalKeys)
     printer << ", count = " << getCount() << ", offset = " << getOffset();
+  if (getSkipPeriod() != 0)
+    printer << ", skip_period = " << getSkipPeriod();
   printer << '>';
 }
 
 LogicalResult PrefixScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                                         PrefixScheduleKind kind, int64_t count, int64_t offset) {
+                                         PrefixScheduleKind kind, int64_t count, int64_t offset,
+                                         int64_t skipPeriod) {
   if (kind != PrefixScheduleKind::GlobalKeys && (count != 0 || offset != 0))
     return emitError() << "prefix schedule '" << stringifyPrefixScheduleKind(kind)
                        << "' takes no count or offset";
   if (count < 0 || offset < 0)
     return emitError() << "prefix schedule: count and offset must be at least 0, got count = "
                        << count << ", offset = " << offset;
+  if (skipPeriod != 0 && (kind != PrefixScheduleKind::GlobalKeys || skipPeriod < 2))
+    return emitError() << "prefix schedule: skip_period must be 0 or at least 2, and only for "
+                          "global_keys, got "
+                       << skipPeriod;
   return success();
 }
 

@@ -1,7 +1,7 @@
 //===- SpartaPlanOps.cpp - Syntax and verifiers of the plan ops ------------===//
 //
 // sparta.plan prints its parameters like an instantiated pattern does
-// (`@name(T = 64, L = 8) tile = 16 {`), and sparta.component prints its
+// (`@name(T = 64, L = 8) {`), and sparta.component prints its
 // attributes bare, in the order a reader asks about them: which pairs, then
 // how they are mapped and scheduled. The verifiers hold every invariant that
 // the code generator and tiling.h assume, because a plan may also come from
@@ -57,16 +57,12 @@ ParseResult PlanOp::parse(OpAsmParser &parser, OperationState &result) {
     values.push_back(value);
     return success();
   };
-  int64_t tile = 0;
   if (parser.parseSymbolName(symName) ||
-      parser.parseCommaSeparatedList(OpAsmParser::Delimiter::Paren, parseParam) ||
-      parser.parseKeyword("tile") || parser.parseEqual() || parser.parseInteger(tile))
+      parser.parseCommaSeparatedList(OpAsmParser::Delimiter::Paren, parseParam))
     return failure();
   result.addAttribute(getSymNameAttrName(result.name), symName);
   result.addAttribute(getParamNamesAttrName(result.name), ArrayAttr::get(ctx, names));
   result.addAttribute(getParamValuesAttrName(result.name), DenseI64ArrayAttr::get(ctx, values));
-  result.addAttribute(getTileAttrName(result.name),
-                      IntegerAttr::get(IntegerType::get(ctx, 64), tile));
   if (parser.parseOptionalAttrDictWithKeyword(result.attributes))
     return failure();
   Region *body = result.addRegion();
@@ -84,17 +80,15 @@ void PlanOp::print(OpAsmPrinter &p) {
   for (auto [k, entry] : llvm::enumerate(llvm::zip(getParamNames(), getParamValues())))
     p << (k ? ", " : "") << llvm::cast<StringAttr>(std::get<0>(entry)).getValue() << " = "
       << std::get<1>(entry);
-  p << ") tile = " << getTileEdge();
+  p << ')';
   p.printOptionalAttrDictWithKeyword((*this)->getAttrs(),
                                      {getSymNameAttrName(), getParamNamesAttrName(),
-                                      getParamValuesAttrName(), getTileAttrName()});
+                                      getParamValuesAttrName()});
   p << ' ';
   p.printRegion(getBody(), /*printEntryBlockArgs=*/false, /*printBlockTerminators=*/false);
 }
 
 LogicalResult PlanOp::verify() {
-  if (getTileEdge() < 1)
-    return emitOpError() << "tile must be at least 1, got " << getTileEdge();
   if (getParamNames().size() != getParamValues().size())
     return emitOpError() << "has " << getParamNames().size() << " parameter names but "
                          << getParamValues().size() << " values";
@@ -148,11 +142,12 @@ std::string ComponentOp::getDefaultDescription() {
   return text;
 }
 
-std::pair<int64_t, int64_t> ComponentOp::computeGrid(int64_t T, int64_t tile) {
-  auto blocks = [&](IndexMapAttr map) {
-    return map.getNumGroups(T) * ((map.getMaxLen(T) + tile - 1) / tile);
+std::pair<int64_t, int64_t> ComponentOp::computeGrid(int64_t T) {
+  auto blocks = [&](IndexMapAttr map, int64_t tile) {
+    ::sparta::tiling::IndexMap m = map.toTiling(T);
+    return int64_t(m.groups()) * ((m.maxLen() + tile - 1) / tile);
   };
-  return {blocks(getQueries()), blocks(getKeys())};
+  return {blocks(getQueries(), getQueryTile()), blocks(getKeys(), getKeyTile())};
 }
 
 static ParseResult parseBareSchedule(OpAsmParser &parser, Attribute &result) {
@@ -195,7 +190,10 @@ ParseResult ComponentOp::parse(OpAsmParser &parser, OperationState &result) {
     return failure();
   FailureOr<IndexMapAttr> queries, keys;
   Attribute schedule;
-  if (parser.parseKeyword("queries") || parser.parseEqual() ||
+  SmallVector<int64_t, 2> tile;
+  if (parser.parseKeyword("tile") || parser.parseEqual() ||
+      parser.parseDimensionList(tile, /*allowDynamic=*/false, /*withTrailingX=*/false) ||
+      parser.parseComma() || parser.parseKeyword("queries") || parser.parseEqual() ||
       failed(queries = IndexMapAttr::parseBare(parser)) || parser.parseComma() ||
       parser.parseKeyword("keys") || parser.parseEqual() ||
       failed(keys = IndexMapAttr::parseBare(parser)) || parser.parseComma() ||
@@ -216,6 +214,7 @@ ParseResult ComponentOp::parse(OpAsmParser &parser, OperationState &result) {
   result.addAttribute(getExcludedAttrName(result.name), ArrayAttr::get(ctx, excluded));
   if (hasDescription)
     result.addAttribute(getDescriptionAttrName(result.name), StringAttr::get(ctx, description));
+  result.addAttribute(getTileAttrName(result.name), DenseI64ArrayAttr::get(ctx, tile));
   result.addAttribute(getQueriesAttrName(result.name), *queries);
   result.addAttribute(getKeysAttrName(result.name), *keys);
   result.addAttribute(getScheduleAttrName(result.name), schedule);
@@ -236,7 +235,9 @@ void ComponentOp::print(OpAsmPrinter &p) {
     p << " description ";
     p.printString(*description);
   }
-  p << " queries = ";
+  p << " tile = ";
+  llvm::interleave(getTile(), p.getStream(), "x");
+  p << ", queries = ";
   getQueries().printBare(p.getStream());
   p << ", keys = ";
   getKeys().printBare(p.getStream());
@@ -256,7 +257,8 @@ void ComponentOp::print(OpAsmPrinter &p) {
     p << ", grid = <fwd = " << (*grid)[0] << ", bwd = " << (*grid)[1] << '>';
   p.printOptionalAttrDict((*this)->getAttrs(),
                           {getComponentNameAttrName(), getPartAttrName(), getExcludedAttrName(),
-                           getDescriptionAttrName(), getQueriesAttrName(), getKeysAttrName(),
+                           getDescriptionAttrName(), getTileAttrName(), getQueriesAttrName(),
+                           getKeysAttrName(),
                            getScheduleAttrName(), getGridAttrName()});
 }
 
@@ -278,18 +280,31 @@ static LogicalResult verifyTableSide(ComponentOp op, StringRef side, ArrayRef<in
 LogicalResult ComponentOp::verify() {
   auto plan = (*this)->getParentOfType<PlanOp>();
   std::optional<int64_t> knownT = plan ? plan.getParamValue("T") : std::nullopt;
-  if (!knownT || *knownT < 1 || *knownT > ::sparta::limits::kMaxSequenceLength || plan.getTileEdge() < 1)
+  if (!knownT || *knownT < 1 || *knownT > ::sparta::limits::kMaxSequenceLength)
     return success(); // the plan's verifier reports it
-  int64_t T = *knownT, tile = plan.getTileEdge();
+  int64_t T = *knownT;
+  if (getTile().size() != 2 || getQueryTile() < 1 || getKeyTile() < 1)
+    return emitOpError() << "tile must be two positive sizes (query x key positions)";
   IndexMapAttr queries = getQueries(), keys = getKeys();
   bool identityQueries = queries.getKind() == IndexMapKind::Identity;
   bool identityKeys = keys.getKind() == IndexMapKind::Identity;
 
   // Query group g only ever meets key group g (tiling.h).
-  if (queries.getNumGroups(T) != keys.getNumGroups(T))
-    return emitOpError() << "query map has " << queries.getNumGroups(T)
-                         << " groups but key map has " << keys.getNumGroups(T)
-                         << " (query group g meets only key group g)";
+  int64_t queryGroups = queries.toTiling(T).groups(), keyGroups = keys.toTiling(T).groups();
+  if (queryGroups != keyGroups)
+    return emitOpError() << "query map has " << queryGroups << " groups but key map has "
+                         << keyGroups << " (query group g meets only key group g)";
+  // A packed group is one tile pair of a band schedule, with the same
+  // sub-groups on both sides (tiling.h).
+  if (queries.getPack() > 1 || keys.getPack() > 1) {
+    if (queries != keys || !llvm::isa<BandScheduleAttr>(getSchedule()) ||
+        llvm::cast<BandScheduleAttr>(getSchedule()).getRowsBelow())
+      return emitOpError() << "packed maps need equal query and key maps and a band schedule "
+                              "without rows_below";
+    if (queries.toTiling(T).maxLen() > std::min(getQueryTile(), getKeyTile()))
+      return emitOpError() << "a packed group of " << queries.toTiling(T).maxLen()
+                           << " positions does not fit one tile";
+  }
 
   Attribute schedule = getSchedule();
   if (auto band = llvm::dyn_cast<BandScheduleAttr>(schedule)) {
@@ -308,16 +323,17 @@ LogicalResult ComponentOp::verify() {
     auto table = llvm::cast<TableScheduleAttr>(schedule);
     if (!identityQueries || !identityKeys)
       return emitOpError() << "table schedules need identity query and key maps";
-    int64_t tiles = (T + tile - 1) / tile;
+    int64_t qTiles = (T + getQueryTile() - 1) / getQueryTile();
+    int64_t kTiles = (T + getKeyTile() - 1) / getKeyTile();
     if (failed(verifyTableSide(*this, "fwd", table.getFwdOffsets().asArrayRef(),
-                               table.getFwdEntries().asArrayRef(), tiles, tiles)) ||
+                               table.getFwdEntries().asArrayRef(), qTiles, kTiles)) ||
         failed(verifyTableSide(*this, "bwd", table.getBwdOffsets().asArrayRef(),
-                               table.getBwdEntries().asArrayRef(), tiles, tiles)))
+                               table.getBwdEntries().asArrayRef(), kTiles, qTiles)))
       return failure();
   }
 
   if (std::optional<ArrayRef<int64_t>> grid = getGrid()) {
-    auto [fwd, bwd] = computeGrid(T, tile);
+    auto [fwd, bwd] = computeGrid(T);
     if (grid->size() != 2 || (*grid)[0] != fwd || (*grid)[1] != bwd)
       return emitOpError() << "grid does not match the index maps: expected <fwd = " << fwd
                            << ", bwd = " << bwd << ">";

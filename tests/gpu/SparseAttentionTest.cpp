@@ -4,7 +4,11 @@
 // pipeline (front end, planner, code generator, NVRTC, cache, runtime) and its
 // forward and backward run on the GPU, for bf16 and fp16 and d in {32, 64,
 // 128}, at a ragged T (1000) and at T = 4096, with B = 2 and H = 3 (so the
-// heads wrap around the pattern's masks unevenly).
+// heads wrap around the pattern's masks unevenly). CorpusOnGpu adds entries of
+// the plan corpus (tests/plan-corpus/, tests/unit/PlanCorpusTest.cpp) that
+// reach each lowering: packed short groups, dilated windows, global keys
+// minus a stride, one table over overlapping windows; EmptyHeads runs masks
+// with no pair (O = 0, lse = -inf, zero gradients).
 //
 // Criterion (FlashAttention style): the kernel's max error against an fp64
 // reference computed from the same rounded inputs must be at most twice the
@@ -40,7 +44,7 @@ namespace sparta {
 namespace {
 
 struct Case {
-  std::string file;
+  std::string file; // relative to the source tree
   ParamBindings params;
   ElementType dtype;
   int d;
@@ -55,11 +59,11 @@ struct Outcome {
 
 std::mutex gpuMutex;
 
-/// patterns/ of the source tree; $SPARTA_SOURCE_DIR overrides the build's
+/// A file of the source tree; $SPARTA_SOURCE_DIR overrides the build's
 /// path when the tests run from a copied install tree (the GPU machine).
-std::string patternPath(const std::string &file) {
+std::string sourcePath(const std::string &file) {
   const char *root = std::getenv("SPARTA_SOURCE_DIR");
-  return std::string(root && *root ? root : SPARTA_SOURCE_DIR) + "/patterns/" + file;
+  return std::string(root && *root ? root : SPARTA_SOURCE_DIR) + "/" + file;
 }
 
 std::vector<uint16_t> toBits(const std::vector<float> &x, ElementType t) {
@@ -96,9 +100,11 @@ bool within(const char *what, const std::vector<float> &got, const std::vector<f
 Outcome runCase(const Case &c) {
   Outcome out;
   int64_t T = c.params.at("T");
-  out.label = c.file + " T=" + std::to_string(T) + " " + toString(c.dtype) + " d=" +
-              std::to_string(c.d);
-  ConcretePattern pattern = loadPattern(patternPath(c.file), c.params);
+  out.label = c.file;
+  for (const auto &[name, value] : c.params)
+    out.label += " " + name + "=" + std::to_string(value);
+  out.label += std::string(" ") + toString(c.dtype) + " d=" + std::to_string(c.d);
+  ConcretePattern pattern = loadPattern(sourcePath(c.file), c.params);
   AttentionShape shape{c.B, c.H, T, c.d};
   std::mt19937 rng(uint32_t(T * 131 + c.d * 7 + int(c.dtype)));
   std::normal_distribution<float> normal(0.f, 1.f);
@@ -179,11 +185,12 @@ bool reduced() {
   return flag && *flag && std::string(flag) != "0";
 }
 
-std::vector<Case> casesFor(const std::string &file) {
+std::vector<Case> casesFor(const std::string &name) {
   std::vector<Case> cases;
+  const std::string file = "patterns/" + name;
   if (reduced()) {
     cases.push_back(Case{file, {{"T", 200}, {"L", 16}}, ElementType::BF16, 64, 1, 3});
-    if (file.rfind("fixed", 0) == 0)
+    if (name.rfind("fixed", 0) == 0)
       cases.back().params["c"] = 4;
     return cases;
   }
@@ -191,14 +198,13 @@ std::vector<Case> casesFor(const std::string &file) {
     for (int d : {32, 64, 128})
       cases.push_back(Case{file, {{"T", 1000}, {"L", 32}}, t, d});
   cases.push_back(Case{file, {{"T", 4096}, {"L", 64}}, ElementType::BF16, 64});
-  if (file.rfind("fixed", 0) == 0)
+  if (name.rfind("fixed", 0) == 0)
     for (Case &c : cases)
       c.params["c"] = c.params["L"] / 4;
   return cases;
 }
 
-void runFile(const std::string &file) {
-  std::vector<Case> cases = casesFor(file);
+void runCases(const std::vector<Case> &cases) {
   std::vector<std::future<Outcome>> results;
   for (const Case &c : cases)
     results.push_back(std::async(std::launch::async, runCase, c));
@@ -210,7 +216,7 @@ void runFile(const std::string &file) {
 }
 
 class PatternOnGpu : public ::testing::TestWithParam<std::string> {};
-TEST_P(PatternOnGpu, ForwardAndBackwardMatchReference) { runFile(GetParam()); }
+TEST_P(PatternOnGpu, ForwardAndBackwardMatchReference) { runCases(casesFor(GetParam())); }
 INSTANTIATE_TEST_SUITE_P(Patterns, PatternOnGpu,
                          ::testing::Values("strided.mlir", "strided_merged.mlir", "fixed.mlir",
                                            "fixed_merged.mlir", "dense.mlir", "local.mlir",
@@ -220,9 +226,42 @@ INSTANTIATE_TEST_SUITE_P(Patterns, PatternOnGpu,
                            return name;
                          });
 
+// Corpus entries, one per lowering the pattern files do not reach at their
+// test points (the plans are checked on the CPU by PlanCorpusTest).
+TEST(CorpusOnGpu, ForwardAndBackwardMatchReference) {
+  const ElementType bf16 = ElementType::BF16;
+  const std::string C = "tests/plan-corpus/";
+  std::vector<Case> cases = {
+      {"patterns/strided.mlir", {{"T", 784}, {"L", 28}}, bf16, 64},      // packed strided
+      {"patterns/fixed.mlir", {{"T", 784}, {"L", 28}, {"c", 8}}, ElementType::FP16, 64},
+      {"patterns/fixed_merged.mlir", {{"T", 784}, {"L", 28}, {"c", 4}}, bf16, 32},
+      {C + "dilated.mlir", {{"T", 4096}, {"L", 64}}, bf16, 64},          // stride ∩ band
+      {C + "axial.mlir", {{"T", 1024}, {"L", 32}}, bf16, 128},           // packed chunks
+      {C + "band_stride_global.mlir", {{"T", 1024}, {"L", 32}}, bf16, 64}, // skip period
+      {C + "local_dilated.mlir", {{"T", 4096}, {"L", 64}, {"D", 2}}, bf16, 64}, // one table
+  };
+  runCases(cases);
+}
+
+// Masks with no pair, alone or next to others: fixed's summary head at
+// L > T (no chunk reaches its summary cells) and at c = 0, T = 1. The output
+// rows are written as O = 0 with lse = -inf and the gradients as zero
+// (runCase poisons every output first).
+TEST(EmptyHeads, RunAndGiveZero) {
+  const ElementType bf16 = ElementType::BF16;
+  std::vector<Case> cases = {
+      {"patterns/fixed.mlir", {{"T", 129}, {"L", 200}, {"c", 8}}, bf16, 64},
+      {"patterns/fixed.mlir", {{"T", 256}, {"L", 32}, {"c", 0}}, bf16, 64},
+      {"patterns/fixed_merged.mlir", {{"T", 129}, {"L", 200}, {"c", 8}}, bf16, 64},
+      {"patterns/strided.mlir", {{"T", 1}, {"L", 1}}, bf16, 64},
+      {"patterns/strided.mlir", {{"T", 50}, {"L", 64}}, bf16, 64},
+  };
+  runCases(cases);
+}
+
 TEST(SparseAttentionApi, RejectsShapesThatDoNotFit) {
   ConcretePattern pattern =
-      loadPattern(patternPath("strided.mlir"), {{"T", 256}, {"L", 16}});
+      loadPattern(sourcePath("patterns/strided.mlir"), {{"T", 256}, {"L", 16}});
   SparseAttention attention(pattern, AttentionConfig{});
   rt::DeviceBuffer buf(size_t(2) * 2 * 512 * 64 * 2), lse(2 * 2 * 512 * 4);
   rt::Stream stream;

@@ -1,7 +1,7 @@
 //===- CpuExecutorTest.cpp - The CPU executor against ReferenceAttention --===//
 //
 // Runs every plan of the PatternCases.h grid (pattern files and hand-built
-// masks, tiles 16 and 64) through the CPU executor, forward and backward, with
+// masks, square tiles 16 and 64 and a choice of 16x32 and 32x16) through the CPU executor, forward and backward, with
 // B = 2 and H = 3 (so heads wrap around the pattern's masks), d = 16, and
 // compares with the double-precision dense reference.
 //
@@ -95,27 +95,41 @@ Errors compare(const ConcretePattern &pattern, const Plan &plan, uint32_t seed,
 TEST(CpuExecutorTest, MatchesReferenceOverGrid) {
   int checked = 0;
   int64_t emptyRows = 0;
+  int packed = 0, skipping = 0, dilated = 0, rectangular = 0;
   double worst = 0;
   for (const PatternCase &pc : allCases())
-    for (int tile : {16, 64}) {
-      SCOPED_TRACE(pc.label + " tile=" + std::to_string(tile));
-      Plan plan = planPattern(pc.pattern, PlanOptions{tile});
+    for (const auto &[tiles, options] : tileChoices()) {
+      SCOPED_TRACE(pc.label + " " + tiles);
+      Plan plan = planPattern(pc.pattern, options);
+      for (const HeadPlan &head : plan.heads)
+        for (const PlanComponent &c : head.components) {
+          packed += c.schedule.q.pack > 1;
+          skipping += c.schedule.skipPeriod > 0;
+          dilated += c.name == "dilated";
+          rectangular += c.schedule.qTile != c.schedule.kTile;
+        }
       Errors e = compare(pc.pattern, plan, 1000 + checked, &emptyRows);
       EXPECT_LE(e.worst(), kTol) << e.text() << "\n" << printPlan(plan);
       worst = std::max(worst, e.worst());
       ++checked;
     }
-  EXPECT_GT(checked, 300);
+  EXPECT_GT(checked, 450);
   // The grid must exercise rows with no key (summary-only, global-query and
   // band(2, 5) heads): O = 0, lse = -inf, no gradient.
   EXPECT_GT(emptyRows, 0);
+  // Every lowering runs: packed short groups, global keys minus a stride,
+  // dilated windows, rectangular tiles.
+  EXPECT_GT(packed, 0);
+  EXPECT_GT(skipping, 0);
+  EXPECT_GT(dilated, 0);
+  EXPECT_GT(rectangular, 0);
   std::cout << "[ note ] " << checked << " plans, worst relative error " << worst << "\n";
 }
 
 // Every head of a multi-mask pattern gets the right plan when H wraps.
 TEST(CpuExecutorTest, HeadsWrapAroundMasks) {
   ConcretePattern pattern = makePattern("w", 40, {band(0, 3), stride(5)});
-  Plan plan = planPattern(pattern, PlanOptions{16});
+  Plan plan = planPattern(pattern, PlanOptions::square(16));
   const AttentionShape shape{kB, kH, 40, kD};
   std::vector<float> q = randomTensor(shape.elements(), 1), k = randomTensor(shape.elements(), 2),
                      v = randomTensor(shape.elements(), 3);
@@ -139,7 +153,7 @@ TEST(CpuExecutorTest, HeadsWrapAroundMasks) {
 TEST(ExecutorDefects, BrokenPlansAreDetected) {
   ConcretePattern strided = makePattern("m", 100, {unite({band(0, 8), stride(8)})});
   for (int dlo : {1, 3}) { // doubles / misses the pairs at r - r' = 1 resp. 2
-    Plan plan = planPattern(strided, PlanOptions{16});
+    Plan plan = planPattern(strided, PlanOptions::square(16));
     PlanComponent *c = findComponent(plan, "stride");
     ASSERT_NE(c, nullptr);
     c->schedule.dlo = dlo;
@@ -147,20 +161,20 @@ TEST(ExecutorDefects, BrokenPlansAreDetected) {
   }
   ConcretePattern random = makePattern("r", 100, {unite({band(0, 4), randomBlocks(8, 2, 7)})});
   {
-    Plan plan = planPattern(random, PlanOptions{16}); // partial tiles run unmasked
+    Plan plan = planPattern(random, PlanOptions::square(16)); // partial tiles run unmasked
     for (int &e : findComponent(plan, "table")->fwdEntries)
       e |= 1;
     EXPECT_GT(compare(random, plan, 7).worst(), 100 * kTol);
   }
   {
-    Plan plan = planPattern(random, PlanOptions{16}); // a key tile misses a query tile
+    Plan plan = planPattern(random, PlanOptions::square(16)); // a key tile misses a query tile
     ASSERT_TRUE(dropBackwardEntry(*findComponent(plan, "table")));
     Errors e = compare(random, plan, 7);
     EXPECT_LE(std::max(e.o, e.dq), kTol); // forward lists intact
     EXPECT_GT(std::max(e.dk, e.dv), 100 * kTol);
   }
   {
-    Plan plan = planPattern(strided, PlanOptions{16}); // components not merged
+    Plan plan = planPattern(strided, PlanOptions::square(16)); // components not merged
     plan.heads[0].components.pop_back();
     EXPECT_GT(compare(strided, plan, 7).worst(), 100 * kTol);
   }

@@ -37,6 +37,14 @@ inline const std::vector<Params> kParamGrid = {
     {100, 16, 4}, {77, 8, 3},  {64, 8, 2},  {130, 10, 3}, {1, 1, 1},   {2, 1, 1},
     {2, 2, 1},    {20, 32, 4}, {33, 1, 1},  {48, 16, 16}, {129, 8, 3}, {200, 64, 8}};
 
+/// The tile choices the plan tests cover: two square edges and a choice
+/// between two rectangles (the planner picks one per component).
+inline std::vector<std::pair<std::string, PlanOptions>> tileChoices() {
+  return {{"tile=16", PlanOptions::square(16)},
+          {"tile=64", PlanOptions::square(64)},
+          {"tiles=16x32,32x16", PlanOptions{{{16, 32}, {32, 16}}}}};
+}
+
 struct PatternCase {
   std::string label; // e.g. "strided T=100 L=16 c=4"
   ConcretePattern pattern;
@@ -72,8 +80,9 @@ inline ConcretePattern loadPatternFile(const std::string &name, const Params &p)
 /// Masks built by hand, each aimed at a planner path: the paper's patterns
 /// (independent of the front end), summary-only and global-query heads (rows
 /// with no key), closed-form exclusions (band minus band, stride minus a wide
-/// band, global keys minus a band) and table fallbacks (an interior band cut,
-/// stride minus chunk, summary minus band, intersections, random blocks).
+/// band, global keys minus a band and a stride), intersections of a stride
+/// or chunk with bands (dilated windows) and table fallbacks (an interior
+/// band cut, stride minus chunk, summary minus band, random blocks).
 inline std::vector<PatternCase> handBuiltCases(const Params &p) {
   const int64_t T = p.T, L = p.L, c = p.c;
   std::vector<std::pair<std::string, std::vector<Mask>>> masks = {
@@ -88,6 +97,10 @@ inline std::vector<PatternCase> handBuiltCases(const Params &p) {
       {"stride-chunk", {unite({chunk(L), stride(L)})}},
       {"summary-band", {unite({band(0, L), summary(L, c)})}},
       {"intersect", {intersect({stride(2), band(0, 3 * L)}), unite({chunk(L), globalQueries(5)})}},
+      {"dilated", {intersect({band(L / 2, 3 * L), stride(3)}), intersect({chunk(L), band(0, L / 2)}),
+                   unite({band(0, L), intersect({band(0, 4 * L), stride(4)})})}},
+      {"global-keys-stride", {unite({band(0, L), stride(L), globalKeys(c)}),
+                              unite({stride(3), globalKeys(2 * L)})}},
       {"random", {unite({band(0, 4), randomBlocks(8, 2, 7)}), randomBlocks(16, 3, 1)}},
       {"bigbird-like",
        {unite({band(0, L), globalKeys(2), globalQueries(2), randomBlocks(8, 2, 3)})}},

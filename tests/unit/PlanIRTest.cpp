@@ -2,11 +2,11 @@
 //
 // The plan IR must lose nothing the code generator reads (PlanIR.h). For
 // every case of PatternCases.h (pattern files and hand-built masks over the
-// parameter grid) and two tile edges, the plan goes to IR and back twice:
-// directly (buildPlanIR -> readPlanIR) and through text (print, parse with
-// the verifier on, read). Both results must equal the planner's plan field
-// by field, including the TileSchedule fields a schedule kind does not use,
-// and the CUDA generated from them must be byte-identical. A few hand-edited
+// parameter grid) and every tile choice of tileChoices(), the plan goes to IR
+// and back twice: directly (buildPlanIR -> readPlanIR) and through text
+// (print, parse with the verifier on, read). Both results must equal the
+// planner's plan field by field, including the TileSchedule fields a schedule
+// kind does not use, and the CUDA generated from them must be byte-identical. A few hand-edited
 // plans check that readPlanIR refuses IR that does not verify.
 //
 //===----------------------------------------------------------------------===//
@@ -32,13 +32,15 @@ void expectSameMap(const tiling::IndexMap &a, const tiling::IndexMap &b, const s
   EXPECT_EQ(a.T, b.T) << what;
   EXPECT_EQ(a.p, b.p) << what;
   EXPECT_EQ(a.w, b.w) << what;
+  EXPECT_EQ(a.pack, b.pack) << what;
 }
 
 void expectSameSchedule(const tiling::TileSchedule &a, const tiling::TileSchedule &b,
                         const std::string &what) {
   expectSameMap(a.q, b.q, what + " queries");
   expectSameMap(a.k, b.k, what + " keys");
-  EXPECT_EQ(a.tile, b.tile) << what;
+  EXPECT_EQ(a.qTile, b.qTile) << what;
+  EXPECT_EQ(a.kTile, b.kTile) << what;
   EXPECT_EQ(a.kind, b.kind) << what;
   EXPECT_EQ(a.dlo, b.dlo) << what;
   EXPECT_EQ(a.dhi, b.dhi) << what;
@@ -46,12 +48,12 @@ void expectSameSchedule(const tiling::TileSchedule &a, const tiling::TileSchedul
   EXPECT_EQ(a.prefixKind, b.prefixKind) << what;
   EXPECT_EQ(a.count, b.count) << what;
   EXPECT_EQ(a.offset, b.offset) << what;
+  EXPECT_EQ(a.skipPeriod, b.skipPeriod) << what;
 }
 
 void expectSamePlan(const Plan &a, const Plan &b, const std::string &label) {
   EXPECT_EQ(a.patternName, b.patternName) << label;
   EXPECT_EQ(a.T, b.T) << label;
-  EXPECT_EQ(a.tile, b.tile) << label;
   EXPECT_EQ(a.params, b.params) << label;
   ASSERT_EQ(a.heads.size(), b.heads.size()) << label;
   for (size_t h = 0; h < a.heads.size(); ++h) {
@@ -130,9 +132,9 @@ TEST(PlanIR, RoundTripIsLossless) {
     cases.push_back(std::move(c));
   int tables = 0, prefixes = 0, withRowsBelow = 0, emptyHeads = 0, kernelSets = 0;
   for (const PatternCase &pc : cases)
-    for (int tile : {16, 64}) {
-      std::string label = pc.label + " tile=" + std::to_string(tile);
-      Plan plan = planPattern(pc.pattern, PlanOptions{tile});
+    for (const auto &[tiles, options] : tileChoices()) {
+      std::string label = pc.label + " " + tiles;
+      Plan plan = planPattern(pc.pattern, options);
       Plan direct = directly(plan);
       std::string text;
       Plan parsed = throughText(plan, &text);
@@ -158,19 +160,33 @@ TEST(PlanIR, RoundTripIsLossless) {
   EXPECT_GT(prefixes, 0);
   EXPECT_GT(withRowsBelow, 0);
   EXPECT_GT(emptyHeads, 0);
-  // The kernels are built for one tile edge (64); other plans compare the
+  // The kernels are built for 64x64 tiles only; other plans compare the
   // code generator's refusal, which is still the same for both.
   EXPECT_EQ(kernelSets, int(cases.size()));
 }
 
 TEST(PlanIR, PrintedPlanNamesTheSchedules) {
   ConcretePattern pattern = loadPatternFile("strided_merged", Params{4096, 64, 8});
-  std::string text = printPlan(planPattern(pattern, PlanOptions{64}));
-  EXPECT_NE(text.find("sparta.plan @strided_merged(T = 4096, L = 64) tile = 64 {"),
+  std::string text = printPlan(planPattern(pattern, PlanOptions::square(64)));
+  EXPECT_NE(text.find("sparta.plan @strided_merged(T = 4096, L = 64) {"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("sparta.component @stride stride(64) minus band(0, 64) tile = 64x64, "
+                      "queries = strided<64>, keys = strided<64>, schedule = band<2, inf>"),
             std::string::npos)
       << text;
-  EXPECT_NE(text.find("sparta.component @stride stride(64) minus band(0, 64) queries = "
-                      "strided<64>, keys = strided<64>, schedule = band<2, inf>"),
+}
+
+TEST(PlanIR, PrintedPlanNamesPackingAndSkippedStrides) {
+  // Strided groups of 28 rows, two to a 64-row tile; global keys minus a
+  // band and a stride.
+  ConcretePattern strided = loadPatternFile("strided", Params{784, 28, 8});
+  std::string text = printPlan(planPattern(strided));
+  EXPECT_NE(text.find("queries = strided<28, pack = 2>, keys = strided<28, pack = 2>"),
+            std::string::npos)
+      << text;
+  ConcretePattern global = makePattern("g", 256, {unite({band(0, 16), stride(16), globalKeys(4)})});
+  text = printPlan(planPattern(global));
+  EXPECT_NE(text.find("schedule = prefix<global_keys, count = 4, offset = 17, skip_period = 16>"),
             std::string::npos)
       << text;
 }
@@ -193,16 +209,16 @@ std::string readError(const std::string &source) {
 }
 
 TEST(PlanIR, ReadRejectsPlansThatDoNotVerify) {
-  const std::string ok = "sparta.plan @p(T = 64, L = 8) tile = 16 {\n"
+  const std::string ok = "sparta.plan @p(T = 64, L = 8) {\n"
                          "  sparta.head_plan 0 mask = dense {\n"
-                         "    sparta.component @dense dense queries = identity, keys = identity, "
-                         "schedule = band<0, inf>\n"
+                         "    sparta.component @dense dense tile = 16x16, queries = identity, "
+                         "keys = identity, schedule = band<0, inf>\n"
                          "  }\n"
                          "}\n";
   EXPECT_EQ(readError(ok), "");
   std::string badTile = ok;
-  badTile.replace(badTile.find("tile = 16"), 9, "tile = 0");
-  EXPECT_NE(readError(badTile).find("tile must be at least 1"), std::string::npos)
+  badTile.replace(badTile.find("tile = 16x16"), 12, "tile = 16x0");
+  EXPECT_NE(readError(badTile).find("tile must be two positive sizes"), std::string::npos)
       << readError(badTile);
   std::string badHead = ok;
   badHead.replace(badHead.find("head_plan 0"), 11, "head_plan 3");

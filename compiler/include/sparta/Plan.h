@@ -10,6 +10,8 @@
 //
 // Closed-form schedules (band, prefix) need no data; irregular components use
 // explicit tile lists (kTable) built here and emitted as constant arrays.
+// Each component has its own tile shape (query x key positions), chosen among
+// the shapes the kernels are built for (tiling::kKernelTileShapes).
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -30,8 +32,8 @@ struct PlanComponent {
   std::string name;
   /// What this component computes, e.g. "stride(128) minus band(0, 128)".
   std::string description;
-  /// Index maps and schedule. For kTable components the table pointers are
-  /// not set here: use hostSchedule().
+  /// Index maps, tile shape and schedule. For kTable components the table
+  /// pointers are not set here: use hostSchedule().
   tiling::TileSchedule schedule{};
   /// The exact set of pairs of this component, in original coordinates: the
   /// pairs of `part` (one operand of the head's union) that no earlier
@@ -42,6 +44,8 @@ struct PlanComponent {
   std::vector<Mask> excluded;
   /// Tile lists of a kTable component (TableData layout, see tiling.h).
   std::vector<int> fwdOffsets, fwdEntries, bwdOffsets, bwdEntries;
+  /// Why a kTable component has no closed form (empty otherwise).
+  std::string fallbackReason;
 
   /// The schedule with its table pointers aimed at this component's vectors.
   tiling::TileSchedule hostSchedule() const;
@@ -59,13 +63,16 @@ struct HeadPlan {
 };
 
 struct PlanOptions {
-  int tile = 64; // edge of the square score tiles
+  /// The tile shapes to choose from, per component; empty: the kernels'
+  /// shapes (tiling::kKernelTileShapes).
+  std::vector<tiling::TileShape> shapes;
+  /// Only M x M tiles (studies and tests of other tile edges).
+  static PlanOptions square(int M) { return PlanOptions{{tiling::TileShape{M, M}}}; }
 };
 
 struct Plan {
   std::string patternName;
   int64_t T = 0;
-  int tile = 64;
   std::map<std::string, int64_t> params; // the pattern's other parameter values (not T)
   std::vector<HeadPlan> heads;           // one per mask of the pattern
 };
@@ -73,8 +80,9 @@ struct Plan {
 /// Plans every head mask of `pattern`.
 Plan planPattern(const ConcretePattern &pattern, const PlanOptions &options = {});
 
-/// Work accounting: score elements the plan computes (tiles x M x M, padding
-/// included) and allowed pairs, summed over the pattern's masks.
+/// Work accounting: score elements the plan computes (each listed tile counts
+/// its whole shape, padding included) and allowed pairs, summed over the
+/// pattern's masks.
 struct WorkReport {
   int64_t computedElements = 0;
   int64_t allowedPairs = 0;

@@ -41,7 +41,8 @@ struct PlanPass : public mlir::sparta::impl::SpartaPlanBase<PlanPass> {
       ::sparta::Plan plan;
       try {
         ::sparta::PlanOptions options;
-        options.tile = tile;
+        if (tile != 0)
+          options = ::sparta::PlanOptions::square(tile);
         plan = ::sparta::planPattern(::sparta::toConcretePattern(pattern), options);
       } catch (const ::sparta::Error &error) {
         pattern.emitError() << "cannot plan @" << pattern.getSymName() << ": " << error.what();

@@ -15,12 +15,15 @@ def SpartaPlan : Pass<"sparta-plan", "::mlir::ModuleOp"> {
   let description = [{
     Canonicalizes each instantiated sparta.pattern (as the CLI does before
     planning, so both give the same plan), runs the planner
-    (sparta::planPattern) with the given tile edge and replaces the pattern
-    by the resulting sparta.plan. Errors: a pattern that is not
-    instantiated, a plan the planner rejects (T outside [1, 2^28], tile < 1).
+    (sparta::planPattern) and replaces the pattern by the resulting
+    sparta.plan. The planner chooses each component's tile shape among the
+    kernels' shapes, or uses tile x tile tiles when `tile` is given. Errors:
+    a pattern that is not instantiated, a plan the planner rejects (T
+    outside [1, 2^28], tile < 2).
   }];
   let options = [
-    Option<"tile", "tile", "int", /*default=*/"64", "edge of the square score tiles">,
+    Option<"tile", "tile", "int", /*default=*/"0",
+           "plan for square tile x tile score tiles (default: the kernels' tile shapes)">,
   ];
 }
 

@@ -8,7 +8,7 @@
 // stray field would change the kernel source). What the IR leaves implicit
 // is restored by the same rules the planner uses:
 //
-//   identity map           p = 1, w = 0        (Planner.cpp identityMap)
+//   identity map           p = 1, w = 0, pack = 1 (Planner.cpp identityMap)
 //   band without rows_below qlimit = T
 //   table schedule          qlimit = T, identity maps (TableBuilder.cpp)
 //   no description          "PART minus EXCLUDED, ..." (Planner.cpp describe)
@@ -108,8 +108,9 @@ namespace {
 IndexMapAttr toMapAttr(mlir::MLIRContext *context, const tiling::IndexMap &map) {
   auto kind = static_cast<IndexMapKind>(map.kind);
   if (kind == IndexMapKind::Identity)
-    return IndexMapAttr::get(context, kind, 0, 0);
-  return IndexMapAttr::get(context, kind, map.p, kind == IndexMapKind::SummaryGather ? map.w : 0);
+    return IndexMapAttr::get(context, kind, 0, 0, 1);
+  return IndexMapAttr::get(context, kind, map.p, kind == IndexMapKind::SummaryGather ? map.w : 0,
+                           map.pack);
 }
 
 mlir::Attribute toScheduleAttr(mlir::MLIRContext *context, const PlanComponent &c, int64_t T) {
@@ -120,7 +121,7 @@ mlir::Attribute toScheduleAttr(mlir::MLIRContext *context, const PlanComponent &
                                  s.qlimit < T ? std::optional<int64_t>(s.qlimit) : std::nullopt);
   case tiling::kPrefix:
     return PrefixScheduleAttr::get(context, static_cast<PrefixScheduleKind>(s.prefixKind),
-                                   s.count, s.offset);
+                                   s.count, s.offset, s.skipPeriod);
   default:
     return TableScheduleAttr::get(context, mlir::DenseI32ArrayAttr::get(context, c.fwdOffsets),
                                   mlir::DenseI32ArrayAttr::get(context, c.fwdEntries),
@@ -142,8 +143,7 @@ PlanOp buildPlanIR(const Plan &plan, mlir::OpBuilder &builder, mlir::Location lo
   }
 
   auto planOp = PlanOp::create(builder, loc, builder.getStringAttr(plan.patternName),
-                               builder.getArrayAttr(names), builder.getDenseI64ArrayAttr(values),
-                               builder.getI64IntegerAttr(plan.tile));
+                               builder.getArrayAttr(names), builder.getDenseI64ArrayAttr(values));
   mlir::OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToEnd(&planOp.getBody().emplaceBlock());
   for (const HeadPlan &head : plan.heads) {
@@ -157,13 +157,15 @@ PlanOp buildPlanIR(const Plan &plan, mlir::OpBuilder &builder, mlir::Location lo
         excluded.push_back(toMaskAttr(ctx, e));
       auto op = ComponentOp::create(
           builder, loc, builder.getStringAttr(c.name), toMaskAttr(ctx, c.part),
-          builder.getArrayAttr(excluded), /*description=*/nullptr, toMapAttr(ctx, c.schedule.q),
+          builder.getArrayAttr(excluded), /*description=*/nullptr,
+          builder.getDenseI64ArrayAttr({c.schedule.qTile, c.schedule.kTile}),
+          toMapAttr(ctx, c.schedule.q),
           toMapAttr(ctx, c.schedule.k), toScheduleAttr(ctx, c, plan.T),
           /*grid=*/nullptr);
       // Keep the description only when it says more than part and exclusions.
       if (c.description != op.getDefaultDescription())
         op.setDescription(c.description);
-      auto [fwd, bwd] = op.computeGrid(plan.T, plan.tile);
+      auto [fwd, bwd] = op.computeGrid(plan.T);
       op.setGrid(llvm::ArrayRef<int64_t>{fwd, bwd});
     }
   }
@@ -180,18 +182,12 @@ PlanOp buildPlanIR(const Plan &plan, mlir::OpBuilder &builder) {
 
 namespace {
 
-tiling::IndexMap fromMapAttr(IndexMapAttr map, int T) {
-  if (map.getKind() == IndexMapKind::Identity)
-    return tiling::IndexMap{tiling::kIdentity, T, 1, 0};
-  return tiling::IndexMap{static_cast<int>(map.getKind()), T, int(map.getPeriod()),
-                          int(map.getWidth())};
-}
 
 std::vector<int> toVector(mlir::DenseI32ArrayAttr array) {
   return std::vector<int>(array.asArrayRef().begin(), array.asArrayRef().end());
 }
 
-PlanComponent readComponent(ComponentOp op, int T, int tile) {
+PlanComponent readComponent(ComponentOp op, int T) {
   PlanComponent c;
   c.name = op.getComponentName().str();
   c.part = fromMaskAttr(op.getPart());
@@ -199,9 +195,10 @@ PlanComponent readComponent(ComponentOp op, int T, int tile) {
     c.excluded.push_back(fromMaskAttr(e));
   c.description = op.getDescription() ? op.getDescription()->str() : op.getDefaultDescription();
   tiling::TileSchedule &s = c.schedule; // value-initialized: unused fields stay 0
-  s.q = fromMapAttr(op.getQueries(), T);
-  s.k = fromMapAttr(op.getKeys(), T);
-  s.tile = tile;
+  s.q = op.getQueries().toTiling(T);
+  s.k = op.getKeys().toTiling(T);
+  s.qTile = int(op.getQueryTile());
+  s.kTile = int(op.getKeyTile());
   mlir::Attribute schedule = op.getSchedule();
   if (auto band = llvm::dyn_cast<BandScheduleAttr>(schedule)) {
     s.kind = tiling::kBand;
@@ -213,6 +210,7 @@ PlanComponent readComponent(ComponentOp op, int T, int tile) {
     s.prefixKind = static_cast<int>(prefix.getKind());
     s.count = int(prefix.getCount());
     s.offset = int(prefix.getOffset());
+    s.skipPeriod = int(prefix.getSkipPeriod());
   } else {
     auto table = llvm::cast<TableScheduleAttr>(schedule);
     s.kind = tiling::kTable;
@@ -246,13 +244,12 @@ Plan readPlanIR(PlanOp op) {
     if (llvm::cast<mlir::StringAttr>(name).getValue() != "T")
       plan.params[llvm::cast<mlir::StringAttr>(name).str()] = value;
   plan.T = op.getT();
-  plan.tile = int(op.getTileEdge());
   for (HeadPlanOp headOp : op.getBody().getOps<HeadPlanOp>()) {
     HeadPlan head;
     head.maskIndex = headOp.getMaskIndexValue();
     head.mask = fromMaskAttr(headOp.getMask());
     for (ComponentOp c : headOp.getBody().getOps<ComponentOp>())
-      head.components.push_back(readComponent(c, int(plan.T), plan.tile));
+      head.components.push_back(readComponent(c, int(plan.T)));
     plan.heads.push_back(std::move(head));
   }
   return plan;

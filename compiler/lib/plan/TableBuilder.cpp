@@ -124,29 +124,31 @@ TileClass classifyTile(const PlanComponent &c, int T, const Box &b, bool keyTile
 
 } // namespace
 
-void buildTable(PlanComponent &c, int T, int tile) {
+void buildTable(PlanComponent &c, int T, tiling::TileShape shape) {
   c.name = "table";
   c.schedule = tiling::TileSchedule{};
-  c.schedule.q = c.schedule.k = tiling::IndexMap{tiling::kIdentity, T, 1, 0};
-  c.schedule.tile = tile;
+  c.schedule.q = c.schedule.k = tiling::IndexMap{tiling::kIdentity, T, 1, 0, 1};
+  c.schedule.qTile = shape.qRows;
+  c.schedule.kTile = shape.kRows;
   c.schedule.kind = tiling::kTable;
   c.schedule.qlimit = T;
 
-  int tiles = (T + tile - 1) / tile;
+  const int64_t M = shape.qRows, N = shape.kRows;
+  int qTiles = int((T + M - 1) / M), kTiles = int((T + N - 1) / N);
+  std::vector<std::vector<int>> bwdLists(kTiles);
   // Every causal tile pair is classified: refuse a table that is too large to build.
-  if (int64_t pairs = int64_t(tiles) * (tiles + 1) / 2; pairs > limits::kMaxTableTilePairs)
-    throw Error("component '" + c.description + "' needs a tile table of " +
+  if (int64_t pairs = int64_t(qTiles) * (kTiles + 1) / 2; pairs > limits::kMaxTableTilePairs)
+    throw Error("component '" + c.description + "' needs a tile table of about " +
                 std::to_string(pairs) + " tile pairs (T = " + std::to_string(T) + ", tile " +
-                std::to_string(tile) + "), more than the limit of " +
-                std::to_string(limits::kMaxTableTilePairs) + "; use a smaller T or a larger tile");
-  std::vector<std::vector<int>> bwdLists(tiles);
+                std::to_string(M) + "x" + std::to_string(N) + "), more than the limit of " +
+                std::to_string(limits::kMaxTableTilePairs) + "; use a smaller T");
   c.fwdOffsets.assign(1, 0);
   c.fwdEntries.clear();
-  for (int qt = 0; qt < tiles; ++qt) {
-    for (int kt = 0; kt <= qt; ++kt) {
-      Box box{int64_t(qt) * tile, std::min<int64_t>(int64_t(qt) * tile + tile, T) - 1,
-              int64_t(kt) * tile, std::min<int64_t>(int64_t(kt) * tile + tile, T) - 1};
-      TileClass cls = classifyTile(c, T, box, int64_t(kt) * tile + tile <= T);
+  for (int qt = 0; qt < qTiles; ++qt) {
+    const int64_t qa = qt * M, qb = std::min<int64_t>(qa + M, T) - 1;
+    for (int kt = 0; kt * N <= qb; ++kt) { // causal: keys up to the tile's last row
+      Box box{qa, qb, kt * N, std::min<int64_t>(kt * N + N, T) - 1};
+      TileClass cls = classifyTile(c, T, box, kt * N + N <= T);
       if (cls == kEmpty)
         continue;
       c.fwdEntries.push_back(kt << 1 | (cls == kFull));

@@ -26,7 +26,8 @@ struct CheckReport {
   ValidityOptions validityOptions;
   ValidityResult validity;
   CostReport cost;
-  WorkReport work; // of the plan the kernels would run, at the same tile edge
+  Plan plan;       // what the kernels run (or the --tile study plan)
+  WorkReport work; // of that plan
 };
 
 static std::string fixed(double value, int decimals) {
@@ -54,6 +55,15 @@ static void printCost(std::ostream &out, const std::string &prefix, const MaskCo
   out << prefix << "density: " << formatDensity(c.density) << "\n";
   out << prefix << "tiles: " << c.tilesNonEmpty << " non-empty, " << c.tilesFull
       << " full, of " << c.tilesCausal << " causal\n";
+}
+
+/// One word for the schedule of a component.
+static const char *componentScheduleKind(const PlanComponent &c) {
+  switch (c.schedule.kind) {
+  case tiling::kBand: return "band";
+  case tiling::kPrefix: return "prefix";
+  default: return "table";
+  }
 }
 
 static void printReport(std::ostream &out, const CheckReport &report) {
@@ -87,7 +97,23 @@ static void printReport(std::ostream &out, const CheckReport &report) {
     printCost(out, "head " + std::to_string(h) + " ", report.cost.heads[h]);
   printCost(out, "", report.cost.overall);
 
-  // What the planned kernels compute: score elements over allowed pairs.
+  // What the planned kernels compute: each component's tile shape and
+  // schedule, why a component has no closed form, then score elements over
+  // allowed pairs.
+  for (const HeadPlan &head : report.plan.heads) {
+    if (head.components.empty())
+      out << "component: head " << head.maskIndex
+          << " empty: the mask allows no pair (O = 0, lse = -inf, zero gradients)\n";
+    for (const PlanComponent &c : head.components) {
+      const tiling::TileSchedule &s = c.schedule;
+      out << "component: head " << head.maskIndex << " " << c.name << ": " << s.qTile << "x"
+          << s.kTile << " tiles, " << componentScheduleKind(c)
+          << (s.q.pack > 1 ? ", " + std::to_string(s.q.pack) + " groups per tile" : "") << "\n";
+      if (s.kind == tiling::kTable)
+        out << "fallback: head " << head.maskIndex << " " << c.description << ": "
+            << c.fallbackReason << "\n";
+    }
+  }
   out << "work-ratio: " << fixed(report.work.ratio(), 3) << "\n";
   out << "plan-tiles: " << report.work.fullTiles << " full, " << report.work.partialTiles
       << " partial\n";
@@ -97,14 +123,20 @@ static int runCheck(const Arguments &args) {
   CheckReport report;
   report.validityOptions.layers = args.integer<int>("layers");
   report.validityOptions.interleaved = args.has("interleaved");
-  const int tile = args.integer<int>("tile");
+  // --tile M: the block-mask counts and a study plan use M x M tiles; by
+  // default the counts use the kernels' first shape and the plan chooses
+  // among all of them.
+  const int tile = args.has("tile") ? args.integer<int>("tile")
+                                    : int(tiling::kKernelTileShapes[0].qRows);
   report.pattern = loadPatternArgument(args);
   if (report.pattern.T > kMaxCheckT)
     throw Error("T = " + std::to_string(report.pattern.T) +
                 " is too large for 'sparta check' (at most " + std::to_string(kMaxCheckT) + ")");
   report.validity = checkValidity(report.pattern, report.validityOptions);
   report.cost = costReport(report.pattern, tile);
-  report.work = measureWork(planPattern(report.pattern, PlanOptions{tile}));
+  report.plan = planPattern(report.pattern,
+                            args.has("tile") ? PlanOptions::square(int(tile)) : PlanOptions{});
+  report.work = measureWork(report.plan);
   printReport(std::cout, report);
   return report.validity.valid ? 0 : 1;
 }
@@ -118,10 +150,10 @@ SPARTA_COMMAND({"check",
                         .byDefault("2"),
                     Option::flag("interleaved", "layer m uses head m mod n alone (default: every "
                                                 "layer uses the union of the heads)"),
-                    Option::integer("tile", "M", {1, 1 << 20},
+                    Option::integer("tile", "M", {2, 1 << 20},
                                     "edge of the square tiles counted in the report and planned "
-                                    "for the work ratio (the kernels' tile is 64)")
-                        .byDefault(std::to_string(kBlockM)),
+                                    "for the work ratio")
+                        .derivedDefault("the kernels' tile shapes"),
                 }),
                 runCheck});
 

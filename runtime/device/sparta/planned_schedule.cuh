@@ -3,6 +3,7 @@
 // Generated kernels describe each component by a small Spec struct:
 //
 //   struct Spec {
+//     static constexpr int kBlockM, kBlockN;           // the component's tile shape
 //     static constexpr int kNumQBlocks, kNumKBlocks;   // from the plan
 //     static sparta::tiling::TileSchedule get();       // literal fields
 //     static bool covers(int i, int j);                // table components:
@@ -22,8 +23,8 @@
 namespace sparta {
 
 template <class Spec> struct PlannedSchedule {
-  static constexpr int kBlockM = ::sparta::kBlockM;
-  static constexpr int kBlockN = ::sparta::kBlockN;
+  static constexpr int kBlockM = Spec::kBlockM;
+  static constexpr int kBlockN = Spec::kBlockN;
   static constexpr int kNumQBlocks = Spec::kNumQBlocks;
   static constexpr int kNumKBlocks = Spec::kNumKBlocks;
 

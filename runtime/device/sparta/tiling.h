@@ -46,32 +46,82 @@ enum MapKind : int {
 };
 
 /// Index map of one side (queries or keys) of a component.
+///
+/// Packing (strided and chunked maps, pack > 1): the groups of the base map
+/// are concatenated `pack` at a time, so that short groups share one tile
+/// instead of each taking a mostly empty one. Mapped group G holds base groups
+/// [G * pack, (G + 1) * pack), each one a *sub-group* of consecutive
+/// positions; a query only meets keys of its own sub-group (sub()), which
+/// makes the tile's predicate block-diagonal. The planner packs only as many
+/// groups as fit one tile on each side.
 struct IndexMap {
   int kind;
-  int T; // sequence length
-  int p; // period (strided, gather) or chunk size (chunked); unused for identity
-  int w; // summary width (gather only)
+  int T;    // sequence length
+  int p;    // period (strided, gather) or chunk size (chunked); unused for identity
+  int w;    // summary width (gather only)
+  int pack; // base groups per mapped group (strided, chunked); 1 otherwise
+
+  //--- the base (unpacked) strided map: groups g < T mod p have one row more
+  /// Rows of base group 0 (the longest).
+  SPARTA_TILING_FN constexpr int baseLen() const { return kind == kStrided ? ceilDiv(T, p) : p; }
+  SPARTA_TILING_FN constexpr int baseGroups() const {
+    return kind == kStrided ? minInt(p, T) : kind == kChunked ? ceilDiv(T, p) : 1;
+  }
+  /// Concatenated position of the first row of base group g (g <= baseGroups()).
+  SPARTA_TILING_FN constexpr int baseStart(int g) const {
+    return kind == kChunked ? minInt(g * p, T)
+                            : g * baseLen() - (T % p > 0 ? maxInt(0, g - T % p) : 0);
+  }
+  /// Base group of concatenated position P.
+  SPARTA_TILING_FN constexpr int baseGroupOf(int P) const {
+    return kind == kChunked                            ? P / p
+           : (T % p == 0 || P < (T % p) * baseLen()) ? P / baseLen()
+                                                       : T % p + (P - (T % p) * baseLen()) / (baseLen() - 1);
+  }
 
   SPARTA_TILING_FN constexpr int groups() const {
-    return kind == kStrided ? minInt(p, T) : kind == kChunked ? ceilDiv(T, p) : 1;
+    return kind == kStrided || kind == kChunked ? ceilDiv(baseGroups(), pack) : 1;
   }
   /// Number of mapped positions in group g.
   SPARTA_TILING_FN constexpr int len(int g) const {
     return kind == kIdentity ? T
-           : kind == kStrided ? ceilDiv(T - g, p)
-           : kind == kChunked ? minInt(p, T - g * p)
-                              : (T / p) * w + maxInt(0, T % p - (p - w));
+           : kind == kStrided && pack == 1 ? ceilDiv(T - g, p)
+           : kind == kChunked && pack == 1 ? minInt(p, T - g * p)
+           : kind == kSummaryGather
+               ? (T / p) * w + maxInt(0, T % p - (p - w))
+               : baseStart(minInt((g + 1) * pack, baseGroups())) - baseStart(g * pack);
   }
   /// The longest group (group 0 for every kind).
   SPARTA_TILING_FN constexpr int maxLen() const { return len(0); }
+  /// Rows of the first (longest) sub-group of group g.
+  SPARTA_TILING_FN constexpr int firstSubLen(int g) const {
+    return baseStart(g * pack + 1) - baseStart(g * pack);
+  }
   /// Original row of mapped position pos of group g.
   SPARTA_TILING_FN constexpr int row(int g, int pos) const {
     return kind == kIdentity ? pos
-           : kind == kStrided ? pos * p + g
-           : kind == kChunked ? g * p + pos
-                              : (pos / w) * p + (p - w) + pos % w;
+           : kind == kStrided && pack == 1 ? pos * p + g
+           : kind == kChunked ? g * p * pack + pos
+           : kind == kSummaryGather
+               ? (pos / w) * p + (p - w) + pos % w
+               : (baseStart(g * pack) + pos - baseStart(baseGroupOf(baseStart(g * pack) + pos))) * p +
+                     baseGroupOf(baseStart(g * pack) + pos);
+  }
+  /// Sub-group of mapped position pos of group g (the base group; 0 unpacked).
+  SPARTA_TILING_FN constexpr int sub(int g, int pos) const {
+    return pack == 1 ? 0 : baseGroupOf(baseStart(g * pack) + pos);
   }
 };
+
+/// A score tile: qRows query positions by kRows key positions.
+struct TileShape {
+  int qRows, kRows;
+};
+
+/// The tile shapes the attention kernels are built for. The planner picks one
+/// per component among these; a new kernel shape is one more entry.
+constexpr TileShape kKernelTileShapes[] = {{64, 64}};
+constexpr int kNumKernelTileShapes = int(sizeof(kKernelTileShapes) / sizeof(kKernelTileShapes[0]));
 
 enum ScheduleKind : int {
   kBand = 0,   // same group, dlo <= qpos - kpos <= dhi, and qpos < qlimit
@@ -80,8 +130,9 @@ enum ScheduleKind : int {
 };
 
 enum PrefixKind : int {
-  // Key k (identity keys) is allowed for query q iff k < count and q >= k + offset:
-  // the first `count` keys, minus a band of width offset next to the diagonal.
+  // Key k (identity keys) is allowed for query q iff k < count and q >= k + offset,
+  // and, when skipPeriod > 0, (q - k) mod skipPeriod != 0: the first `count`
+  // keys, minus a band of width offset next to the diagonal and minus a stride.
   kPrefixGlobalKeys = 0,
   // Key k (summary-gathered keys, period p, width w) is allowed iff its row <= q.
   kPrefixSummary = 1,
@@ -108,23 +159,26 @@ struct TableData {
   const int *bwdEntries;
 };
 
-/// The iteration space of one component: maps, tile edge and schedule.
+/// The iteration space of one component: maps, tile shape and schedule.
 struct TileSchedule {
   IndexMap q, k;
-  int tile; // tile edge M (query and key tiles are M x M)
-  int kind; // ScheduleKind
+  int qTile; // query positions per tile
+  int kTile; // key positions per tile
+  int kind;  // ScheduleKind
   // kBand
   int dlo, dhi, qlimit;
   // kPrefix
-  int prefixKind, count, offset;
+  int prefixKind, count, offset, skipPeriod;
   // kTable
   TableData table;
 
-  SPARTA_TILING_FN constexpr int qTilesPerGroup() const { return ceilDiv(q.maxLen(), tile); }
-  SPARTA_TILING_FN constexpr int kTilesPerGroup() const { return ceilDiv(k.maxLen(), tile); }
+  SPARTA_TILING_FN constexpr int qTilesPerGroup() const { return ceilDiv(q.maxLen(), qTile); }
+  SPARTA_TILING_FN constexpr int kTilesPerGroup() const { return ceilDiv(k.maxLen(), kTile); }
   /// CTAs per (batch, head) of the forward and dQ kernels, and of the dK/dV kernel.
   SPARTA_TILING_FN constexpr int numQBlocks() const { return q.groups() * qTilesPerGroup(); }
   SPARTA_TILING_FN constexpr int numKBlocks() const { return k.groups() * kTilesPerGroup(); }
+  /// Packed maps (band schedules only): each group is one tile pair.
+  SPARTA_TILING_FN constexpr bool packed() const { return q.pack > 1; }
 
   /// Query rows of group g that may have keys: [0, qEnd(g)).
   SPARTA_TILING_FN constexpr int qEnd(int g) const {
@@ -138,32 +192,43 @@ struct TileSchedule {
            : prefixKind == kPrefixSummary  ? k.row(0, kpos)
                                            : (kpos / k.w + 1) * k.p;
   }
-  /// Number of keys query qpos sees.
+  /// Number of keys query qpos sees (before skipPeriod).
   SPARTA_TILING_FN constexpr int prefixCount(int qpos) const {
     return prefixKind == kPrefixGlobalKeys ? maxInt(0, minInt(count, qpos + 1 - offset))
            : prefixKind == kPrefixSummary
                ? (qpos / k.p) * k.w + maxInt(0, minInt(k.w, qpos % k.p - (k.p - k.w) + 1))
                : (qpos / k.p) * k.w;
   }
+  /// Whether offset q - k is removed by skipPeriod.
+  SPARTA_TILING_FN constexpr bool skipped(int diff) const {
+    return skipPeriod > 0 && diff % skipPeriod == 0;
+  }
 
   //--- element predicate in mapped coordinates (band and prefix) --------------
   SPARTA_TILING_FN constexpr bool allowed(int g, int qpos, int kpos) const {
     return qpos < qEnd(g) && kpos < k.len(g) &&
-           (kind == kBand ? (qpos - kpos >= dlo && qpos - kpos <= dhi)
-                          : kpos < prefixCount(qpos));
+           (kind == kBand ? (qpos - kpos >= dlo && qpos - kpos <= dhi &&
+                             q.sub(g, qpos) == k.sub(g, kpos))
+                          : kpos < prefixCount(qpos) && !skipped(qpos - kpos));
   }
 
   /// Classifies tile pair (qt, kt) of group g exactly (band and prefix).
   /// Full means: every valid query row of the tile sees every key of the tile,
   /// and the key tile is complete, so the kernel may skip all mask code.
   SPARTA_TILING_FN constexpr TileClass classify(int g, int qt, int kt) const {
-    return classifyRows(qt * tile, minInt(qt * tile + tile, q.len(g)) - 1, g, kt);
+    return packed() ? classifyPacked(g)
+                    : classifyRows(qt * qTile, minInt(qt * qTile + qTile, q.len(g)) - 1, g, kt);
+  }
+  /// A packed group is one tile pair; its longest sub-group comes first, and
+  /// pairs of different sub-groups exist in it, so it is never full.
+  SPARTA_TILING_FN constexpr TileClass classifyPacked(int g) const {
+    return q.firstSubLen(g) > dlo && qEnd(g) > 0 ? kPartial : kEmpty;
   }
   SPARTA_TILING_FN constexpr TileClass classifyRows(int qa, int qLast, int g, int kt) const {
     // Rows [qa, qLast] exist; keys [ka, kLast] exist.
-    return classifyRange(qa, qLast, minInt(qLast, qEnd(g) - 1), kt * tile,
-                         minInt(kt * tile + tile, k.len(g)) - 1,
-                         kt * tile + tile <= k.len(g));
+    return classifyRange(qa, qLast, minInt(qLast, qEnd(g) - 1), kt * kTile,
+                         minInt(kt * kTile + kTile, k.len(g)) - 1,
+                         kt * kTile + kTile <= k.len(g));
   }
   SPARTA_TILING_FN constexpr TileClass classifyRange(int qa, int qLast, int qLastKeyed, int ka,
                                               int kLast, bool kComplete) const {
@@ -174,26 +239,50 @@ struct TileSchedule {
                      qLast - ka <= dhi)
                       ? kFull
                       : kPartial)
+               : skipPeriod > 0 ? classifyPrefixSkipping(qa, qLast, ka, kLast, kComplete)
                : (prefixCount(qLast) <= ka ? kEmpty
                   : (kComplete && kLast < prefixCount(qa)) ? kFull
                                                            : kPartial);
+  }
+  /// Prefix classification with a skipped stride (skipPeriod >= 2). Full: the
+  /// plain prefix is full and no offset of the box is a multiple of the
+  /// period. Empty: unless the box holds a single prefix pair, it holds two
+  /// with consecutive offsets (row qLast's first two keys, or key ka of rows
+  /// qLast - 1 and qLast), and one of them is not skipped.
+  SPARTA_TILING_FN constexpr TileClass classifyPrefixSkipping(int qa, int qLast, int ka,
+                                                               int kLast, bool kComplete) const {
+    return prefixCount(qLast) <= ka ? kEmpty
+           : (kComplete && kLast < prefixCount(qa) &&
+              floorDiv(qLast - ka, skipPeriod) * skipPeriod < qa - kLast)
+               ? kFull
+           : (minInt(kLast, prefixCount(qLast) - 1) > ka ||
+              (qLast > qa && prefixCount(qLast - 1) > ka) || !skipped(qLast - ka))
+               ? kPartial
+               : kEmpty;
   }
 
   //--- forward: the key tiles of query tile qt, as a contiguous range ---------
   /// First key tile of query tile qt (band and prefix).
   SPARTA_TILING_FN constexpr int fwdFirst(int /*g*/, int qt) const {
-    return kind == kBand ? maxInt(0, floorDiv(qt * tile - dhi, tile)) : 0;
+    return kind == kBand && !packed() ? maxInt(0, floorDiv(qt * qTile - dhi, kTile)) : 0;
   }
   /// One past the last key tile of query tile qt (band and prefix).
   SPARTA_TILING_FN constexpr int fwdLast(int g, int qt) const {
     // A tile past the group's keyed rows has no keys at all.
-    return qt * tile >= qEnd(g) ? 0 : fwdLastRow(g, minInt(qt * tile + tile, qEnd(g)) - 1);
+    return qt * qTile >= qEnd(g) ? 0
+           : packed()            ? (classifyPacked(g) == kEmpty ? 0 : 1)
+                                 : fwdLastRow(g, minInt(qt * qTile + qTile, qEnd(g)) - 1, qt);
   }
-  SPARTA_TILING_FN constexpr int fwdLastRow(int g, int qLastKeyed) const {
+  SPARTA_TILING_FN constexpr int fwdLastRow(int g, int qLastKeyed, int qt) const {
     return qLastKeyed < 0 ? 0
            : kind == kBand
-               ? minInt(ceilDiv(k.len(g), tile), maxInt(0, floorDiv(qLastKeyed - dlo, tile) + 1))
-               : ceilDiv(prefixCount(qLastKeyed), tile);
+               ? minInt(ceilDiv(k.len(g), kTile), maxInt(0, floorDiv(qLastKeyed - dlo, kTile) + 1))
+               : ceilDiv(prefixCount(qLastKeyed), kTile) -
+                     // with a skipped stride the last key tile may hold only skipped pairs
+                     (skipPeriod > 0 && prefixCount(qLastKeyed) > 0 &&
+                              classify(g, qt, ceilDiv(prefixCount(qLastKeyed), kTile) - 1) == kEmpty
+                          ? 1
+                          : 0);
   }
   SPARTA_TILING_FN constexpr int fwdCount(int g, int qt) const {
     return kind == kTable ? table.fwdOffsets[qt + 1] - table.fwdOffsets[qt]
@@ -207,21 +296,29 @@ struct TileSchedule {
   }
 
   //--- backward: the query tiles of key tile kt, as a contiguous range --------
-  SPARTA_TILING_FN constexpr int bwdFirst(int /*g*/, int kt) const {
-    return kind == kBand ? maxInt(0, floorDiv(kt * tile + dlo, tile))
-                         : prefixFirstQuery(kt * tile) / tile;
+  SPARTA_TILING_FN constexpr int bwdFirst(int g, int kt) const {
+    return packed()       ? 0
+           : kind == kBand ? maxInt(0, floorDiv(kt * kTile + dlo, qTile))
+                           : prefixFirstQuery(kt * kTile) / qTile +
+                                 // with a skipped stride the first query tile may hold only skipped pairs
+                                 (skipPeriod > 0 && prefixFirstQuery(kt * kTile) < q.len(g) &&
+                                          classify(g, prefixFirstQuery(kt * kTile) / qTile, kt) == kEmpty
+                                      ? 1
+                                      : 0);
   }
   SPARTA_TILING_FN constexpr int bwdLast(int g, int kt) const {
-    return kind == kBand
-               ? minInt(ceilDiv(qEnd(g), tile),
-                        maxInt(0, floorDiv(minInt(kt * tile + tile, k.len(g)) - 1 + minInt(dhi, q.T), tile) + 1))
-               : ceilDiv(q.len(g), tile);
+    return packed() ? (classifyPacked(g) == kEmpty ? 0 : 1)
+           : kind == kBand
+               ? minInt(ceilDiv(qEnd(g), qTile),
+                        maxInt(0, floorDiv(minInt(kt * kTile + kTile, k.len(g)) - 1 + minInt(dhi, q.T), qTile) + 1))
+               : ceilDiv(q.len(g), qTile) -
+                     (skipPeriod > 0 && classify(g, ceilDiv(q.len(g), qTile) - 1, kt) == kEmpty ? 1 : 0);
   }
   SPARTA_TILING_FN constexpr int bwdCount(int g, int kt) const {
     return kind == kTable ? table.bwdOffsets[kt + 1] - table.bwdOffsets[kt]
-           : (kt * tile >= k.len(g) ||
-              (kind == kBand && kt * tile + dlo >= qEnd(g)) ||
-              (kind == kPrefix && prefixFirstQuery(kt * tile) >= q.len(g)))
+           : (kt * kTile >= k.len(g) ||
+              (kind == kBand && kt * kTile + dlo >= qEnd(g)) ||
+              (kind == kPrefix && prefixFirstQuery(kt * kTile) >= q.len(g)))
                ? 0
                : maxInt(0, bwdLast(g, kt) - bwdFirst(g, kt));
   }

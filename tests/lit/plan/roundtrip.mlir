@@ -10,28 +10,28 @@
 // RUN: sparta-opt %t.plan.mlir > %t.again.mlir
 // RUN: diff %t.plan.mlir %t.again.mlir
 
-// CHECK-LABEL: sparta.plan @every_form(T = 130, L = 10, c = 3) tile = 16 {
-sparta.plan @every_form(T = 130, L = 10, c = 3) tile = 16 {
+// CHECK-LABEL: sparta.plan @every_form(T = 130, L = 10, c = 3) {
+sparta.plan @every_form(T = 130, L = 10, c = 3) {
   // CHECK-NEXT: sparta.head_plan 1 mask = union(band(-2, 10), stride(10), intersect(chunk(10), summary(10, 3))) {
   sparta.head_plan 1 mask = union(band(-2, 10), stride(10), intersect(chunk(10), summary(10, 3))) {
-    // CHECK-NEXT: sparta.component @band band(-2, 10) queries = identity, keys = identity, schedule = band<0, 10>, grid = <fwd = 9, bwd = 9>
-    sparta.component @band band(-2, 10) queries = identity, keys = identity, schedule = band<0, 10>, grid = <fwd = 9, bwd = 9>
-    // CHECK-NEXT: sparta.component @stride stride(10) minus band(-2, 10) queries = strided<10>, keys = strided<10>, schedule = band<2, inf>
-    sparta.component @stride stride(10) minus band(-2, 10) queries = strided<10>, keys = strided<10>, schedule = band<2, inf>
-    // CHECK-NEXT: sparta.component @chunk chunk(10) minus band(-2, 10), stride(10) description "hand-written" queries = chunked<10>, keys = chunked<10>, schedule = band<0, 0, rows_below = 3>
-    sparta.component @chunk chunk(10) minus band(-2, 10), stride(10) description "hand-written" queries = chunked<10>, keys = chunked<10>, schedule = band<0, 0, rows_below = 3>
+    // CHECK-NEXT: sparta.component @band band(-2, 10) tile = 16x16, queries = identity, keys = identity, schedule = band<0, 10>, grid = <fwd = 9, bwd = 9>
+    sparta.component @band band(-2, 10) tile = 16x16, queries = identity, keys = identity, schedule = band<0, 10>, grid = <fwd = 9, bwd = 9>
+    // CHECK-NEXT: sparta.component @stride stride(10) minus band(-2, 10) tile = 16x16, queries = strided<10>, keys = strided<10>, schedule = band<2, inf>
+    sparta.component @stride stride(10) minus band(-2, 10) tile = 16x16, queries = strided<10>, keys = strided<10>, schedule = band<2, inf>
+    // CHECK-NEXT: sparta.component @chunk chunk(10) minus band(-2, 10), stride(10) description "hand-written" tile = 16x16, queries = chunked<10>, keys = chunked<10>, schedule = band<0, 0, rows_below = 3>
+    sparta.component @chunk chunk(10) minus band(-2, 10), stride(10) description "hand-written" tile = 16x16, queries = chunked<10>, keys = chunked<10>, schedule = band<0, 0, rows_below = 3>
   }
   // CHECK-NEXT: }
   // CHECK-NEXT: sparta.head_plan 0 mask = union(summary(10, 3), global_keys(4), random_blocks(16, 2, 18446744073709551609)) {
   sparta.head_plan 0 mask = union(summary(10, 3), global_keys(4), random_blocks(16, 2, 18446744073709551609)) {
-    // CHECK-NEXT: sparta.component @summary summary(10, 3) queries = identity, keys = summary_gather<10, 3>, schedule = prefix<summary>
-    sparta.component @summary summary(10, 3) queries = identity, keys = summary_gather<10, 3>, schedule = prefix<summary>
+    // CHECK-NEXT: sparta.component @summary summary(10, 3) tile = 16x16, queries = identity, keys = summary_gather<10, 3>, schedule = prefix<summary>
+    sparta.component @summary summary(10, 3) tile = 16x16, queries = identity, keys = summary_gather<10, 3>, schedule = prefix<summary>
     // CHECK-NEXT: schedule = prefix<summary_earlier_chunks>
-    sparta.component @summary summary(10, 3) queries = identity, keys = summary_gather<10, 3>, schedule = prefix<summary_earlier_chunks>
-    // CHECK-NEXT: sparta.component @global_keys global_keys(4) queries = identity, keys = identity, schedule = prefix<global_keys, count = 4, offset = 0>
-    sparta.component @global_keys global_keys(4) queries = identity, keys = identity, schedule = prefix<global_keys, count = 4, offset = 0>
-    // CHECK-NEXT: sparta.component @table random_blocks(16, 2, 18446744073709551609) queries = identity, keys = identity, schedule = table<fwd_offsets = [0, 1, 1, 1, 1, 1, 1, 1, 1, 2], fwd_entries = [0, 17], bwd_offsets = [0, 1, 1, 1, 1, 1, 1, 1, 1, 2], bwd_entries = [0, 17]>
-    sparta.component @table random_blocks(16, 2, 18446744073709551609) queries = identity, keys = identity, schedule = table<fwd_offsets = [0, 1, 1, 1, 1, 1, 1, 1, 1, 2], fwd_entries = [0, 17], bwd_offsets = [0, 1, 1, 1, 1, 1, 1, 1, 1, 2], bwd_entries = [0, 17]>
+    sparta.component @summary summary(10, 3) tile = 16x16, queries = identity, keys = summary_gather<10, 3>, schedule = prefix<summary_earlier_chunks>
+    // CHECK-NEXT: sparta.component @global_keys global_keys(4) tile = 16x16, queries = identity, keys = identity, schedule = prefix<global_keys, count = 4, offset = 0>
+    sparta.component @global_keys global_keys(4) tile = 16x16, queries = identity, keys = identity, schedule = prefix<global_keys, count = 4, offset = 0>
+    // CHECK-NEXT: sparta.component @table random_blocks(16, 2, 18446744073709551609) tile = 16x16, queries = identity, keys = identity, schedule = table<fwd_offsets = [0, 1, 1, 1, 1, 1, 1, 1, 1, 2], fwd_entries = [0, 17], bwd_offsets = [0, 1, 1, 1, 1, 1, 1, 1, 1, 2], bwd_entries = [0, 17]>
+    sparta.component @table random_blocks(16, 2, 18446744073709551609) tile = 16x16, queries = identity, keys = identity, schedule = table<fwd_offsets = [0, 1, 1, 1, 1, 1, 1, 1, 1, 2], fwd_entries = [0, 17], bwd_offsets = [0, 1, 1, 1, 1, 1, 1, 1, 1, 2], bwd_entries = [0, 17]>
   }
   // CHECK-NEXT: }
   // CHECK-NEXT: sparta.head_plan 2 mask = empty {
@@ -48,7 +48,7 @@ sparta.plan @every_form(T = 130, L = 10, c = 3) tile = 16 {
 // CHECK-SAME: c = #sparta.band<1, inf, rows_below = 5>
 // CHECK-SAME: d = #sparta.prefix<global_keys, count = 2, offset = 1>
 // CHECK-SAME: e = #sparta.table<fwd_offsets = [0, 0], fwd_entries = [], bwd_offsets = [0], bwd_entries = []>
-sparta.plan @attrs(T = 8, L = 1) tile = 8 attributes {
+sparta.plan @attrs(T = 8, L = 1) attributes {
     a = #sparta.mask<union(band(0, 4), stride(2))>, b = #sparta.map<summary_gather<8, 2>>,
     c = #sparta.band<1, inf, rows_below = 5>, d = #sparta.prefix<global_keys, count = 2, offset = 1>,
     e = #sparta.table<fwd_offsets = [0, 0], fwd_entries = [], bwd_offsets = [0], bwd_entries = []>} {

@@ -12,6 +12,8 @@
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/StringMap.h"
 
+#include "sparta/tiling.h"
+
 #include <optional>
 #include <string>
 

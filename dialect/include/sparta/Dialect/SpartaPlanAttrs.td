@@ -13,7 +13,7 @@
 // All use hand-written syntax (SpartaPlanAttrs.cpp): the forms are small
 // grammars (masks nest, maps and prefixes vary by kind) that the declarative
 // format cannot express. Inside plan ops they are printed without the
-// `#sparta.` prefix. Checks that need T and the tile edge live in the op
+// `#sparta.` prefix. Checks that need T and the tile shape live in the op
 // verifiers, since an attribute does not know its op.
 //
 // This file is included from SpartaAttrs.td: every attribute of the dialect
@@ -98,18 +98,21 @@ def Sparta_MaskAttr : AttrDef<Sparta_Dialect, "Mask"> {
 def Sparta_IndexMapAttr : AttrDef<Sparta_Dialect, "IndexMap"> {
   let mnemonic = "map";
   let summary = "an index map: identity, strided<p>, chunked<s> or summary_gather<p, w>";
+  let description = [{
+    `strided<28, pack = 2>` and `chunked<s, pack = k>` concatenate k groups
+    of the map into one (tiling::IndexMap::pack); pack = 1 is not printed.
+  }];
   let parameters = (ins "::mlir::sparta::IndexMapKind":$kind,
                         DefaultValuedParameter<"int64_t", "0">:$period,
-                        DefaultValuedParameter<"int64_t", "0">:$width);
+                        DefaultValuedParameter<"int64_t", "0">:$width,
+                        DefaultValuedParameter<"int64_t", "1">:$pack);
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{
     static ::mlir::FailureOr<IndexMapAttr> parseBare(::mlir::AsmParser &parser);
     void printBare(::mlir::raw_ostream &os) const;
-    /// tiling::IndexMap::groups() for sequence length T.
-    int64_t getNumGroups(int64_t T) const;
-    /// tiling::IndexMap::maxLen(): the length of group 0.
-    int64_t getMaxLen(int64_t T) const;
+    /// The tiling::IndexMap of this map for sequence length T.
+    ::sparta::tiling::IndexMap toTiling(int64_t T) const;
   }];
 }
 
@@ -136,12 +139,15 @@ def Sparta_PrefixScheduleAttr : AttrDef<Sparta_Dialect, "PrefixSchedule"> {
   let summary = "one group, identity queries, keys [0, n(q)) for a monotone n";
   let description = [{
     `#sparta.prefix<global_keys, count = 1, offset = 65>`,
+    `#sparta.prefix<global_keys, count = 1, offset = 33, skip_period = 32>`,
     `#sparta.prefix<summary>`, `#sparta.prefix<summary_earlier_chunks>`.
-    count and offset belong to global_keys only (zero otherwise).
+    count, offset and skip_period belong to global_keys only (zero
+    otherwise); skip_period = 0 (no stride removed) is not printed.
   }];
   let parameters = (ins "::mlir::sparta::PrefixScheduleKind":$kind,
                         DefaultValuedParameter<"int64_t", "0">:$count,
-                        DefaultValuedParameter<"int64_t", "0">:$offset);
+                        DefaultValuedParameter<"int64_t", "0">:$offset,
+                        DefaultValuedParameter<"int64_t", "0">:$skipPeriod);
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
 }

@@ -5,11 +5,11 @@
 // One sparta.plan per pattern, one sparta.head_plan per head mask, one
 // sparta.component per kernel launch of that head:
 //
-//   sparta.plan @strided_merged(T = 1024, L = 64) tile = 64 {
+//   sparta.plan @strided_merged(T = 1024, L = 64) {
 //     sparta.head_plan 0 mask = union(band(0, 64), stride(64)) {
-//       sparta.component @band band(0, 64)
-//           queries = identity, keys = identity, schedule = band<0, 64>, grid = <fwd = 16, bwd = 16>
-//       sparta.component @stride stride(64) minus band(0, 64)
+//       sparta.component @band band(0, 64) tile = 64x64, queries = identity,
+//           keys = identity, schedule = band<0, 64>, grid = <fwd = 16, bwd = 16>
+//       sparta.component @stride stride(64) minus band(0, 64) tile = 64x64,
 //           queries = strided<64>, keys = strided<64>, schedule = band<2, inf>, ...
 //     }
 //   }
@@ -38,13 +38,13 @@ def Sparta_PlanOp : Sparta_PlanOp<"plan", [
     Symbol, IsolatedFromAbove, SingleBlock, NoTerminator, NoRegionArguments]> {
   let summary = "the plan of an instantiated pattern";
   let description = [{
-    `sparta.plan @name(T = 4096, L = 64, ...) tile = 64 { head_plans }`.
-    The parameters are the pattern's values (T first); `tile` is the edge M
-    of the square M x M score tiles. The body holds one sparta.head_plan per
-    mask of the pattern, with indices 0..n-1 (head h uses plan h mod n).
+    `sparta.plan @name(T = 4096, L = 64, ...) { head_plans }`.
+    The parameters are the pattern's values (T first). The body holds one
+    sparta.head_plan per mask of the pattern, with indices 0..n-1 (head h
+    uses plan h mod n).
   }];
   let arguments = (ins SymbolNameAttr:$sym_name, StrArrayAttr:$param_names,
-                       DenseI64ArrayAttr:$param_values, I64Attr:$tile);
+                       DenseI64ArrayAttr:$param_values);
   let regions = (region SizedRegion<1>:$body);
   let hasCustomAssemblyFormat = 1;
   let hasVerifier = 1;
@@ -54,8 +54,6 @@ def Sparta_PlanOp : Sparta_PlanOp<"plan", [
     std::optional<int64_t> getParamValue(::llvm::StringRef name);
     /// The sequence length (the verifier guarantees it exists).
     int64_t getT() { return getParamValue("T").value_or(0); }
-    /// The tile edge, signed (I64Attr's accessor is unsigned).
-    int64_t getTileEdge() { return getTileAttr().getInt(); }
   }];
 }
 
@@ -82,25 +80,30 @@ def Sparta_ComponentOp : Sparta_PlanOp<"component", [HasParent<"HeadPlanOp">]> {
   let description = [{
     ```
     sparta.component @NAME PART [minus EXCLUDED, ...] [description "..."]
-        queries = MAP, keys = MAP, schedule = SCHEDULE [, grid = <fwd = N, bwd = N>]
+        tile = QxK, queries = MAP, keys = MAP, schedule = SCHEDULE
+        [, grid = <fwd = N, bwd = N>]
     ```
     The component computes the pairs of PART (an operand of the head's
-    union) that none of EXCLUDED (the parts of earlier components) holds.
+    union) that none of EXCLUDED (the parts of earlier components) holds,
+    in tiles of Q query positions by K key positions.
     `description` is only printed when it is not "PART minus EXCLUDED".
     `grid` (CTAs per batch and head of the forward/dQ and the dK/dV
     kernels) is informational; when present it must match the maps.
   }];
   let arguments = (ins StrAttr:$component_name, Sparta_MaskAttr:$part,
                        Sparta_MaskArrayAttr:$excluded, OptionalAttr<StrAttr>:$description,
-                       Sparta_IndexMapAttr:$queries, Sparta_IndexMapAttr:$keys,
+                       DenseI64ArrayAttr:$tile, Sparta_IndexMapAttr:$queries, Sparta_IndexMapAttr:$keys,
                        Sparta_ScheduleAttr:$schedule, OptionalAttr<DenseI64ArrayAttr>:$grid);
   let hasCustomAssemblyFormat = 1;
   let hasVerifier = 1;
   let extraClassDeclaration = [{
     /// "PART minus E1, E2": the description when none is stored.
     std::string getDefaultDescription();
-    /// The forward and backward grid sizes the maps imply.
-    std::pair<int64_t, int64_t> computeGrid(int64_t T, int64_t tile);
+    /// Query and key positions per tile (the verifier checks there are two).
+    int64_t getQueryTile() { return getTile()[0]; }
+    int64_t getKeyTile() { return getTile()[1]; }
+    /// The forward and backward grid sizes the maps and the tile imply.
+    std::pair<int64_t, int64_t> computeGrid(int64_t T);
   }];
 }
 

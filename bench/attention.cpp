@@ -2,13 +2,14 @@
 //
 //   attention-bench [--pattern NAME] [--B N] [--H N] [--T N] [--d N] [--L N] [--c N]
 //                   [--patterns DIR]   (default: patterns, from the repository root)
+//                   [--fuse-dq 0|1]    (1: the dK/dV kernels accumulate dQ, sm_90a)
 //
 // Prints one JSON line per case with the fields of shared/anchors/flex_bench.py
 // (impl, pattern, B, H, T, d, l, c, fwd_ms, fwdbwd_ms, fwd_tflops,
 // fwdbwd_tflops, density; useful FLOPs: forward 4*d*pairs, backward
 // 10*d*pairs, allowed pairs only), plus first_call_s (plan + NVRTC or cache +
-// module load) and mem_bytes (device memory the case took: tensors and
-// workspaces). Patterns by the anchors' names: causal (patterns/dense.mlir),
+// module load), mem_bytes (device memory the case took: tensors and
+// workspaces) and fuse_dq. Patterns by the anchors' names: causal (patterns/dense.mlir),
 // strided-heads, fixed-heads (multi-head: head h uses mask h mod 2),
 // strided-merged, fixed-merged. Without --pattern, all five.
 //
@@ -74,7 +75,7 @@ int64_t allowedPairs(const ConcretePattern &pattern, int64_t H) {
 std::string patternDir = "patterns";
 
 void runCase(const std::string &name, int64_t B, int64_t H, int64_t T, int64_t d, int64_t L,
-             int64_t c) {
+             int64_t c, bool fuseDq) {
   ParamBindings params{{"T", T}, {"L", L}};
   if (name.rfind("fixed", 0) == 0)
     params["c"] = c;
@@ -86,6 +87,7 @@ void runCase(const std::string &name, int64_t B, int64_t H, int64_t T, int64_t d
   config.patternPath = path;
   config.params = params;
   config.headDim = int(d);
+  config.fuseDq = fuseDq;
   SparseAttention attention(config);
   double firstCall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
@@ -125,10 +127,11 @@ void runCase(const std::string &name, int64_t B, int64_t H, int64_t T, int64_t d
               fmt::format("{{\"impl\": \"sparta\", \"pattern\": \"{}\", \"B\": {}, \"H\": {}, \"T\": {}, "
                           "\"d\": {}, \"l\": {}, \"c\": {}, \"fwd_ms\": {:.4f}, \"fwdbwd_ms\": {:.4f}, "
                           "\"fwd_tflops\": {:.2f}, \"fwdbwd_tflops\": {:.2f}, \"density\": {:.4f}, "
-                          "\"first_call_s\": {:.3f}, \"mem_bytes\": {}, \"device\": \"{}\"}}",
+                          "\"first_call_s\": {:.3f}, \"mem_bytes\": {}, \"fuse_dq\": {}, "
+                          "\"device\": \"{}\"}}",
                           name, B, H, T, d, L, c, fwdMs, fwdbwdMs, flopsF / fwdMs / 1e9,
                           (flopsF + flopsB) / fwdbwdMs / 1e9, pairs / double(B * H * T * T),
-                          firstCall, memBytes, rt::Context::get().device().name)
+                          firstCall, memBytes, fuseDq, rt::Context::get().device().name)
                   .c_str());
   std::fflush(stdout);
 }
@@ -139,7 +142,7 @@ int main(int argc, char **argv) {
   std::map<std::string, std::string> opts{{"B", "2"}, {"H", "8"}, {"T", "16384"}, {"d", "64"}};
   for (int n = 1; n + 1 < argc; n += 2) {
     if (std::strncmp(argv[n], "--", 2) != 0) {
-      std::fprintf(stderr, "usage: attention-bench [--pattern NAME] [--B N] [--H N] [--T N] [--d N] [--L N] [--c N] [--patterns DIR]\n");
+      std::fprintf(stderr, "usage: attention-bench [--pattern NAME] [--B N] [--H N] [--T N] [--d N] [--L N] [--c N] [--patterns DIR] [--fuse-dq 0|1]\n");
       return 2;
     }
     opts[argv[n] + 2] = argv[n + 1];
@@ -158,7 +161,8 @@ int main(int argc, char **argv) {
     for (const std::string &name : names) {
       if (!kPatternFiles.count(name))
         throw Error("unknown pattern '" + name + "'");
-      runCase(name, std::stoll(opts["B"]), std::stoll(opts["H"]), T, std::stoll(opts["d"]), L, c);
+      runCase(name, std::stoll(opts["B"]), std::stoll(opts["H"]), T, std::stoll(opts["d"]), L, c,
+              opts.count("fuse-dq") && opts["fuse-dq"] != "0");
     }
   } catch (const std::exception &e) {
     std::fprintf(stderr, "attention-bench: error: %s\n", e.what());

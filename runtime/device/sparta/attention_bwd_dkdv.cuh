@@ -116,23 +116,12 @@ SPARTA_DEVICE void attention_bwd_dkdv(const AttnBwdParams &p) {
   // FUSE_DQ: dQ += scale * dS K of each query tile (dS^T complete in sDs),
   // added into dq_acc in the fixed order of attention_bwd_common.cuh; d = 128
   // computes it in two halves of 64 columns (register pressure). Thread 0
-  // keeps the ordering state: the current query tile's counter, this CTA's
-  // rank there, the tile's number of contributors and the counter's last
-  // seen value (read when the tile starts, so that the wait usually costs no
-  // round trip); and the counter still to be released, with its new value.
-  // The release waits until the additions are performed, so it is done after
-  // the next barrier, while the next tile's first product runs, instead of
-  // stalling the CTA.
-  i32 *turnSem = nullptr, *pendingSem = nullptr;
-  int turnRank = 0, turnCount = 0, turnSeen = 0, pendingValue = 0;
-  auto startTurn = [&](int qtile) {
-    if (FUSE_DQ && threadIdx.x == 0) {
-      turnSem = p.dq_sem + rowIndex(p.heads, b, h, S::q_row(group, qtile * BM));
-      turnCount = S::fwd_count(group, qtile);
-      turnRank = turnCount - 1 - fwdPosition<S>(group, qtile, ktile, turnCount);
-      turnSeen = loadRelaxed(turnSem);
-    }
-  };
+  // waits for this CTA's turn while the first product runs, and keeps the
+  // counter still to be released, with its new value: the release waits
+  // until the additions are performed, so it is done after the next barrier,
+  // while the next tile's first product runs, instead of stalling the CTA.
+  i32 *pendingSem = nullptr;
+  int pendingValue = 0;
   auto addDqContribution = [&](int qtile) {
     if constexpr (FUSE_DQ) {
       constexpr int kDqN = D >= 128 ? 64 : D;
@@ -150,9 +139,13 @@ SPARTA_DEVICE void attention_bwd_dkdv(const AttnBwdParams &p) {
         zeroAcc(dqp);
         tileMmaIssue<D, DT, BTile::KN, kDqN, kKsK>(dqp, SmemAT{aDs}, aK, n0, 0);
         if (n0 == 0 && threadIdx.x == 0) {
-          while (turnSeen != turnRank)
-            turnSeen = loadRelaxed(turnSem);
+          pendingSem = p.dq_sem + rowIndex(p.heads, b, h, S::q_row(group, qtile * BM));
+          const int count = S::fwd_count(group, qtile);
+          const int rank = count - 1 - fwdPosition<S>(group, qtile, ktile, count);
+          while (loadRelaxed(pendingSem) != rank) {
+          }
           fenceAcquire();
+          pendingValue = rank + 1 == count ? 0 : rank + 1;
         }
         tileMmaWait(dqp);
         if (n0 == 0)
@@ -172,10 +165,6 @@ SPARTA_DEVICE void attention_bwd_dkdv(const AttnBwdParams &p) {
                           p.scale * r1);
           }
         }
-      }
-      if (threadIdx.x == 0) {
-        pendingSem = turnSem;
-        pendingValue = turnRank + 1 == turnCount ? 0 : turnRank + 1;
       }
     }
   };
@@ -219,10 +208,8 @@ SPARTA_DEVICE void attention_bwd_dkdv(const AttnBwdParams &p) {
       float st[kNtQ][4], dpt[kNtQ][4];
       zeroAcc(st);
       tileMmaIssue<D, DT, BTile::NK, kQSub, kKsD>(st, SmemA{aK}, qTile, q0, 0);
-      if (q0 == 0) {
+      if (q0 == 0)
         releasePending(); // the previous tile's additions preceded the barrier
-        startTurn(cur.tile);
-      }
       tileMmaWait(st);
       zeroAcc(dpt);
       tileMmaIssue<D, DT, BTile::NK, kQSub, kKsD>(dpt, SmemA{aV}, doTile, q0, 0);

@@ -2,6 +2,7 @@
 //
 //   attention-bench [--pattern NAME] [--B N] [--H N] [--T N] [--d N] [--L N] [--c N]
 //                   [--patterns DIR]   (default: patterns, from the repository root)
+//                   [--fuse-dq 0|1]    (1: the dK/dV kernels accumulate dQ, sm_90a)
 //
 // `attention-bench --help` lists the options with their ranges and defaults.
 // Every case's pattern is loaded before the GPU is touched, so a bad option or
@@ -11,8 +12,8 @@
 // (impl, pattern, B, H, T, d, l, c, fwd_ms, fwdbwd_ms, fwd_tflops,
 // fwdbwd_tflops, density; useful FLOPs: forward 4*d*pairs, backward
 // 10*d*pairs, allowed pairs only), plus first_call_s (plan + NVRTC or cache +
-// module load) and mem_bytes (device memory the case took: tensors and
-// workspaces). Patterns by the benchmark names: causal (patterns/dense.mlir),
+// module load), mem_bytes (device memory the case took: tensors and
+// workspaces) and fuse_dq. Patterns by the benchmark names: causal (patterns/dense.mlir),
 // strided-heads, fixed-heads (multi-head: head h uses mask h mod 2),
 // strided-merged, fixed-merged. Without --pattern, all five.
 //
@@ -81,6 +82,7 @@ struct Case {
   std::string name;
   ConcretePattern pattern;
   int64_t B = 0, H = 0, d = 0, L = 0, c = 0;
+  bool fuseDq = false;
 };
 
 void runCase(const Case &bench) {
@@ -92,6 +94,7 @@ void runCase(const Case &bench) {
   auto t0 = std::chrono::steady_clock::now();
   AttentionConfig config;
   config.headDim = int(d);
+  config.fuseDq = bench.fuseDq;
   SparseAttention attention(pattern, config);
   double firstCall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
@@ -130,10 +133,10 @@ void runCase(const Case &bench) {
               fmt::format("{{\"impl\": \"sparta\", \"pattern\": \"{}\", \"B\": {}, \"H\": {}, \"T\": {}, "
                           "\"d\": {}, \"l\": {}, \"c\": {}, \"fwd_ms\": {:.4f}, \"fwdbwd_ms\": {:.4f}, "
                           "\"fwd_tflops\": {:.2f}, \"fwdbwd_tflops\": {:.2f}, \"density\": {:.4f}, "
-                          "\"first_call_s\": {:.3f}, \"mem_bytes\": {}, \"device\": \"{}\"}}",
+                          "\"first_call_s\": {:.3f}, \"mem_bytes\": {}, \"fuse_dq\": {}, \"device\": \"{}\"}}",
                           name, B, H, T, d, L, c, fwdMs, fwdbwdMs, flopsF / fwdMs / 1e9,
                           (flopsF + flopsB) / fwdbwdMs / 1e9, pairs / double(B * H * T * T),
-                          firstCall, memBytes, rt::Context::get().device().name)
+                          firstCall, memBytes, bench.fuseDq, rt::Context::get().device().name)
                   .c_str());
   std::fflush(stdout);
 }
@@ -159,7 +162,7 @@ std::vector<Case> benchCases(const Arguments &args) {
                                    [&](const auto &entry) { return entry.first == name; });
     const std::string path = args.text("patterns") + "/" + file->second;
     cases.push_back({name, loadPattern(path, params), args.integer("B"), args.integer("H"),
-                     args.integer("d"), L, c});
+                     args.integer("d"), L, c, args.integer("fuse-dq") == 1});
   }
   return cases;
 }
@@ -186,7 +189,7 @@ int main(int argc, char **argv) {
   const Command bench{
       "",
       "",
-      "[--pattern NAME] [--B N] [--H N] [--T N] [--d N] [--L N] [--c N] [--patterns DIR]",
+      "[--pattern NAME] [--B N] [--H N] [--T N] [--d N] [--L N] [--c N] [--patterns DIR] [--fuse-dq 0|1]",
       {
           Option::choice("pattern", "NAME", patternNames(), "run only this case")
               .derivedDefault("every case"),
@@ -199,10 +202,13 @@ int main(int argc, char **argv) {
           Option::integer("c", "N", {1, kMaxT}, "the fixed patterns' summary width c")
               .derivedDefault("32 when L = 128, else 16"),
           Option::text("patterns", "DIR", "the folder of the pattern files").byDefault("patterns"),
+          Option::integer("fuse-dq", "0|1", {0, 1},
+                          "1: the dK/dV kernels also accumulate dQ in a fixed order (sm_90a)")
+              .byDefault("0"),
       },
       runBench,
       "Prints one JSON line per case: impl, pattern, B, H, T, d, l, c, fwd_ms, fwdbwd_ms,\n"
-      "fwd_tflops, fwdbwd_tflops, density, first_call_s, mem_bytes, device.\n"};
+      "fwd_tflops, fwdbwd_tflops, density, first_call_s, mem_bytes, fuse_dq, device.\n"};
   const Tool tool{"attention-bench",
                   "attention-bench times sparta's attention kernels, forward and forward + "
                   "backward, on random bf16 inputs (3 warm-up runs, the median of 20), for the "

@@ -51,6 +51,12 @@ void checkBwdTensors(const AttnBwdParams &p, const Function &fn) {
 
 } // namespace
 
+bool archCanFuseDq(const std::string &arch) { return arch == "sm_90a"; }
+
+size_t dqSemaphoreBytes(int batch, int numHeads, int seqLen) {
+  return static_cast<size_t>(batch) * numHeads * seqLen * sizeof(i32);
+}
+
 void validateHeads(const HeadArgs &h, int headDim, const char *kind) {
   auto fail = [&](const std::string &why) {
     throw Error(fmt::format("bad {} launch: {} (batch {}, num_heads {}, T {}, heads {}+{}*s for "

@@ -35,6 +35,9 @@ public:
     delta = rt::DeviceBuffer(rows * 4);
     for (rt::DeviceBuffer *b : {&oAcc, &dqAcc, &dkAcc, &dvAcc})
       *b = rt::DeviceBuffer(n * 4);
+    // Zeroed once: every backward launch leaves the counters zero again.
+    dqSem = rt::DeviceBuffer(rt::dqSemaphoreBytes(B, H, T));
+    dqSem.zero(nullptr);
   }
 
   /// Physical element index of logical (b, h, t, x).
@@ -78,6 +81,7 @@ public:
     p.lse = lse.as<float>();
     p.delta = delta.as<float>();
     p.dq_acc = dqAcc.as<float>(), p.dk_acc = dkAcc.as<float>(), p.dv_acc = dvAcc.as<float>();
+    p.dq_sem = dqSem.as<i32>();
     p.scale = scale;
     return p;
   }
@@ -92,8 +96,11 @@ public:
       }
   }
 
-  /// Backward of every head set (the accumulators are zeroed here).
-  void backward(const rt::Module &m, const TestCase &tc, float scale, const rt::Stream &s) {
+  /// Backward of every head set (the accumulators are zeroed here). With
+  /// fusedDq the dK/dV kernels accumulate dQ (dkdvKernel(c, true)): there is
+  /// no dQ launch and dQ is converted from dq_acc for every head set.
+  void backward(const rt::Module &m, const TestCase &tc, float scale, const rt::Stream &s,
+                bool fusedDq = false) {
     AttnBwdParams p = bwdParams(scale);
     p.heads = heads(0, 1, H_);
     rt::launchAttentionBwdPreprocess(m.function("bwd_preprocess"), p, d_, &s);
@@ -101,19 +108,22 @@ public:
     for (const HeadSet &hs : tc.sets)
       anyAcc |= hs.accumulate();
     if (anyAcc)
-      for (rt::DeviceBuffer *b : {&dqAcc, &dkAcc, &dvAcc})
+      for (rt::DeviceBuffer *b : {&dkAcc, &dvAcc})
         b->zero(&s);
+    if (anyAcc || fusedDq)
+      dqAcc.zero(&s);
     for (const HeadSet &hs : tc.sets) {
       p.heads = heads(hs.offset, hs.step, hs.count);
       for (const Component &c : hs.comps) {
-        rt::launchAttentionBwdDkdv(m.function(dkdvKernel(c)), p, c.sched.numKBlocks, d_, &s);
-        rt::launchAttentionBwdDq(m.function(dqKernel(c)), p, c.sched.numQBlocks, d_, &s);
+        rt::launchAttentionBwdDkdv(m.function(dkdvKernel(c, fusedDq)), p, c.sched.numKBlocks, d_, &s);
+        if (!fusedDq)
+          rt::launchAttentionBwdDq(m.function(dqKernel(c)), p, c.sched.numQBlocks, d_, &s);
       }
-      if (hs.accumulate()) {
+      if (hs.accumulate() || fusedDq) {
         ConvertParams cp{};
         cp.src[0] = dqAcc.as<float>(), cp.src[1] = dkAcc.as<float>(), cp.src[2] = dvAcc.as<float>();
         cp.dst[0] = arg(dq), cp.dst[1] = arg(dk), cp.dst[2] = arg(dv);
-        cp.count = 3;
+        cp.count = hs.accumulate() ? 3 : 1;
         cp.head_dim = d_;
         cp.heads = p.heads;
         rt::launchConvertAccumulators(m.function("convert_acc"), cp, &s);
@@ -121,7 +131,7 @@ public:
     }
   }
 
-  rt::DeviceBuffer q, k, v, o, dout, dq, dk, dv, lse, delta, oAcc, dqAcc, dkAcc, dvAcc;
+  rt::DeviceBuffer q, k, v, o, dout, dq, dk, dv, lse, delta, oAcc, dqAcc, dkAcc, dvAcc, dqSem;
 
 private:
   template <typename F> void forEach(F f) const {

@@ -54,12 +54,15 @@ struct Param {
   int caseIndex;
   int d;
   bool half;
+  bool fusedDq; // the dK/dV kernels accumulate dQ (sm_90a; skipped elsewhere)
 };
+
+bool gFusedDqAvailable = false;
 
 std::string paramName(const testing::TestParamInfo<Param> &info) {
   static const auto cases = allCases();
   return cases[info.param.caseIndex].name + "_d" + std::to_string(info.param.d) +
-         (info.param.half ? "_fp16" : "_bf16");
+         (info.param.half ? "_fp16" : "_bf16") + (info.param.fusedDq ? "_fuseddq" : "");
 }
 
 std::vector<Param> allParams() {
@@ -68,11 +71,18 @@ std::vector<Param> allParams() {
   for (int c = 0; c < n; ++c)
     for (int d : {32, 64, 128})
       for (bool half : {false, true})
-        ps.push_back({c, d, half});
+        for (bool fused : {false, true})
+          ps.push_back({c, d, half, fused});
   return ps;
 }
 
-class AttentionKernel : public testing::TestWithParam<Param> {};
+class AttentionKernel : public testing::TestWithParam<Param> {
+protected:
+  void SetUp() override {
+    if (GetParam().fusedDq && !gFusedDqAvailable)
+      GTEST_SKIP() << "the fused dK/dV + dQ kernels need sm_90a";
+  }
+};
 
 TEST_P(AttentionKernel, ForwardBackwardMatchReference) {
   static const auto cases = allCases();
@@ -112,7 +122,7 @@ TEST_P(AttentionKernel, ForwardBackwardMatchReference) {
   const rt::Module &m = moduleFor(d, prm.half);
   rt::Stream stream;
   dp.forward(m, tc, scale, stream);
-  dp.backward(m, tc, scale, stream);
+  dp.backward(m, tc, scale, stream, prm.fusedDq);
   stream.synchronize();
 
   auto toFloat = [&](const std::vector<uint16_t> &bits) {
@@ -213,6 +223,56 @@ TEST_P(AttentionKernel, ForwardBackwardMatchReference) {
   }
 }
 
+// The backward has no run-to-run variation: dQ contributions of the key tiles
+// are added in a fixed order (and dK, dV have one owner per row). Two
+// backward passes over the same forward outputs must agree bit for bit; the
+// gradients are poisoned in between.
+TEST_P(AttentionKernel, BackwardIsBitIdenticalAcrossRuns) {
+  static const auto cases = allCases();
+  const Param prm = GetParam();
+  const TestCase &tc = cases[prm.caseIndex];
+  const int d = prm.d;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+  const Rounder rnd{prm.half};
+  const size_t n = static_cast<size_t>(tc.B) * tc.H * tc.T * d;
+  const unsigned seed = std::random_device{}();
+  std::mt19937 gen(seed);
+  std::normal_distribution<float> normal(0.f, 1.f);
+  DeviceProblem dp(tc.B, tc.H, tc.T, d, tc.bthd);
+  for (rt::DeviceBuffer *b : {&dp.q, &dp.k, &dp.v, &dp.dout}) {
+    std::vector<uint16_t> bits(n);
+    for (uint16_t &x : bits)
+      x = rnd.bits(normal(gen));
+    dp.upload16(*b, bits);
+  }
+  const rt::Module &m = moduleFor(d, prm.half);
+  rt::Stream stream;
+  dp.forward(m, tc, scale, stream);
+  std::vector<uint16_t> first[3];
+  rt::DeviceBuffer *grads[3] = {&dp.dq, &dp.dk, &dp.dv};
+  for (int run = 0; run < 2; ++run) {
+    for (rt::DeviceBuffer *b : grads) {
+      std::vector<uint8_t> ff(b->size(), 0xff);
+      b->upload(ff.data(), ff.size());
+    }
+    dp.backward(m, tc, scale, stream, prm.fusedDq);
+    stream.synchronize();
+    for (int t = 0; t < 3; ++t) {
+      std::vector<uint16_t> bits = dp.download16(*grads[t]);
+      if (run == 0) {
+        first[t] = std::move(bits);
+        continue;
+      }
+      size_t differing = 0;
+      for (size_t i = 0; i < bits.size(); ++i)
+        differing += bits[i] != first[t][i];
+      const char *names[] = {"dQ", "dK", "dV"};
+      EXPECT_EQ(differing, 0u) << names[t] << " differs between runs (seed " << seed
+                               << ")";
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(All, AttentionKernel, testing::ValuesIn(allParams()), paramName);
 
 } // namespace
@@ -225,6 +285,7 @@ int main(int argc, char **argv) {
     return sparta::test::kSkipped;
   try {
     const rt::DeviceInfo &dev = rt::Context::get().device();
+    gFusedDqAvailable = rt::archCanFuseDq(dev.arch());
     std::printf("device: %s (%s), %d SMs, driver %d, NVRTC %s\n", dev.name.c_str(),
                 dev.arch().c_str(), dev.multiProcessors, dev.driverVersion,
                 rt::nvrtcVersion().c_str());
@@ -236,7 +297,7 @@ int main(int argc, char **argv) {
         jobs.emplace_back(std::make_pair(d, half), std::async(std::launch::async, [&, d, half] {
                             rt::CompileOptions o;
                             o.arch = dev.arch();
-                            return rt::compileCuda(moduleSource(cases, d, half),
+                            return rt::compileCuda(moduleSource(cases, d, half, gFusedDqAvailable),
                                                    "attention_test_d" + std::to_string(d) + ".cu", o);
                           }));
     for (auto &[key, fut] : jobs) {

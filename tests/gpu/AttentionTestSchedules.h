@@ -55,7 +55,7 @@ struct $NAME {
   __device__ __forceinline__ static int len(int g) { return (T - g + L - 1) / L; }
   // Heaviest query tiles (the last of each group) first.
   __device__ __forceinline__ static int2 q_block(int bid) { return make_int2(bid % L, MT - 1 - bid / L); }
-  __device__ __forceinline__ static int2 k_block(int bid) { return make_int2(bid % L, bid / L); }
+  __device__ __forceinline__ static int2 k_block(int bid) { return make_int2(bid % L, MT - 1 - bid / L); }
   __device__ __forceinline__ static int q_len(int g) { return len(g); }
   __device__ __forceinline__ static int k_len(int g) { return len(g); }
   __device__ __forceinline__ static int q_row(int g, int p) { return p * L + g; }
@@ -94,7 +94,7 @@ struct $NAME {
   static constexpr int T = $T, W = $W, NT = (T + 63) / 64;
   static constexpr int kNumQBlocks = NT, kNumKBlocks = NT;
   __device__ __forceinline__ static int2 q_block(int bid) { return make_int2(0, bid); }
-  __device__ __forceinline__ static int2 k_block(int bid) { return make_int2(0, bid); }
+  __device__ __forceinline__ static int2 k_block(int bid) { return make_int2(0, NT - 1 - bid); }
   __device__ __forceinline__ static int q_len(int) { return T; }
   __device__ __forceinline__ static int k_len(int) { return T; }
   __device__ __forceinline__ static int q_row(int, int p) { return p; }
@@ -139,7 +139,7 @@ struct $NAME {
   static constexpr int NQ = (T + 63) / 64, NK = (KLEN + 63) / 64;
   static constexpr int kNumQBlocks = NQ, kNumKBlocks = NK;
   __device__ __forceinline__ static int2 q_block(int bid) { return make_int2(0, NQ - 1 - bid); }
-  __device__ __forceinline__ static int2 k_block(int bid) { return make_int2(0, bid); }
+  __device__ __forceinline__ static int2 k_block(int bid) { return make_int2(0, NK - 1 - bid); }
   __device__ __forceinline__ static int q_len(int) { return T; }
   __device__ __forceinline__ static int k_len(int) { return KLEN; }
   __device__ __forceinline__ static int q_row(int, int p) { return p; }
@@ -232,7 +232,7 @@ struct $NAME {
   static constexpr int T = $T, NT = (T + 63) / 64;
   static constexpr int kNumQBlocks = NT, kNumKBlocks = NT;
   __device__ __forceinline__ static int2 q_block(int bid) { return make_int2(0, bid); }
-  __device__ __forceinline__ static int2 k_block(int bid) { return make_int2(0, bid); }
+  __device__ __forceinline__ static int2 k_block(int bid) { return make_int2(0, NT - 1 - bid); }
   __device__ __forceinline__ static int q_len(int) { return T; }
   __device__ __forceinline__ static int k_len(int) { return T; }
   __device__ __forceinline__ static int q_row(int, int p) { return p; }

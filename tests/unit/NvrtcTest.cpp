@@ -9,6 +9,7 @@
 #include "../gpu/AttentionTestCases.h"
 
 #include "sparta/Error.h"
+#include "sparta/runtime/AttentionLaunch.h"
 #include "sparta/runtime/Cuda.h"
 #include "sparta/runtime/Nvrtc.h"
 
@@ -122,7 +123,7 @@ TEST(Nvrtc, AllTestKernelsCompileWithoutForwardSpills) {
     jobs.push_back(std::async(std::launch::async, [&cases, v] {
       CompileOptions o;
       o.arch = v.arch;
-      return compileCuda(sparta::test::moduleSource(cases, v.d, v.half),
+      return compileCuda(sparta::test::moduleSource(cases, v.d, v.half, rt::archCanFuseDq(v.arch)),
                          "attention_test_d" + std::to_string(v.d) + ".cu", o);
     }));
   for (size_t i = 0; i < variants.size(); ++i) {

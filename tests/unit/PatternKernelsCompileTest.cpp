@@ -1,15 +1,17 @@
 //===- PatternKernelsCompileTest.cpp - Every pattern's kernels build clean -===//
 //
 // For every file in patterns/, both dtypes, d in {64, 128} and both targets
-// (sm_80, sm_90a), the whole kernel set (forward, dK/dV, dQ, preprocess,
-// convert) is planned, generated and compiled to CUBIN with NVRTC, without a
-// GPU. A compile error fails, and so does any spill: every configuration
-// sparta ships is meant to be spill-free. The cache is bypassed so that NVRTC
-// really runs. Compiles run on one thread per core.
+// (sm_80, sm_90a), plus sm_90a with fuseDq, the whole kernel set (forward,
+// dK/dV, dQ, preprocess, convert) is planned, generated and compiled to CUBIN
+// with NVRTC, without a GPU. A compile error fails, and so does any spill:
+// every configuration sparta ships is meant to be spill-free; a fused set must
+// have no dQ kernel. The cache is bypassed so that NVRTC really runs. Compiles
+// run on one thread per core.
 //
 //===----------------------------------------------------------------------===//
 #include "sparta/Compiler.h"
 #include "sparta/Frontend.h"
+#include "sparta/runtime/AttentionLaunch.h"
 
 #include <gtest/gtest.h>
 
@@ -25,10 +27,12 @@ struct Config {
   ElementType dtype;
   int headDim;
   std::string arch;
+  bool fuseDq = false;
 };
 
 std::string label(const Config &c) {
-  return c.file + " " + toString(c.dtype) + " d=" + std::to_string(c.headDim) + " " + c.arch;
+  return c.file + " " + toString(c.dtype) + " d=" + std::to_string(c.headDim) + " " + c.arch +
+         (c.fuseDq ? " fuseDq" : "");
 }
 
 TEST(PatternKernels, EveryConfigurationCompilesWithoutSpills) {
@@ -39,7 +43,9 @@ TEST(PatternKernels, EveryConfigurationCompilesWithoutSpills) {
     for (ElementType dtype : {ElementType::BF16, ElementType::FP16})
       for (int d : {64, 128})
         for (const char *arch : {"sm_80", "sm_90a"})
-          configs.push_back(Config{file, dtype, d, arch});
+          for (bool fuse : {false, true})
+            if (!fuse || rt::archCanFuseDq(arch))
+              configs.push_back(Config{file, dtype, d, arch, fuse});
 
   std::mutex mutex;
   std::vector<std::string> failures;
@@ -55,7 +61,7 @@ TEST(PatternKernels, EveryConfigurationCompilesWithoutSpills) {
         ConcretePattern pattern =
             loadPattern(std::string(SPARTA_SOURCE_DIR) + "/patterns/" + c.file, params);
         CompileOptions options;
-        options.kernel = KernelOptions{c.headDim, c.dtype, c.arch};
+        options.kernel = KernelOptions{c.headDim, c.dtype, c.arch, c.fuseDq};
         options.useCache = false;
         CompiledKernels compiled = compileKernels(pattern, options);
         std::lock_guard<std::mutex> lock(mutex);
@@ -64,6 +70,8 @@ TEST(PatternKernels, EveryConfigurationCompilesWithoutSpills) {
         for (const KernelInfo &info : compiled.source.kernels) {
           const rt::KernelResources &r = compiled.module.resources(info.name);
           ++kernelsChecked;
+          if (c.fuseDq && info.role == KernelRole::BwdDq)
+            failures.push_back(label(c) + ": " + info.name + " is a dQ kernel in a fused set");
           if (r.spillStoreBytes || r.spillLoadBytes)
             failures.push_back(label(c) + ": " + info.name + " spills " +
                                std::to_string(r.spillStoreBytes) + "/" +
@@ -82,8 +90,9 @@ TEST(PatternKernels, EveryConfigurationCompilesWithoutSpills) {
     t.join();
   for (const std::string &f : failures)
     ADD_FAILURE() << f;
-  // 64 kernel sets; at least 8 kernels each (one component per mask, two masks).
-  EXPECT_GE(kernelsChecked, 64 * 5);
+  // 96 kernel sets; at least 5 kernels each (the fused ones have no dQ kernel).
+  EXPECT_EQ(configs.size(), 96u);
+  EXPECT_GE(kernelsChecked, 96 * 4);
   std::printf("compiled %zu kernel sets, %d kernels, %zu failures\n", configs.size(), kernelsChecked,
               failures.size());
 }

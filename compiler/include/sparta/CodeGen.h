@@ -30,6 +30,10 @@ struct KernelOptions {
   int headDim = 64;                 // 32, 64 or 128
   ElementType dtype = ElementType::BF16;
   std::string arch = "sm_90a";      // sm_80, sm_86, sm_89, sm_90, sm_90a, ...
+  // Where the arch allows it (rt::archCanFuseDq): the dK/dV kernel also
+  // accumulates dQ, in a fixed order (5 products per tile pair instead of 7,
+  // no dQ kernels).
+  bool fuseDq = false;
 };
 
 /// Validates options (head dim, arch spelling); throws sparta::Error.

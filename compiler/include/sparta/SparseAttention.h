@@ -48,6 +48,7 @@ struct AttentionConfig {
   float scale = 0.f;              // 0: 1/sqrt(headDim)
   bool useCache = true;
   std::string cacheDir;           // empty: KernelCache::defaultDirectory()
+  bool fuseDq = false;            // KernelOptions::fuseDq
 };
 
 class SparseAttention {

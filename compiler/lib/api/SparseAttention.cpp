@@ -7,7 +7,11 @@
 //   backward  preprocess (delta = rowsum(dO * O)) for every head; zero the
 //             fp32 gradient workspaces if any component accumulates; for each
 //             mask, each component's dK/dV and dQ kernels; then convert the
-//             workspaces of the masks that accumulated.
+//             workspaces of the masks that accumulated. A kernel set without
+//             dQ kernels (fuseDq on sm_90a) accumulates dQ in the dK/dV
+//             pass: dq_acc is always zeroed and converted, and the dq_sem
+//             counters (zeroed once, left zero by every launch) order the
+//             additions.
 //
 // A launch serves the heads h = m, m + n, ... of mask m (grid.y = B x those
 // heads), so every kernel runs once per mask, never once per head.
@@ -57,17 +61,30 @@ struct SparseAttention::Impl {
   std::map<std::string, rt::Function> functions;
   int numMasks = 1;
   bool anyMerge = false, anyAccumulate = false;
+  bool fusedDq = true; // no dQ kernel: the dK/dV pass accumulates dQ
   float scale = 1.f;
   int headDim = 64;
   Workspace oAcc, delta, dqAcc, dkAcc, dvAcc;
+  rt::DeviceBuffer dqSem; // zero between launches
 
   Impl(const CompiledKernels &compiled)
       : module(compiled.module.cubin, compiled.module.ptx, compiled.source.name) {
     for (const KernelInfo &info : compiled.source.kernels) {
       functions.emplace(info.name, module.function(info.name));
       anyMerge |= info.role == KernelRole::Forward && info.mode != int(MergeMode::Single);
-      anyAccumulate |= info.role == KernelRole::BwdDq && info.mode == int(AccMode::Accumulate);
+      anyAccumulate |= info.role == KernelRole::BwdDkDv && info.mode == int(AccMode::Accumulate);
+      fusedDq &= info.role != KernelRole::BwdDq;
     }
+  }
+
+  /// The dq_sem counters for [B, H, T], zeroed when (re)allocated.
+  i32 *semaphores(int64_t B, int64_t H, int64_t T, const rt::Stream &stream) {
+    const size_t bytes = rt::dqSemaphoreBytes(int(B), int(H), int(T));
+    if (dqSem.size() < bytes) {
+      dqSem = rt::DeviceBuffer(bytes);
+      rt::memsetZero(dqSem.ptr(), bytes, &stream);
+    }
+    return dqSem.as<i32>();
   }
 
   /// Heads of mask m among H heads: m, m + n, ...
@@ -89,6 +106,7 @@ SparseAttention::SparseAttention(const ConcretePattern &pattern, const Attention
   options.kernel.dtype = config.dtype;
   options.kernel.arch =
       config.arch.empty() ? rt::Context::get().device().arch() : config.arch;
+  options.kernel.fuseDq = config.fuseDq;
   options.useCache = config.useCache;
   options.cacheDir = config.cacheDir;
   compiled_ = compileKernels(pattern_, options);
@@ -103,7 +121,7 @@ SparseAttention::~SparseAttention() = default;
 
 size_t SparseAttention::workspaceBytes() const {
   return impl_->oAcc.buffer.size() + impl_->delta.buffer.size() + impl_->dqAcc.buffer.size() +
-         impl_->dkAcc.buffer.size() + impl_->dvAcc.buffer.size();
+         impl_->dkAcc.buffer.size() + impl_->dvAcc.buffer.size() + impl_->dqSem.size();
 }
 
 namespace {
@@ -179,11 +197,16 @@ void SparseAttention::backward(const TensorView &q, const TensorView &k, const T
   p.lse = reinterpret_cast<const float *>(lse);
   p.delta = impl_->delta.get(rows * sizeof(float));
   p.scale = impl_->scale;
-  if (impl_->anyAccumulate) {
+  if (impl_->anyAccumulate || impl_->fusedDq) {
     p.dq_acc = impl_->dqAcc.get(accBytes);
+    rt::memsetZero(reinterpret_cast<rt::DevicePtr>(p.dq_acc), accBytes, &stream);
+  }
+  if (impl_->fusedDq)
+    p.dq_sem = impl_->semaphores(q.B, q.H, T(), stream);
+  if (impl_->anyAccumulate) {
     p.dk_acc = impl_->dkAcc.get(accBytes);
     p.dv_acc = impl_->dvAcc.get(accBytes);
-    for (float *acc : {p.dq_acc, p.dk_acc, p.dv_acc})
+    for (float *acc : {p.dk_acc, p.dv_acc})
       rt::memsetZero(reinterpret_cast<rt::DevicePtr>(acc), accBytes, &stream);
   }
   for (const KernelInfo &info : compiled_.source.kernels)
@@ -209,7 +232,7 @@ void SparseAttention::backward(const TensorView &q, const TensorView &k, const T
     if (info.role != KernelRole::Convert)
       continue;
     for (int m = 0; m < impl_->numMasks; ++m) {
-      if (!accumulated[m])
+      if (!accumulated[m] && !impl_->fusedDq)
         continue;
       ConvertParams c{};
       c.src[0] = p.dq_acc;
@@ -218,7 +241,7 @@ void SparseAttention::backward(const TensorView &q, const TensorView &k, const T
       c.dst[0] = p.dq;
       c.dst[1] = p.dk;
       c.dst[2] = p.dv;
-      c.count = 3;
+      c.count = accumulated[m] ? 3 : 1; // dQ alone: the dK/dV pass wrote dK, dV
       c.head_dim = impl_->headDim;
       c.heads = impl_->headsOf(m, q.B, q.H, T());
       rt::launchConvertAccumulators(impl_->function(info), c, &stream);

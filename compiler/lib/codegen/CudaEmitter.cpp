@@ -11,6 +11,7 @@
 
 #include "sparta/Error.h"
 #include "sparta/params.h"
+#include "sparta/runtime/AttentionLaunch.h"
 
 #include <fmt/format.h>
 
@@ -135,22 +136,32 @@ struct Emitter {
     const char *accNames[] = {"Write", "Accumulate"};
     std::string sched = fmt::format("sparta::PlannedSchedule<{}>", spec);
     auto entry = [&](const std::string &suffix, const std::string &params, const std::string &call,
-                     KernelRole role, int mode, int blocks, int smem) {
+                     KernelRole role, int mode, int blocks, int smem,
+                     const std::string &minBlocks = "") {
       std::string name = kernelBase + suffix;
-      src += fmt::format("extern \"C\" __global__ void __launch_bounds__(sparta::kNumThreads)\n"
+      src += fmt::format("extern \"C\" __global__ void __launch_bounds__(sparta::kNumThreads{})\n"
                          "{}(sparta::{} p) {{ {}; }}\n",
-                         name, params, call);
+                         minBlocks.empty() ? "" : ", " + minBlocks, name, params, call);
       out.kernels.push_back(KernelInfo{name, role, int(head.maskIndex), int(index), mode, blocks, smem});
     };
     entry("_fwd", "AttnFwdParams",
           fmt::format("sparta::attention_fwd<{}, {}, sparta::MergeMode::{}>(p)", cfg, sched, mergeNames[merge]),
           KernelRole::Forward, merge, s.numQBlocks(), fwdSmemBytes(options.headDim));
+    // A fused dK/dV kernel accumulates dQ itself: no dQ kernel.
+    const bool fuse = options.fuseDq && rt::archCanFuseDq(options.arch);
+    const char *fuseArg = fuse ? "true" : "false";
     entry("_bwd_dkdv", "AttnBwdParams",
-          fmt::format("sparta::attention_bwd_dkdv<{}, {}, sparta::AccMode::{}>(p)", cfg, sched, accNames[acc]),
-          KernelRole::BwdDkDv, acc, s.numKBlocks(), bwdDkdvSmemBytes(options.headDim));
-    entry("_bwd_dq", "AttnBwdParams",
-          fmt::format("sparta::attention_bwd_dq<{}, {}, sparta::AccMode::{}>(p)", cfg, sched, accNames[acc]),
-          KernelRole::BwdDq, acc, s.numQBlocks(), bwdDqSmemBytes(options.headDim));
+          fmt::format("sparta::attention_bwd_dkdv<{}, {}, sparta::AccMode::{}, {}>(p)", cfg, sched,
+                      accNames[acc], fuseArg),
+          KernelRole::BwdDkDv, acc, s.numKBlocks(), bwdDkdvSmemBytes(options.headDim),
+          // (an explicit minimum of 1 would let ptxas take more registers)
+          fuse ? fmt::format("(sparta::kDkdvMinBlocks<{}, sparta::AccMode::{}, true>)",
+                             options.headDim, accNames[acc])
+               : "");
+    if (!fuse)
+      entry("_bwd_dq", "AttnBwdParams",
+            fmt::format("sparta::attention_bwd_dq<{}, {}, sparta::AccMode::{}>(p)", cfg, sched, accNames[acc]),
+            KernelRole::BwdDq, acc, s.numQBlocks(), bwdDqSmemBytes(options.headDim));
     src += "\n";
   }
 

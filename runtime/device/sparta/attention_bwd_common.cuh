@@ -54,6 +54,51 @@ SPARTA_DEVICE void loadRowStats(float *sLse, float *sDelta, const float *lse, co
   }
 }
 
+// ---- dQ accumulated by the dK/dV pass (FUSE_DQ, sm_90a) -------------------------
+// Each key-tile CTA adds its dQ contribution dS K of every query tile it
+// meets into the fp32 workspace. The additions to one query tile happen in a
+// fixed order, so reruns are bit-identical: in descending key-tile order,
+// which is the order in which the CTAs (each walking its query tiles in
+// ascending order, its diagonal first) naturally arrive there. A counter per
+// query tile says how many contributions are in; a CTA waits until it equals
+// its rank. The Schedule's k_block lists each group's key tiles in
+// descending order, so every CTA waits only for CTAs of lower block index,
+// which started before it: the lowest unfinished CTA never waits, and the
+// launch cannot deadlock. (That CTAs start in block-index order is how
+// NVIDIA GPUs dispatch a grid, not a documented CUDA guarantee.)
+
+/// *addr += (a, b, c, d), fp32, as one relaxed reduction (addr 16-byte aligned).
+SPARTA_DEVICE void redAddF32x4(float *addr, float a, float b, float c, float d) {
+  asm volatile("red.global.add.v4.f32 [%0], {%1, %2, %3, %4};" ::"l"(addr), "f"(a), "f"(b), "f"(c),
+               "f"(d)
+               : "memory");
+}
+SPARTA_DEVICE int loadRelaxed(const i32 *p) {
+  int v;
+  asm volatile("ld.relaxed.gpu.global.b32 %0, [%1];" : "=r"(v) : "l"(p) : "memory");
+  return v;
+}
+/// After a relaxed load that saw a counter's value: makes the writes the
+/// counter's releaser performed before it visible (the acquire pattern).
+SPARTA_DEVICE void fenceAcquire() { asm volatile("fence.acq_rel.gpu;" ::: "memory"); }
+SPARTA_DEVICE void storeRelaxed(i32 *p, int v) {
+  asm volatile("st.relaxed.gpu.global.b32 [%0], %1;" ::"l"(p), "r"(v) : "memory");
+}
+
+/// Index of key tile kt in query tile qt's forward list (ascending tiles;
+/// kt is in the list): a binary search over fwd_tile.
+template <typename S> SPARTA_DEVICE int fwdPosition(int g, int qt, int kt, int count) {
+  int lo = 0, hi = count - 1;
+  while (lo < hi) {
+    const int mid = (lo + hi) >> 1;
+    if (S::fwd_tile(g, qt, mid).tile < kt)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
 /// Row stride (floats) of the fp32 staging tile: 8 floats of padding put the
 /// 8 rows of one fragment store into 2 wavefronts instead of 8.
 template <int D> constexpr int kStageStride = D + 8;

@@ -19,12 +19,24 @@
 // For d = 128 each query tile is processed in two halves of 32 columns to
 // keep the S^T/dP^T accumulators small enough for no spills.
 //
+// With FUSE_DQ (sm_90a only) the pass also computes dQ, so that S and dP are
+// computed once per tile pair (5 products instead of 7, and no dQ kernel):
+//
+//   dQ  += dS K                  dS^T stored to shared memory in 16 bits and
+//                                read back transposed as wgmma's A operand
+//
+// and adds each query tile's contribution into the fp32 dq_acc in a fixed
+// order (descending key tiles, kept by the dq_sem counters; see
+// attention_bwd_common.cuh), so that the result is bit-identical run to run.
+//
 // AccMode::Write stores dK, dV in dtype (only valid when this component's
 // key map covers every row); Accumulate adds into the fp32 workspaces. Each
-// key row is owned by one CTA, so neither needs atomics.
+// key row is owned by one CTA, so neither needs atomics. dQ always goes
+// through dq_acc (convert_accumulators turns it into dtype).
 //
 // Launch: grid (S::kNumKBlocks, batch * heads_in_launch), kNumThreads
-// threads, bwdDkdvSmemBytes(d) bytes of dynamic shared memory.
+// threads, bwdDkdvSmemBytes(d) bytes of dynamic shared memory; a FUSE_DQ
+// wrapper declares __launch_bounds__(kNumThreads, (kDkdvMinBlocks<d, AM, true>)).
 //
 //===----------------------------------------------------------------------===//
 #ifndef SPARTA_ATTENTION_BWD_DKDV_CUH
@@ -34,9 +46,17 @@
 
 namespace sparta {
 
-template <typename Cfg, typename S, AccMode AM>
+/// Resident CTAs per SM the dK/dV kernel is built for: the minimum of the
+/// wrapper's __launch_bounds__. With dQ fused, ptxas otherwise takes about
+/// 205 registers at d = 64 (2 CTAs per SM); capped at 168 the Write kernel
+/// fits 3 without spills (Accumulate's epilogue would spill).
+template <int D, AccMode AM, bool FUSE_DQ>
+constexpr int kDkdvMinBlocks = FUSE_DQ && D <= 64 && AM == AccMode::Write ? 3 : 1;
+
+template <typename Cfg, typename S, AccMode AM, bool FUSE_DQ = false>
 SPARTA_DEVICE void attention_bwd_dkdv(const AttnBwdParams &p) {
   static_assert(ScheduleChecks<S>::ok, "");
+  static_assert(!FUSE_DQ || kHasWgmma, "the dK/dV pass accumulates dQ on sm_90a only");
   constexpr int D = Cfg::kHeadDim;
   constexpr DType DT = Cfg::kDType;
   constexpr int BM = kBlockM, BN = kBlockN;
@@ -54,7 +74,9 @@ SPARTA_DEVICE void attention_bwd_dkdv(const AttnBwdParams &p) {
   char *sdO = sQ + 2 * kQTile; // 2 buffers
   float *sLse = reinterpret_cast<float *>(sdO + 2 * kQTile); // 2 x BM, scaled to base 2
   float *sDelta = sLse + 2 * BM;                              // 2 x BM
+  char *sDs = reinterpret_cast<char *>(sDelta + 2 * BM); // dS^T, BN x BM (FUSE_DQ)
   const u32 aK = smemAddr(sK), aV = smemAddr(sV), aQ = smemAddr(sQ), adO = smemAddr(sdO);
+  const u32 aDs = smemAddr(sDs);
 
   const int2 kb = S::k_block(blockIdx.x);
   const int group = kb.x, ktile = kb.y;
@@ -91,6 +113,70 @@ SPARTA_DEVICE void attention_bwd_dkdv(const AttnBwdParams &p) {
   }
   cpAsyncCommit();
 
+  // FUSE_DQ: dQ += scale * dS K of each query tile (dS^T complete in sDs),
+  // added into dq_acc in the fixed order of attention_bwd_common.cuh; d = 128
+  // computes it in two halves of 64 columns (register pressure). Thread 0
+  // waits for this CTA's turn while the first product runs, and keeps the
+  // counter still to be released, with its new value: the release waits
+  // until the additions are performed, so it is done after the next barrier,
+  // while the next tile's first product runs, instead of stalling the CTA.
+  i32 *pendingSem = nullptr;
+  int pendingValue = 0;
+  auto addDqContribution = [&](int qtile) {
+    if constexpr (FUSE_DQ) {
+      constexpr int kDqN = D >= 128 ? 64 : D;
+      constexpr int kKsK = BN / 16;
+      fenceSharedForWgmma();
+      __syncthreads(); // every warp's part of dS^T is written
+      // Lanes c and c^1 trade halves so that each adds 4 consecutive columns
+      // of one row: even c row g, odd c row g + 8.
+      const bool odd = c4 & 1;
+      const int pos = qtile * BM + warp * 16 + g + (odd ? 8 : 0);
+      const int row = pos < qlen ? S::q_row(group, pos) : -1;
+#pragma unroll 1
+      for (int n0 = 0; n0 < D; n0 += kDqN) {
+        float dqp[kDqN / 8][4];
+        zeroAcc(dqp);
+        tileMmaIssue<D, DT, BTile::KN, kDqN, kKsK>(dqp, SmemAT{aDs}, aK, n0, 0);
+        if (n0 == 0 && threadIdx.x == 0) {
+          pendingSem = p.dq_sem + rowIndex(p.heads, b, h, S::q_row(group, qtile * BM));
+          const int count = S::fwd_count(group, qtile);
+          const int rank = count - 1 - fwdPosition<S>(group, qtile, ktile, count);
+          while (loadRelaxed(pendingSem) != rank) {
+          }
+          fenceAcquire();
+          pendingValue = rank + 1 == count ? 0 : rank + 1;
+        }
+        tileMmaWait(dqp);
+        if (n0 == 0)
+          __syncthreads(); // the contributions ranked before this one are in
+        float *dst = bs.dqAcc + static_cast<i64>(row) * D + n0 + 2 * (c4 & 2);
+#pragma unroll
+        for (int nt = 0; nt < kDqN / 8; ++nt) {
+          const float s0 = odd ? dqp[nt][0] : dqp[nt][2], s1 = odd ? dqp[nt][1] : dqp[nt][3];
+          const float r0 = __shfl_xor_sync(0xffffffffu, s0, 1);
+          const float r1 = __shfl_xor_sync(0xffffffffu, s1, 1);
+          if (row >= 0) {
+            if (odd)
+              redAddF32x4(dst + nt * 8, p.scale * r0, p.scale * r1, p.scale * dqp[nt][2],
+                          p.scale * dqp[nt][3]);
+            else
+              redAddF32x4(dst + nt * 8, p.scale * dqp[nt][0], p.scale * dqp[nt][1], p.scale * r0,
+                          p.scale * r1);
+          }
+        }
+      }
+    }
+  };
+  // Called by every thread after a barrier that follows the additions.
+  auto releasePending = [&] {
+    if (FUSE_DQ && threadIdx.x == 0 && pendingSem) {
+      __threadfence(); // the additions are performed before the counter moves
+      storeRelaxed(pendingSem, pendingValue);
+      pendingSem = nullptr;
+    }
+  };
+
   float dk[kNtD][4], dv[kNtD][4];
   zeroAcc(dk);
   zeroAcc(dv);
@@ -121,7 +207,10 @@ SPARTA_DEVICE void attention_bwd_dkdv(const AttnBwdParams &p) {
       // runs (wgmma) while P^T is computed.
       float st[kNtQ][4], dpt[kNtQ][4];
       zeroAcc(st);
-      tileMma<D, DT, BTile::NK, kQSub, kKsD>(st, SmemA{aK}, qTile, q0, 0);
+      tileMmaIssue<D, DT, BTile::NK, kQSub, kKsD>(st, SmemA{aK}, qTile, q0, 0);
+      if (q0 == 0)
+        releasePending(); // the previous tile's additions preceded the barrier
+      tileMmaWait(st);
       zeroAcc(dpt);
       tileMmaIssue<D, DT, BTile::NK, kQSub, kKsD>(dpt, SmemA{aV}, doTile, q0, 0);
       // P^T; C element (key row, query column).
@@ -161,6 +250,15 @@ SPARTA_DEVICE void attention_bwd_dkdv(const AttnBwdParams &p) {
           for (int i = 0; i < 2; ++i)
             dpt[nt][2 * i + j] = st[nt][2 * i + j] * (dpt[nt][2 * i + j] - dq);
         }
+      if constexpr (FUSE_DQ) {
+        // dS^T in 16 bits, key-major, for dQ = dS K once the tile is done.
+#pragma unroll
+        for (int nt = 0; nt < kNtQ; ++nt)
+#pragma unroll
+          for (int i = 0; i < 2; ++i)
+            *reinterpret_cast<u32 *>(sDs + tileOffset<BM>(warp * 16 + g + 8 * i, (q0 >> 3) + nt) +
+                                     c4 * 4) = packFloat2<DT>(dpt[nt][2 * i], dpt[nt][2 * i + 1]);
+      }
       // dV += P^T dO and dK += dS^T Q, in flight together.
       tileMmaIssue<D, DT, BTile::KN, D, kKsQ>(
           dv, [&](int ks, u32(&a)[4]) { accToA<DT>(a, st[2 * ks], st[2 * ks + 1]); }, doTile, 0,
@@ -170,8 +268,11 @@ SPARTA_DEVICE void attention_bwd_dkdv(const AttnBwdParams &p) {
           q0);
       tileMmaWait(dv, dk);
     }
+    if constexpr (FUSE_DQ)
+      addDqContribution(cur.tile);
     __syncthreads();
   }
+  releasePending(); // the last tile's additions preceded the loop's last barrier
   cpAsyncWait<0>();
   __syncthreads(); // the tiles are reused as staging below
 

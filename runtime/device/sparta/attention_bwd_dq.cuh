@@ -1,5 +1,7 @@
 //===- attention_bwd_dq.cuh - Backward: dQ per query tile, deterministic ---===//
 //
+// The dQ pass, except where the dK/dV pass accumulates dQ itself (FUSE_DQ,
+// see attention_bwd_dkdv.cuh).
 // One CTA per query tile (same grid as the forward), walking the key tiles of
 // the forward schedule; warp w owns query rows 16w..16w+15 and accumulates
 // their dQ rows in registers. It recomputes what it needs instead of sharing

@@ -159,46 +159,60 @@ SPARTA_DEVICE void fenceSharedForWgmma() { asm volatile("fence.proxy.async.share
 #define SPARTA_WGMMA_SS_N64(TYPE)                                                                  \
   asm volatile("{ .reg .pred p; setp.ne.b32 p, %34, 0;\n"                                         \
                "wgmma.mma_async.sync.aligned.m64n64k16.f32." TYPE "." TYPE " "                    \
-               SPARTA_D_N64 ", %32, %33, p, 1, 1, 0, %35; }"                                            \
+               SPARTA_D_N64 ", %32, %33, p, 1, 1, %35, %36; }"                                          \
                : SPARTA_ACC_N64                                                                   \
-               : "l"(a), "l"(desc), "r"(1), "n"(TRANS_B))
+               : "l"(aDesc), "l"(desc), "r"(1), "n"(kTransA), "n"(TRANS_B))
 #define SPARTA_WGMMA_SS_N32(TYPE)                                                                  \
   asm volatile("{ .reg .pred p; setp.ne.b32 p, %18, 0;\n"                                         \
                "wgmma.mma_async.sync.aligned.m64n32k16.f32." TYPE "." TYPE " "                    \
-               SPARTA_D_N32 ", %16, %17, p, 1, 1, 0, %19; }"                                            \
+               SPARTA_D_N32 ", %16, %17, p, 1, 1, %19, %20; }"                                          \
                : SPARTA_ACC_N32                                                                   \
-               : "l"(a), "l"(desc), "r"(1), "n"(TRANS_B))
+               : "l"(aDesc), "l"(desc), "r"(1), "n"(kTransA), "n"(TRANS_B))
 
-template <typename T> struct IsSmemDescriptor {
-  static constexpr bool value = false;
+/// A shared-memory A operand stored M-major (its rows are the product's K,
+/// e.g. dS^T read as dS): the descriptor of the block, read transposed.
+struct TransposedADesc {
+  u64 desc;
 };
-template <> struct IsSmemDescriptor<u64> {
-  static constexpr bool value = true;
+
+/// 0: A in registers (u32[4]); 1: K-major shared block (u64 descriptor);
+/// 2: M-major shared block (TransposedADesc).
+template <typename T> struct WgmmaAKind {
+  static constexpr int value = 0;
 };
+template <> struct WgmmaAKind<u64> {
+  static constexpr int value = 1;
+};
+template <> struct WgmmaAKind<TransposedADesc> {
+  static constexpr int value = 2;
+};
+SPARTA_DEVICE u64 aDescriptorOf(u64 d) { return d; }
+SPARTA_DEVICE u64 aDescriptorOf(TransposedADesc d) { return d.desc; }
 
 /// d (64 x N, N = 8 * NT, fp32) += A (64 x 16) * B (16 x N, shared memory,
 /// descriptor `desc`; TRANS_B: stored N-major). A is this warp's 16 rows in
-/// registers (u32[4]) or a K-major shared-memory block (its u64 descriptor).
-/// N is 32 or 64.
+/// registers (u32[4]), a K-major shared-memory block (its u64 descriptor) or
+/// an M-major one (TransposedADesc). N is 32 or 64.
 template <DType DT, bool TRANS_B, int NT, typename AOp>
 SPARTA_DEVICE void wgmma(float (&d)[NT][4], const AOp &a, u64 desc) {
   static_assert(NT == 4 || NT == 8, "wgmma is wrapped for N = 32 and N = 64");
-  constexpr bool kSmemA = IsSmemDescriptor<AOp>::value;
-  if constexpr (NT == 8 && kSmemA) {
-    if constexpr (DT == DType::BF16)
+  constexpr int kAKind = WgmmaAKind<AOp>::value;
+  if constexpr (kAKind != 0) {
+    constexpr int kTransA = kAKind == 2 ? 1 : 0;
+    const u64 aDesc = aDescriptorOf(a);
+    if constexpr (NT == 8 && DT == DType::BF16)
       SPARTA_WGMMA_SS_N64("bf16");
-    else
+    else if constexpr (NT == 8)
       SPARTA_WGMMA_SS_N64("f16");
+    else if constexpr (DT == DType::BF16)
+      SPARTA_WGMMA_SS_N32("bf16");
+    else
+      SPARTA_WGMMA_SS_N32("f16");
   } else if constexpr (NT == 8) {
     if constexpr (DT == DType::BF16)
       SPARTA_WGMMA_N64("bf16");
     else
       SPARTA_WGMMA_N64("f16");
-  } else if constexpr (kSmemA) {
-    if constexpr (DT == DType::BF16)
-      SPARTA_WGMMA_SS_N32("bf16");
-    else
-      SPARTA_WGMMA_SS_N32("f16");
   } else {
     if constexpr (DT == DType::BF16)
       SPARTA_WGMMA_N32("bf16");

@@ -70,10 +70,11 @@ SPARTA_HD constexpr int fwdSmemBytes(int headDim) {
   return (kBlockM + 2 * kBlockN + 2 * kBlockN) * headDim * kElemBytes + kSmemAlign;
 }
 /// attention_bwd_dkdv: resident K and V tiles, double-buffered Q and dO tiles,
-/// and the tiles' lse and delta (2 x 2 x kBlockM floats).
+/// the tiles' lse and delta (2 x 2 x kBlockM floats) and the dS^T tile that
+/// the sm_90a kernels read back for dQ.
 SPARTA_HD constexpr int bwdDkdvSmemBytes(int headDim) {
   return (2 * kBlockN + 2 * kBlockM + 2 * kBlockM) * headDim * kElemBytes + 4 * kBlockM * 4 +
-         kSmemAlign;
+         kBlockN * kBlockM * kElemBytes + kSmemAlign;
 }
 /// attention_bwd_dq: resident Q and dO tiles, double-buffered K and V tiles.
 SPARTA_HD constexpr int bwdDqSmemBytes(int headDim) {
@@ -136,6 +137,12 @@ struct AttnBwdParams {
   HeadArgs heads;
   float scale;
   i32 pad_;
+  // Where the dK/dV pass also accumulates dQ (sm_90a): dq_acc receives every
+  // component's dQ (zeroed by the host, any AccMode), and dq_sem orders the
+  // additions, one counter per query tile at [B, num_heads, T] (indexed by
+  // the token row of the tile's first position). The host zeroes it once;
+  // every launch leaves it zero again.
+  i32 *dq_sem;
 };
 
 /// convert_accumulators: up to three fp32 workspaces to dtype tensors

@@ -35,10 +35,12 @@ template <class Spec> struct PlannedSchedule {
     const int groups = s.q.groups();
     return make_int2(bid % groups, s.qTilesPerGroup() - 1 - bid / groups);
   }
+  // Key tiles of each group in descending order (the dQ accumulation order,
+  // schedule.cuh).
   __device__ __forceinline__ static int2 k_block(int bid) {
     const tiling::TileSchedule s = Spec::get();
     const int groups = s.k.groups();
-    return make_int2(bid % groups, bid / groups);
+    return make_int2(bid % groups, s.kTilesPerGroup() - 1 - bid / groups);
   }
   __device__ __forceinline__ static int q_len(int g) { return Spec::get().q.len(g); }
   __device__ __forceinline__ static int k_len(int g) { return Spec::get().k.len(g); }

@@ -49,8 +49,13 @@
 //  * The key map need only be injective (summary gather covers few rows):
 //    rows it misses receive no gradient from this component, so a partial key
 //    map needs AccMode::Accumulate.
-//  * The tiles listed for a query tile are distinct; bwd lists are exactly
-//    the transpose of the fwd lists (same pairs, same `full` flags).
+//  * The tiles listed for a query tile are distinct and ascending; bwd lists
+//    are exactly the transpose of the fwd lists (same pairs, same `full`
+//    flags).
+//  * k_block enumerates each group's key tiles in descending tile order
+//    (bid increasing): the dK/dV pass adds its dQ contributions to a query
+//    tile in descending key-tile order and a CTA waits only for CTAs of
+//    lower block index (attention_bwd_common.cuh).
 //  * TileRef.full == 1 promises that every (qpos, kpos) of the tile pair with
 //    qpos < q_len(g) has kpos < k_len(g) and allowed(g, qpos, kpos): the
 //    kernel then runs no mask code. Otherwise (full == 0) the kernel
@@ -65,7 +70,7 @@
 //
 // Order: kernels process tiles in list order; for causal-like work, emitting
 // q_block so that the heaviest query tiles come first (bid 0 = last tile)
-// balances the tail of the grid.
+// balances the tail of the grid. k_block's order is fixed by the contract.
 //
 //===----------------------------------------------------------------------===//
 #ifndef SPARTA_SCHEDULE_CUH

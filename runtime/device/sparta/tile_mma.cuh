@@ -165,6 +165,26 @@ SPARTA_DEVICE void tileMmaIssue(float (&acc)[N / 8][4], SmemA a, u32 tile, int n
   }
 }
 
+/// An A operand read transposed from a shared tile of 64 columns whose rows
+/// are the product's K and whose columns are its M (dS^T stored key-major by
+/// the dK/dV pass, read as dS for dQ = dS K). wgmma only: the tensor cores
+/// read the block M-major through the descriptor, like an N-major B.
+struct SmemAT {
+  u32 tile;
+};
+
+template <int D, DType DT, BTile BL, int N, int KS>
+SPARTA_DEVICE void tileMmaIssue(float (&acc)[N / 8][4], SmemAT a, u32 tile, int n0, int k0) {
+  static_assert(kHasWgmma || N < 0, "transposed shared A operands need wgmma (sm_90a)");
+  wgmmaFenceOperands(acc);
+  wgmmaFence();
+#pragma unroll
+  for (int ks = 0; ks < KS; ++ks)
+    detail::wgmmaStep<D, DT, BL, N>(
+        acc, TransposedADesc{tileDescriptor<64>(a.tile + 16 * ks * kRowBytes<64>)}, tile, n0, k0, ks);
+  wgmmaCommit();
+}
+
 /// Waits for every product issued so far; `acc...` are their accumulators
 /// (pinned after the wait so that no read of them moves above it).
 template <typename... Acc> SPARTA_DEVICE void tileMmaWait(Acc &...acc) {

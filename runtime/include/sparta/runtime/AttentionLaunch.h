@@ -11,7 +11,10 @@
 // one forward launch per component on one stream, MergeMode First, Middle...,
 // Last; the backward runs preprocess once, then dkdv and dq per component
 // (AccMode::Accumulate into zeroed workspaces when there are several
-// components or a partial key map), then convertAccumulators.
+// components or a partial key map), then convertAccumulators. A fused dkdv
+// kernel (FUSE_DQ, sm_90a) also accumulates dQ into the zeroed dq_acc
+// (ordered by the zeroed dq_sem counters) and there is no dq kernel: dQ is
+// converted from dq_acc for every mask.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -19,7 +22,18 @@
 #include "sparta/params.h"
 #include "sparta/runtime/Cuda.h"
 
+#include <cstddef>
+#include <string>
+
 namespace sparta::rt {
+
+/// Whether the dK/dV kernel can compute dQ too (attention_bwd_dkdv's
+/// FUSE_DQ: 5 products per tile pair, no dQ kernel) on `arch` (an NVRTC
+/// target): the wgmma target, sm_90a.
+bool archCanFuseDq(const std::string &arch);
+
+/// Bytes of the dq_sem counters of a backward over [B, num_heads, T].
+size_t dqSemaphoreBytes(int batch, int numHeads, int seqLen);
 
 /// Throws sparta::Error when the head set or shape is malformed.
 void validateHeads(const HeadArgs &heads, int headDim, const char *kernelKind);

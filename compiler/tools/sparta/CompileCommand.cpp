@@ -13,6 +13,7 @@
 
 #include "sparta/Compiler.h"
 #include "sparta/Frontend.h"
+#include "sparta/PatternFiles.h"
 
 #include <fmt/format.h>
 
@@ -63,7 +64,7 @@ int runCompile(const Arguments &args) {
       throw UsageError(args.positionals.empty() ? "missing pattern FILE"
                                                 : "only one pattern FILE is read");
     writeOutput(args,
-                instantiatedIR(args.positionals[0], parseBindings(args.values("set")),
+                instantiatedIR(findPatternFile(args.positionals[0]), parseBindings(args.values("set")),
                                args.value("pattern", "")),
                 false);
     return 0;

@@ -11,6 +11,7 @@
 #include "Commands.h"
 
 #include "sparta/Frontend.h"
+#include "sparta/PatternFiles.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -186,7 +187,7 @@ ConcretePattern loadPatternArgument(const Arguments &args) {
                      "' (only one pattern FILE is read)");
   ParamBindings bindings = parseBindings(args.values("set"));
   ConcretePattern pattern =
-      loadPattern(args.positionals[0], bindings, args.value("pattern", ""));
+      loadPattern(findPatternFile(args.positionals[0]), bindings, args.value("pattern", ""));
   // The front end verifies these; the analyses rely on them, so check again.
   if (pattern.T <= 0)
     throw Error(args.positionals[0] + ": error: T must be positive, not " +

@@ -55,6 +55,10 @@ int sparta_pattern_check(const sparta_pattern *pattern, int layers, int interlea
                          char **json);
 /* The element mask of one head: T x T bytes (1 = query row i attends key j). */
 int sparta_pattern_mask(const sparta_pattern *pattern, int head, uint8_t *out, int64_t out_bytes);
+/* The same as bits: row i is words [i W, (i + 1) W) with W = ceil(T / 64), bit
+ * j % 64 of word j / 64 set when query i attends key j (out_words = T x W). */
+int sparta_pattern_mask_bits(const sparta_pattern *pattern, int head, uint64_t *out,
+                             int64_t out_words);
 /* A compiler stage as text: "plan", "cuda" or "ptx", for head dim 32/64/128,
  * dtype "bf16" or "fp16" and an arch such as "sm_90a" (no GPU needed). */
 int sparta_pattern_emit(const sparta_pattern *pattern, const char *stage, int head_dim,

@@ -11,7 +11,7 @@
 #include "sparta/Cost.h"
 #include "sparta/Error.h"
 #include "sparta/Frontend.h"
-#include "sparta/MaskSemantics.h"
+#include "sparta/MaskRows.h"
 #include "sparta/PatternFiles.h"
 #include "sparta/SparseAttention.h"
 #include "sparta/Validity.h"
@@ -23,6 +23,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <vector>
 
 struct sparta_pattern {
   sparta::ConcretePattern pattern;
@@ -183,20 +184,38 @@ int sparta_pattern_check(const sparta_pattern *pattern, int layers, int interlea
   });
 }
 
-int sparta_pattern_mask(const sparta_pattern *pattern, int head, uint8_t *out, int64_t out_bytes) {
+int sparta_pattern_mask_bits(const sparta_pattern *pattern, int head, uint64_t *out,
+                             int64_t out_words) {
   return guarded([&] {
-    requireOut(out, "sparta_pattern_mask");
+    requireOut(out, "sparta_pattern_mask_bits");
     const sparta::ConcretePattern &p = patternOf(pattern);
     const int64_t heads = static_cast<int64_t>(p.heads.size());
     if (head < 0 || head >= heads)
       throw sparta::Error(fmt::format("head {} is out of range: pattern '{}' has {} head{} (0..{})",
                                       head, p.name, heads, heads == 1 ? "" : "s", heads - 1));
+    const int64_t W = sparta::wordsFor(p.T);
+    if (out_words != p.T * W)
+      throw sparta::Error(fmt::format("mask buffer of {} words; T x ceil(T / 64) = {}", out_words,
+                                      p.T * W));
+    std::memset(out, 0, static_cast<size_t>(out_words) * sizeof(uint64_t));
+    for (int64_t i = 0; i < p.T; ++i)
+      sparta::fillMaskRow(p.heads[head], p.T, i, out + i * W);
+  });
+}
+
+int sparta_pattern_mask(const sparta_pattern *pattern, int head, uint8_t *out, int64_t out_bytes) {
+  return guarded([&] {
+    requireOut(out, "sparta_pattern_mask");
+    const sparta::ConcretePattern &p = patternOf(pattern);
     if (out_bytes != p.T * p.T)
       throw sparta::Error(fmt::format("mask buffer of {} bytes; T x T = {}", out_bytes, p.T * p.T));
-    for (int64_t i = 0; i < p.T; ++i) {
-      const std::vector<uint8_t> row = sparta::allowedRow(p.heads[head], p.T, i);
-      std::memcpy(out + i * p.T, row.data(), static_cast<size_t>(p.T));
-    }
+    const int64_t W = sparta::wordsFor(p.T);
+    std::vector<uint64_t> bits(static_cast<size_t>(p.T * W));
+    if (sparta_pattern_mask_bits(pattern, head, bits.data(), p.T * W) != 0)
+      throw sparta::Error(lastError);
+    for (int64_t i = 0; i < p.T; ++i)
+      for (int64_t j = 0; j < p.T; ++j)
+        out[i * p.T + j] = sparta::testBit(bits.data() + i * W, j) ? 1 : 0;
   });
 }
 

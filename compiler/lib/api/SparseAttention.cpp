@@ -213,7 +213,11 @@ SparseAttention::SparseAttention(const ConcretePattern &pattern, const Attention
   impl_->loadGroupSum(options);
 }
 
-SparseAttention::~SparseAttention() = default;
+SparseAttention::~SparseAttention() {
+  // The module and the buffers belong to the kernels' device: release them there.
+  rt::DeviceScope scope(impl_->device);
+  impl_.reset();
+}
 
 size_t SparseAttention::workspaceBytes() const {
   return impl_->forwardScratch.buffer.size() + impl_->backwardScratch.buffer.size();

@@ -66,6 +66,14 @@ struct AttentionConfig {
   int device = -1;                // CUDA device ordinal; -1: rt::Context::selectedDevice()
 };
 
+/// The kernel that sums the per-query-head dK and dV of grouped kv heads
+/// (sparta/head_group_sum.cuh): its CUDA C++ and its entry's name.
+struct HeadGroupSumKernel {
+  std::string name;
+  std::string source;
+};
+HeadGroupSumKernel headGroupSumKernel(int headDim, ElementType dtype);
+
 class SparseAttention {
 public:
   explicit SparseAttention(const AttentionConfig &config);

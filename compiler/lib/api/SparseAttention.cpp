@@ -171,19 +171,25 @@ struct SparseAttention::Impl {
   const rt::Function &function(const KernelInfo &info) const { return functions.at(info.name); }
 };
 
-void SparseAttention::Impl::loadGroupSum(const CompileOptions &options) {
-  const std::string name =
-      fmt::format("sparta_head_group_sum_d{}_{}", headDim, toString(dtype));
-  const std::string source = fmt::format(
+HeadGroupSumKernel headGroupSumKernel(int headDim, ElementType dtype) {
+  HeadGroupSumKernel kernel;
+  kernel.name = fmt::format("sparta_head_group_sum_d{}_{}", headDim, toString(dtype));
+  kernel.source = fmt::format(
       "#include \"sparta/head_group_sum.cuh\"\n"
       "extern \"C\" __global__ void __launch_bounds__(sparta::kNumThreads)\n"
       "{}(const sparta::HeadGroupSumParams p) {{\n"
       "  sparta::head_group_sum<{}, sparta::DType::{}>(p);\n}}\n",
-      name, headDim, dtype == ElementType::BF16 ? "BF16" : "FP16");
-  CachedModule compiled = compileCached(source, name, options.kernel.arch, options.wantCubin,
-                                        options.useCache, options.cacheDir);
-  groupSumModule = std::make_unique<rt::Module>(compiled.module.cubin, compiled.module.ptx, name);
-  groupSum = groupSumModule->function(name);
+      kernel.name, headDim, dtype == ElementType::BF16 ? "BF16" : "FP16");
+  return kernel;
+}
+
+void SparseAttention::Impl::loadGroupSum(const CompileOptions &options) {
+  const HeadGroupSumKernel kernel = headGroupSumKernel(headDim, dtype);
+  CachedModule compiled = compileCached(kernel.source, kernel.name, options.kernel.arch,
+                                        options.wantCubin, options.useCache, options.cacheDir);
+  groupSumModule =
+      std::make_unique<rt::Module>(compiled.module.cubin, compiled.module.ptx, kernel.name);
+  groupSum = groupSumModule->function(kernel.name);
 }
 
 SparseAttention::SparseAttention(const AttentionConfig &config)

@@ -9,8 +9,9 @@ the host time one forward call takes (calls are queued without waiting, so
 the GPU never holds the host up; median over rounds of --calls calls) for
   C++ forward   sparta_attention_forward called directly with prepared
                 arguments (libsparta's SparseAttention::forward plus a ctypes call)
-  sparta.attention   the whole operator: dispatcher, checks, output and
+  sparta.attention   the whole operator without autograd: checks, output and
                 workspace allocation from PyTorch, current stream, the call
+  ... q requires grad   the same, recorded for autograd
 and the GPU time of one forward (CUDA events). The overhead is the
 difference of the first two.
 
@@ -63,9 +64,14 @@ def overhead(args):
     def operator():
         sparta.attention(q, k, v, pattern)
 
-    def host_us(fn):
+    qg = q.detach().clone().requires_grad_(True)
+
+    def operator_autograd():
+        sparta.attention(qg, k, v, pattern)   # records the graph; its backward is not run
+
+    def host_us(fn, grad=False):
         rounds = []
-        with torch.no_grad():
+        with torch.set_grad_enabled(grad):
             for _ in range(args.rounds):
                 torch.cuda.synchronize()
                 start = time.perf_counter()
@@ -86,12 +92,15 @@ def overhead(args):
         torch.cuda.synchronize()
         return start.elapsed_time(end) * 1e3 / args.calls
 
-    for fn in (direct, operator):                      # warm both paths
+    for fn in (direct, operator):                      # warm every path
         host_us(fn)
+    host_us(operator_autograd, grad=True)
     cpp, py = host_us(direct), host_us(operator)
+    py_grad = host_us(operator_autograd, grad=True)
     gpu = gpu_us(direct)
     rows = [("C++ forward (through the C interface)", cpp), ("sparta.attention", py),
-            ("overhead of the operator", py - cpp), ("GPU time of one forward", gpu)]
+            ("overhead of the operator", py - cpp),
+            ("sparta.attention, q requires grad", py_grad), ("GPU time of one forward", gpu)]
     print(f"{torch.cuda.get_device_name()}: {pattern!r}, B={B}, H={H}, d={d}, bf16, "
           f"median of {args.rounds} rounds of {args.calls} calls")
     print(f"| {'host time per forward call':<40} | {'µs':>8} |")
@@ -101,7 +110,8 @@ def overhead(args):
     print(json.dumps({"bench": "python-overhead", "device": torch.cuda.get_device_name(),
                       "pattern": pattern.name, "params": pattern.params, "B": B, "H": H, "d": d,
                       "cpp_forward_host_us": cpp, "operator_host_us": py,
-                      "overhead_us": py - cpp, "gpu_forward_us": gpu}))
+                      "overhead_us": py - cpp, "operator_autograd_host_us": py_grad,
+                      "gpu_forward_us": gpu}))
 
 
 def train(args):

@@ -3,7 +3,10 @@
 Two custom operators (torch.library.custom_op), sparta::attention_forward and
 sparta::attention_backward, each with a fake (meta) implementation so that
 torch.compile traces through them without a graph break; the backward is the
-forward's registered autograd formula. Inside, a call:
+forward's registered autograd formula. Eagerly, sparta.attention calls the
+same two implementations through a torch.autograd.Function (or directly when
+no gradient is needed): the custom-operator machinery costs several times the
+rest of a call on the host, and only the compiler needs it. Inside, a call:
 
   * finds the kernels of (pattern, T, d, dtype, device, scale) in an
     in-process cache (on a miss libsparta compiles them, or reads them from
@@ -131,9 +134,8 @@ def _stream(device: torch.device) -> ctypes.c_void_p:
     return ctypes.c_void_p(torch.cuda.current_stream(device).cuda_stream)
 
 
-@torch.library.custom_op("sparta::attention_forward", mutates_args=())
-def _forward(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, pattern_key: str, layout: str,
-             scale: float) -> Tuple[torch.Tensor, torch.Tensor]:
+def _forward_impl(q, k, v, pattern_key, layout, scale):
+    """(o, lse) of the forward."""
     _check_inputs(q, k, v, layout)
     B, H, T, d = _shape(q, layout)
     Hkv = _shape(k, layout)[1]
@@ -150,16 +152,20 @@ def _forward(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, pattern_key: str
     return o, lse
 
 
+@torch.library.custom_op("sparta::attention_forward", mutates_args=())
+def _forward(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, pattern_key: str, layout: str,
+             scale: float) -> Tuple[torch.Tensor, torch.Tensor]:
+    return _forward_impl(q, k, v, pattern_key, layout, scale)
+
+
 @_forward.register_fake
 def _forward_fake(q, k, v, pattern_key, layout, scale):
     B, H, T, d = _shape(q, layout)
     return q.new_empty(q.shape), q.new_empty((B, H, T), dtype=torch.float32)
 
 
-@torch.library.custom_op("sparta::attention_backward", mutates_args=())
-def _backward(dout: torch.Tensor, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
-              o: torch.Tensor, lse: torch.Tensor, pattern_key: str, layout: str,
-              scale: float) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _backward_impl(dout, q, k, v, o, lse, pattern_key, layout, scale):
+    """(dq, dk, dv) of the forward that gave o and lse."""
     B, H, T, d = _shape(q, layout)
     Hkv = _shape(k, layout)[1]
     kernels = _kernels_for(pattern_key, T, d, q.dtype, q.device.index, scale)
@@ -176,6 +182,13 @@ def _backward(dout: torch.Tensor, q: torch.Tensor, k: torch.Tensor, v: torch.Ten
         lse.data_ptr(), ctypes.byref(do_), ctypes.byref(dq_), ctypes.byref(dk_),
         ctypes.byref(dv_), _stream(q.device), ws.data_ptr() if ws is not None else 0, ws_bytes))
     return dq, dk, dv
+
+
+@torch.library.custom_op("sparta::attention_backward", mutates_args=())
+def _backward(dout: torch.Tensor, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+              o: torch.Tensor, lse: torch.Tensor, pattern_key: str, layout: str,
+              scale: float) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    return _backward_impl(dout, q, k, v, o, lse, pattern_key, layout, scale)
 
 
 @_backward.register_fake
@@ -200,6 +213,24 @@ def _forward_grad(ctx, dout, dlse):
 _forward.register_autograd(_forward_grad, setup_context=_setup_context)
 
 
+class _EagerAttention(torch.autograd.Function):
+    """The same forward and backward for eager autograd, without the custom
+    operators' dispatch."""
+
+    @staticmethod
+    def forward(ctx, q, k, v, pattern_key, layout, scale):
+        o, lse = _forward_impl(q, k, v, pattern_key, layout, scale)
+        ctx.save_for_backward(q, k, v, o, lse)
+        ctx.pattern_key, ctx.layout, ctx.scale = pattern_key, layout, scale
+        return o
+
+    @staticmethod
+    def backward(ctx, dout):
+        q, k, v, o, lse = ctx.saved_tensors
+        dq, dk, dv = _backward_impl(dout, q, k, v, o, lse, ctx.pattern_key, ctx.layout, ctx.scale)
+        return dq, dk, dv, None, None, None
+
+
 def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, pattern: Pattern,
               scale=None, layout: str = "bhtd") -> torch.Tensor:
     """Block-sparse attention of `pattern`: o = softmax(q k^T scale, masked) v.
@@ -215,5 +246,9 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, pattern: Patter
     key = pattern.key
     if key not in _patterns:
         _patterns[key] = pattern
-    o, _ = _forward(q, k, v, key, layout, float(scale) if scale is not None else 0.0)
-    return o
+    s = float(scale) if scale is not None else 0.0
+    if torch.compiler.is_compiling():
+        return _forward(q, k, v, key, layout, s)[0]
+    if torch.is_grad_enabled() and (q.requires_grad or k.requires_grad or v.requires_grad):
+        return _EagerAttention.apply(q, k, v, key, layout, s)
+    return _forward_impl(q, k, v, key, layout, s)[0]

@@ -1,6 +1,8 @@
 //===- PatternArguments.cpp - FILE, --set and --pattern for the tools -----===//
 #include "sparta/cli/PatternArguments.h"
 
+#include "sparta/PatternFiles.h"
+
 #include "sparta/Frontend.h"
 
 namespace sparta::cli {
@@ -26,7 +28,8 @@ ConcretePattern loadPatternArgument(const Arguments &args) {
   requirePositionals(args, 1, "pattern FILE");
   const std::string &file = args.positionals[0];
   ConcretePattern pattern =
-      loadPattern(file, bindingArguments(args), args.has("pattern") ? args.text("pattern") : "");
+      loadPattern(findPatternFile(file), bindingArguments(args),
+                  args.has("pattern") ? args.text("pattern") : "");
   // The front end verifies this; the analyses rely on it, so check again.
   if (pattern.heads.empty())
     throw Error(file + ": error: pattern '" + pattern.name + "' has no heads");

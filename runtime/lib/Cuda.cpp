@@ -15,8 +15,10 @@
 #include <dlfcn.h>
 #include <fmt/format.h>
 
-#include <mutex>
+#include <algorithm>
 #include <cctype>
+#include <mutex>
+#include <vector>
 
 namespace sparta::rt {
 namespace {
@@ -149,21 +151,53 @@ int archNumber(const std::string &arch) {
   return v;
 }
 
-Context &Context::get() {
-  // Intentionally leaked: destroying it at exit would race the driver's own
-  // teardown; the primary context dies with the process.
-  static Context *c = new Context();
-  c->makeCurrent();
-  return *c;
+namespace {
+// The device Context::get() serves on this thread.
+thread_local int tlsSelectedDevice = 0;
+} // namespace
+
+int deviceCount() {
+  Driver &d = driver();
+  int n = 0;
+  if (!d.loadError.empty() || d.p_cuDeviceGetCount(&n) != CUDA_SUCCESS)
+    return 0;
+  return n;
 }
 
-Context::Context() {
+Context &Context::forDevice(int ordinal) {
+  // One per device, created on first use. Intentionally leaked: destroying
+  // them at exit would race the driver's own teardown; the primary contexts
+  // die with the process.
+  static std::mutex mutex;
+  static std::vector<Context *> contexts;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (contexts.empty()) {
+    ready();
+    contexts.resize(std::max(deviceCount(), 1), nullptr);
+  }
+  if (ordinal < 0 || ordinal >= static_cast<int>(contexts.size()))
+    throw Error(fmt::format("there is no CUDA device {} (this machine has {})", ordinal,
+                            deviceCount()));
+  if (!contexts[ordinal])
+    contexts[ordinal] = new Context(ordinal);
+  return *contexts[ordinal];
+}
+
+Context &Context::get() {
+  Context &c = forDevice(tlsSelectedDevice);
+  c.makeCurrent();
+  return c;
+}
+
+int Context::selectedDevice() { return tlsSelectedDevice; }
+
+Context::Context(int ordinal) {
   Driver &d = ready();
   CUdevice dev;
-  CU(cuDeviceGet, &dev, 0);
+  CU(cuDeviceGet, &dev, ordinal);
   device_ = dev;
+  info_.ordinal = ordinal;
   CU(cuDevicePrimaryCtxRetain, &ctx_, dev);
-  CU(cuCtxSetCurrent, ctx_);
   char name[256] = {0};
   CU(cuDeviceGetName, name, sizeof(name) - 1, dev);
   info_.name = name;
@@ -192,7 +226,27 @@ void Context::makeCurrent() const {
     CU(cuCtxSetCurrent, ctx_);
 }
 
-void Context::synchronize() const { CU(cuCtxSynchronize); }
+void Context::synchronize() const {
+  makeCurrent();
+  CU(cuCtxSynchronize);
+}
+
+DeviceScope::DeviceScope(int ordinal) : previousOrdinal_(tlsSelectedDevice) {
+  Context &target = Context::forDevice(ordinal);
+  CU(cuCtxGetCurrent, &previousContext_);
+  tlsSelectedDevice = ordinal;
+  target.makeCurrent();
+}
+
+DeviceScope::~DeviceScope() {
+  tlsSelectedDevice = previousOrdinal_;
+  CUcontext current = nullptr;
+  Driver &d = driver();
+  // Never throw from a destructor; a failure here leaves the scope's context current.
+  if (d.p_cuCtxGetCurrent(&current) == CUDA_SUCCESS && current != previousContext_ &&
+      previousContext_)
+    d.p_cuCtxSetCurrent(previousContext_);
+}
 
 std::pair<std::size_t, std::size_t> Context::memoryInfo() const {
   size_t free = 0, total = 0;
@@ -205,15 +259,17 @@ Stream::Stream() {
   Context::get();
   CU(cuStreamCreate, &s_, CU_STREAM_NON_BLOCKING);
 }
+Stream Stream::external(CUstream_st *handle) { return Stream(handle, ExternalTag{}); }
 Stream::~Stream() {
-  if (s_)
+  if (s_ && owned_)
     driver().p_cuStreamDestroy(s_); // never throw from a destructor
 }
 Stream &Stream::operator=(Stream &&o) noexcept {
   if (this != &o) {
-    if (s_)
+    if (s_ && owned_)
       driver().p_cuStreamDestroy(s_);
     s_ = o.s_;
+    owned_ = o.owned_;
     o.s_ = nullptr;
   }
   return *this;

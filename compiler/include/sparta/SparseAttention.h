@@ -9,10 +9,19 @@
 //   attn.backward(q, k, v, o, lse, dO, dq, dk, dv, stream);
 //
 // Construction plans the pattern, generates and compiles its kernels (or finds
-// them in the kernel cache) and loads them for the current device. Tensors are
-// device views with explicit strides (d contiguous), so [B, H, T, d] and
-// [B, T, H, d] layouts both work; head h uses the pattern's mask h mod n.
-// Shapes that do not fit the compiled kernels throw sparta::Error.
+// them in the kernel cache) and loads them for one device (config.device, or
+// the thread's selected one). Tensors are device views with explicit strides
+// (d contiguous), so [B, H, T, d] and [B, T, H, d] layouts both work; head h
+// uses the pattern's mask h mod n. k and v may have fewer heads than q
+// (grouped-query and multi-query attention): with H = G x Hkv, query head h
+// reads kv head h / G, and dK, dV sum their group's contributions in a fixed
+// order. Shapes that do not fit the compiled kernels throw sparta::Error.
+//
+// Calls run on the stream given (rt::Stream::external wraps a host program's
+// stream) and, when a Workspace is passed, allocate nothing: the fp32
+// scratch they need comes from it (forwardWorkspaceBytes/backwardWorkspaceBytes
+// say how much), so a call can be captured in a CUDA graph. Without one, the
+// object keeps its own buffers, grown on demand.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -38,6 +47,12 @@ struct TensorView {
   static TensorView bthd(rt::DevicePtr data, int64_t B, int64_t H, int64_t T, int64_t d);
 };
 
+/// Device memory the caller lends to one call; 256-byte aligned.
+struct Workspace {
+  rt::DevicePtr data = 0;
+  size_t bytes = 0;
+};
+
 struct AttentionConfig {
   std::string patternPath;
   ParamBindings params;
@@ -49,7 +64,16 @@ struct AttentionConfig {
   bool useCache = true;
   std::string cacheDir;           // empty: KernelCache::defaultDirectory()
   bool fuseDq = false;            // KernelOptions::fuseDq
+  int device = -1;                // CUDA device ordinal; -1: rt::Context::selectedDevice()
 };
+
+/// The kernel that sums the per-query-head dK and dV of grouped kv heads
+/// (sparta/head_group_sum.cuh): its CUDA C++ and its entry's name.
+struct HeadGroupSumKernel {
+  std::string name;
+  std::string source;
+};
+HeadGroupSumKernel headGroupSumKernel(int headDim, ElementType dtype);
 
 class SparseAttention {
 public:
@@ -63,17 +87,25 @@ public:
   /// o = attention(q, k, v); lse: fp32 [B, H, T] (natural log; -inf for rows
   /// with no allowed key, whose output is 0).
   void forward(const TensorView &q, const TensorView &k, const TensorView &v,
-               const TensorView &o, rt::DevicePtr lse, const rt::Stream &stream);
-  /// Gradients of the forward; lse is the forward's.
+               const TensorView &o, rt::DevicePtr lse, const rt::Stream &stream,
+               const Workspace *workspace = nullptr);
+  /// Gradients of the forward; lse is the forward's. dk and dv have k's heads.
   void backward(const TensorView &q, const TensorView &k, const TensorView &v,
                 const TensorView &o, rt::DevicePtr lse, const TensorView &dO,
                 const TensorView &dq, const TensorView &dk, const TensorView &dv,
-                const rt::Stream &stream);
+                const rt::Stream &stream, const Workspace *workspace = nullptr);
+
+  /// Bytes of the Workspace a forward of B x H query heads needs (may be 0).
+  size_t forwardWorkspaceBytes(int64_t B, int64_t H) const;
+  /// Bytes of the Workspace a backward of B x H query heads and Hkv kv heads needs.
+  size_t backwardWorkspaceBytes(int64_t B, int64_t H, int64_t Hkv) const;
+  /// The CUDA device the kernels are loaded on.
+  int device() const;
 
   const ConcretePattern &pattern() const { return pattern_; }
   const CompiledKernels &kernels() const { return compiled_; }
   int64_t T() const { return pattern_.T; }
-  /// Bytes of device workspace held for the last (B, H) used.
+  /// Bytes of device workspace this object holds (calls without a Workspace).
   size_t workspaceBytes() const;
 
 private:

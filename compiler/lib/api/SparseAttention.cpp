@@ -10,8 +10,7 @@
 //             workspaces of the masks that accumulated. A kernel set without
 //             dQ kernels (fuseDq on sm_90a) accumulates dQ in the dK/dV
 //             pass: dq_acc is always zeroed and converted, and the dq_sem
-//             counters (zeroed once, left zero by every launch) order the
-//             additions.
+//             counters, zeroed with the workspaces, order the additions.
 //
 // A launch serves the heads h = m, m + n, ... of mask m (grid.y = B x those
 // heads), so every kernel runs once per mask, never once per head.
@@ -20,6 +19,7 @@
 #include "sparta/SparseAttention.h"
 
 #include "sparta/Error.h"
+#include "sparta/head_group_sum.cuh"
 #include "sparta/params.h"
 #include "sparta/runtime/AttentionLaunch.h"
 
@@ -44,13 +44,54 @@ TensorArg toArg(const TensorView &t) {
   return TensorArg{reinterpret_cast<void *>(t.data), t.strideB, t.strideH, t.strideT};
 }
 
+constexpr size_t kWorkspaceAlign = 256;
+size_t alignUp(size_t bytes) { return (bytes + kWorkspaceAlign - 1) / kWorkspaceAlign * kWorkspaceAlign; }
+
+/// Hands out consecutive aligned pieces of a Workspace.
+class Carver {
+public:
+  explicit Carver(const Workspace &ws) : ws_(ws) {
+    if (ws.data % kWorkspaceAlign)
+      throw Error(fmt::format("workspace at {:#x} is not {}-byte aligned", ws.data, kWorkspaceAlign));
+  }
+  template <typename T> T *take(size_t bytes) {
+    if (bytes == 0)
+      return nullptr;
+    size_t offset = used_;
+    used_ += alignUp(bytes);
+    if (used_ > ws_.bytes)
+      throw Error(fmt::format("workspace of {} bytes is too small: the call needs at least {}",
+                              ws_.bytes, used_));
+    return reinterpret_cast<T *>(ws_.data + offset);
+  }
+
+private:
+  Workspace ws_;
+  size_t used_ = 0;
+};
+
 /// Grows to the largest size asked for; never shrinks.
-struct Workspace {
+struct OwnedWorkspace {
   rt::DeviceBuffer buffer;
-  float *get(size_t bytes) {
+  Workspace get(size_t bytes) {
     if (buffer.size() < bytes)
       buffer = rt::DeviceBuffer(bytes);
-    return buffer.as<float>();
+    return Workspace{buffer.ptr(), buffer.size()};
+  }
+};
+
+/// The pieces of one call's scratch memory, in the order they are carved.
+struct ScratchSizes {
+  size_t oAcc = 0;                       // forward: fp32 [B, H, T, d] when a mask merges
+  size_t delta = 0;                      // backward: fp32 [B, H, T]
+  size_t dqAcc = 0, dkAcc = 0, dvAcc = 0; // backward: fp32 [B, H, T, d] when accumulating
+  size_t dkGroup = 0, dvGroup = 0;       // backward, grouped kv: dtype [B, H, T, d]
+  size_t dqSem = 0;                      // backward, fused dQ: the dq_sem counters
+  size_t total() const {
+    size_t sum = 0;
+    for (size_t s : {oAcc, delta, dqAcc, dkAcc, dvAcc, dkGroup, dvGroup, dqSem})
+      sum += alignUp(s);
+    return sum;
   }
 };
 
@@ -64,8 +105,13 @@ struct SparseAttention::Impl {
   bool fusedDq = true; // no dQ kernel: the dK/dV pass accumulates dQ
   float scale = 1.f;
   int headDim = 64;
-  Workspace oAcc, delta, dqAcc, dkAcc, dvAcc;
-  rt::DeviceBuffer dqSem; // zero between launches
+  ElementType dtype = ElementType::BF16;
+  int device = 0;
+  OwnedWorkspace forwardScratch, backwardScratch;
+  // The grouped-kv gradient sum (head_group_sum.cuh), compiled with the kernel
+  // set so that no call compiles or loads anything (CUDA graph capture).
+  std::unique_ptr<rt::Module> groupSumModule;
+  rt::Function groupSum;
 
   Impl(const CompiledKernels &compiled)
       : module(compiled.module.cubin, compiled.module.ptx, compiled.source.name) {
@@ -77,57 +123,135 @@ struct SparseAttention::Impl {
     }
   }
 
-  /// The dq_sem counters for [B, H, T], zeroed when (re)allocated.
-  i32 *semaphores(int64_t B, int64_t H, int64_t T, const rt::Stream &stream) {
-    const size_t bytes = rt::dqSemaphoreBytes(int(B), int(H), int(T));
-    if (dqSem.size() < bytes) {
-      dqSem = rt::DeviceBuffer(bytes);
-      rt::memsetZero(dqSem.ptr(), bytes, &stream);
+  /// Calls `launch(heads, kArg, vArg)` for every launch that serves mask m:
+  /// one over the heads m, m + n, ... when k and v have q's heads; with
+  /// groups (H = G x Hkv), one per kv head g over the group's heads of mask
+  /// m, reading k and v of head g through a zero head stride.
+  template <typename Launch>
+  void forEachLaunch(int m, const TensorView &q, const TensorView &k, const TensorView &v,
+                     int64_t T, Launch &&launch) const {
+    const int64_t H = q.H, Hkv = k.H;
+    if (Hkv == H) {
+      int served = H > m ? int((H - m + numMasks - 1) / numMasks) : 0;
+      if (served > 0)
+        launch(HeadArgs{int(q.B), int(H), int(T), m, numMasks, served}, toArg(k), toArg(v));
+      return;
     }
-    return dqSem.as<i32>();
+    const int64_t G = H / Hkv;
+    for (int64_t g = 0; g < Hkv; ++g) {
+      const int64_t lo = g * G, hi = lo + G;
+      const int64_t first = lo + ((m - lo) % numMasks + numMasks) % numMasks;
+      if (first >= hi)
+        continue;
+      const int served = int((hi - 1 - first) / numMasks + 1);
+      auto groupHead = [&](const TensorView &t) {
+        return TensorArg{reinterpret_cast<void *>(t.data + g * t.strideH * 2), t.strideB, 0,
+                         t.strideT};
+      };
+      launch(HeadArgs{int(q.B), int(H), int(T), int(first), numMasks, served}, groupHead(k),
+             groupHead(v));
+    }
   }
 
-  /// Heads of mask m among H heads: m, m + n, ...
-  HeadArgs headsOf(int m, int64_t B, int64_t H, int64_t T) const {
-    int served = H > m ? int((H - m + numMasks - 1) / numMasks) : 0;
-    return HeadArgs{int(B), int(H), int(T), m, numMasks, served};
+  ScratchSizes forwardSizes(int64_t B, int64_t H, int64_t T) const {
+    ScratchSizes s;
+    if (anyMerge)
+      s.oAcc = size_t(B * H * T) * headDim * sizeof(float);
+    return s;
+  }
+  ScratchSizes backwardSizes(int64_t B, int64_t H, int64_t Hkv, int64_t T) const {
+    ScratchSizes s;
+    const size_t rows = size_t(B * H * T);
+    s.delta = rows * sizeof(float);
+    if (anyAccumulate || fusedDq)
+      s.dqAcc = rows * headDim * sizeof(float);
+    if (anyAccumulate)
+      s.dkAcc = s.dvAcc = rows * headDim * sizeof(float);
+    if (fusedDq)
+      s.dqSem = rt::dqSemaphoreBytes(int(B), int(H), int(T));
+    if (Hkv != H)
+      s.dkGroup = s.dvGroup = rows * headDim * 2;
+    return s;
   }
 
+  void loadGroupSum(const CompileOptions &options);
+  /// dk, dv = the sums of each group of G heads of dkHeads, dvHeads.
+  void sumHeadGroups(const TensorView &dkHeads, const TensorView &dvHeads, const TensorView &dk,
+                     const TensorView &dv, int64_t T, const rt::Stream &stream) const;
   const rt::Function &function(const KernelInfo &info) const { return functions.at(info.name); }
 };
+
+HeadGroupSumKernel headGroupSumKernel(int headDim, ElementType dtype) {
+  HeadGroupSumKernel kernel;
+  kernel.name = fmt::format("sparta_head_group_sum_d{}_{}", headDim, toString(dtype));
+  kernel.source = fmt::format(
+      "#include \"sparta/head_group_sum.cuh\"\n"
+      "extern \"C\" __global__ void __launch_bounds__(sparta::kNumThreads)\n"
+      "{}(const sparta::HeadGroupSumParams p) {{\n"
+      "  sparta::head_group_sum<{}, sparta::DType::{}>(p);\n}}\n",
+      kernel.name, headDim, dtype == ElementType::BF16 ? "BF16" : "FP16");
+  return kernel;
+}
+
+void SparseAttention::Impl::loadGroupSum(const CompileOptions &options) {
+  const HeadGroupSumKernel kernel = headGroupSumKernel(headDim, dtype);
+  CachedModule compiled = compileCached(kernel.source, kernel.name, options.kernel.arch,
+                                        options.wantCubin, options.useCache, options.cacheDir);
+  groupSumModule =
+      std::make_unique<rt::Module>(compiled.module.cubin, compiled.module.ptx, kernel.name);
+  groupSum = groupSumModule->function(kernel.name);
+}
 
 SparseAttention::SparseAttention(const AttentionConfig &config)
     : SparseAttention(loadPattern(config.patternPath, config.params, config.patternName), config) {}
 
 SparseAttention::SparseAttention(const ConcretePattern &pattern, const AttentionConfig &config)
     : pattern_(pattern) {
+  const int device = config.device >= 0 ? config.device : rt::Context::selectedDevice();
+  rt::DeviceScope scope(device);
   CompileOptions options;
   options.kernel.headDim = config.headDim;
   options.kernel.dtype = config.dtype;
+  options.kernel.fuseDq = config.fuseDq;
   options.kernel.arch =
       config.arch.empty() ? rt::Context::get().device().arch() : config.arch;
-  options.kernel.fuseDq = config.fuseDq;
   options.useCache = config.useCache;
   options.cacheDir = config.cacheDir;
   compiled_ = compileKernels(pattern_, options);
-  rt::Context::get().makeCurrent();
+  rt::Context::get();
   impl_ = std::make_unique<Impl>(compiled_);
   impl_->numMasks = int(pattern_.heads.size());
   impl_->headDim = config.headDim;
+  impl_->dtype = config.dtype;
+  impl_->device = device;
   impl_->scale = config.scale > 0 ? config.scale : 1.f / std::sqrt(float(config.headDim));
+  impl_->loadGroupSum(options);
 }
 
-SparseAttention::~SparseAttention() = default;
+SparseAttention::~SparseAttention() {
+  // The module and the buffers belong to the kernels' device: release them there.
+  rt::DeviceScope scope(impl_->device);
+  impl_.reset();
+}
 
 size_t SparseAttention::workspaceBytes() const {
-  return impl_->oAcc.buffer.size() + impl_->delta.buffer.size() + impl_->dqAcc.buffer.size() +
-         impl_->dkAcc.buffer.size() + impl_->dvAcc.buffer.size() + impl_->dqSem.size();
+  return impl_->forwardScratch.buffer.size() + impl_->backwardScratch.buffer.size();
 }
+
+size_t SparseAttention::forwardWorkspaceBytes(int64_t B, int64_t H) const {
+  return impl_->forwardSizes(B, H, T()).total();
+}
+
+size_t SparseAttention::backwardWorkspaceBytes(int64_t B, int64_t H, int64_t Hkv) const {
+  return impl_->backwardSizes(B, H, Hkv, T()).total();
+}
+
+int SparseAttention::device() const { return impl_->device; }
 
 namespace {
 
-void checkView(const char *what, const TensorView &t, const TensorView &like, int64_t T,
-               int headDim) {
+void checkView(const char *what, const TensorView &t, const char *likeName,
+               const TensorView &like, int64_t T, int headDim) {
   if (t.T != T)
     throw Error(fmt::format("{}: sequence length {} does not match the compiled kernels' T = {}",
                             what, t.T, T));
@@ -135,8 +259,8 @@ void checkView(const char *what, const TensorView &t, const TensorView &like, in
     throw Error(fmt::format("{}: head dim {} does not match the compiled kernels' {}", what, t.d,
                             headDim));
   if (t.B != like.B || t.H != like.H)
-    throw Error(fmt::format("{}: shape [B={}, H={}] differs from q's [B={}, H={}]", what, t.B,
-                            t.H, like.B, like.H));
+    throw Error(fmt::format("{}: shape [B={}, H={}] differs from {}'s [B={}, H={}]", what, t.B,
+                            t.H, likeName, like.B, like.H));
   if (t.B < 1 || t.H < 1 || t.B * t.H > 65535)
     throw Error(fmt::format("{}: B x H = {} x {} must be in [1, 65535]", what, t.B, t.H));
   // Alignment and strides are checked by the launch helpers (AttentionLaunch.h).
@@ -144,47 +268,66 @@ void checkView(const char *what, const TensorView &t, const TensorView &like, in
     throw Error(fmt::format("{}: null device pointer", what));
 }
 
+/// q-shaped views match q; k-shaped ones (k, v and their gradients) match k,
+/// whose head count divides q's.
+void checkViews(std::initializer_list<std::pair<const char *, const TensorView *>> qShaped,
+                std::initializer_list<std::pair<const char *, const TensorView *>> kShaped,
+                int64_t T, int headDim) {
+  const TensorView &q = *qShaped.begin()->second, &k = *kShaped.begin()->second;
+  for (auto [name, view] : qShaped)
+    checkView(name, *view, "q", q, T, headDim);
+  if (k.B != q.B || k.H < 1 || q.H % k.H != 0)
+    throw Error(fmt::format("k: shape [B={}, H={}] does not fit q's [B={}, H={}]: k and v need "
+                            "q's batch and a number of heads that divides q's",
+                            k.B, k.H, q.B, q.H));
+  for (auto [name, view] : kShaped)
+    checkView(name, *view, "k", k, T, headDim);
+}
+
 } // namespace
 
 void SparseAttention::forward(const TensorView &q, const TensorView &k, const TensorView &v,
-                              const TensorView &o, rt::DevicePtr lse, const rt::Stream &stream) {
-  for (auto [name, view] : {std::pair<const char *, const TensorView *>{"q", &q}, {"k", &k},
-                            {"v", &v}, {"o", &o}})
-    checkView(name, *view, q, T(), impl_->headDim);
+                              const TensorView &o, rt::DevicePtr lse, const rt::Stream &stream,
+                              const Workspace *workspace) {
+  checkViews({{"q", &q}, {"o", &o}}, {{"k", &k}, {"v", &v}}, T(), impl_->headDim);
   if (lse == 0)
     throw Error("lse: null device pointer");
-  rt::Context::get().makeCurrent();
-  size_t rows = size_t(q.B * q.H * T());
+  rt::DeviceScope scope(impl_->device);
+  const ScratchSizes sizes = impl_->forwardSizes(q.B, q.H, T());
+  Carver scratch(workspace ? *workspace : impl_->forwardScratch.get(sizes.total()));
   AttnFwdParams p{};
   p.q = toArg(q);
-  p.k = toArg(k);
-  p.v = toArg(v);
   p.o = toArg(o);
   p.lse = reinterpret_cast<float *>(lse);
-  p.o_acc = impl_->anyMerge ? impl_->oAcc.get(rows * impl_->headDim * sizeof(float)) : nullptr;
+  p.o_acc = scratch.take<float>(sizes.oAcc);
   p.scale = impl_->scale;
   for (const KernelInfo &info : compiled_.source.kernels) {
     if (info.role != KernelRole::Forward)
       continue;
-    p.heads = impl_->headsOf(info.maskIndex, q.B, q.H, T());
-    if (p.heads.heads_in_launch > 0)
-      rt::launchAttentionFwd(impl_->function(info), p, info.blocksPerHead, impl_->headDim, &stream);
+    impl_->forEachLaunch(info.maskIndex, q, k, v, T(),
+                         [&](const HeadArgs &heads, const TensorArg &kArg, const TensorArg &vArg) {
+                           p.heads = heads;
+                           p.k = kArg;
+                           p.v = vArg;
+                           rt::launchAttentionFwd(impl_->function(info), p, info.blocksPerHead,
+                                                  impl_->headDim, &stream);
+                         });
   }
 }
 
 void SparseAttention::backward(const TensorView &q, const TensorView &k, const TensorView &v,
                                const TensorView &o, rt::DevicePtr lse, const TensorView &dO,
                                const TensorView &dq, const TensorView &dk, const TensorView &dv,
-                               const rt::Stream &stream) {
-  for (auto [name, view] : {std::pair<const char *, const TensorView *>{"q", &q}, {"k", &k},
-                            {"v", &v}, {"o", &o}, {"dO", &dO}, {"dq", &dq}, {"dk", &dk},
-                            {"dv", &dv}})
-    checkView(name, *view, q, T(), impl_->headDim);
+                               const rt::Stream &stream, const Workspace *workspace) {
+  checkViews({{"q", &q}, {"o", &o}, {"dO", &dO}, {"dq", &dq}},
+             {{"k", &k}, {"v", &v}, {"dk", &dk}, {"dv", &dv}}, T(), impl_->headDim);
   if (lse == 0)
     throw Error("lse: null device pointer");
-  rt::Context::get().makeCurrent();
-  size_t rows = size_t(q.B * q.H * T());
-  size_t accBytes = rows * impl_->headDim * sizeof(float);
+  rt::DeviceScope scope(impl_->device);
+  const int64_t B = q.B, H = q.H, Hkv = k.H;
+  const bool grouped = Hkv != H;
+  const ScratchSizes sizes = impl_->backwardSizes(B, H, Hkv, T());
+  Carver scratch(workspace ? *workspace : impl_->backwardScratch.get(sizes.total()));
   AttnBwdParams p{};
   p.q = toArg(q);
   p.k = toArg(k);
@@ -192,47 +335,62 @@ void SparseAttention::backward(const TensorView &q, const TensorView &k, const T
   p.o = toArg(o);
   p.dout = toArg(dO);
   p.dq = toArg(dq);
-  p.dk = toArg(dk);
-  p.dv = toArg(dv);
   p.lse = reinterpret_cast<const float *>(lse);
-  p.delta = impl_->delta.get(rows * sizeof(float));
+  p.delta = scratch.take<float>(sizes.delta);
   p.scale = impl_->scale;
-  if (impl_->anyAccumulate || impl_->fusedDq) {
-    p.dq_acc = impl_->dqAcc.get(accBytes);
-    rt::memsetZero(reinterpret_cast<rt::DevicePtr>(p.dq_acc), accBytes, &stream);
-  }
-  if (impl_->fusedDq)
-    p.dq_sem = impl_->semaphores(q.B, q.H, T(), stream);
-  if (impl_->anyAccumulate) {
-    p.dk_acc = impl_->dkAcc.get(accBytes);
-    p.dv_acc = impl_->dvAcc.get(accBytes);
-    for (float *acc : {p.dk_acc, p.dv_acc})
-      rt::memsetZero(reinterpret_cast<rt::DevicePtr>(acc), accBytes, &stream);
-  }
+  p.dq_acc = scratch.take<float>(sizes.dqAcc);
+  p.dk_acc = scratch.take<float>(sizes.dkAcc);
+  p.dv_acc = scratch.take<float>(sizes.dvAcc);
+  p.dq_sem = scratch.take<i32>(sizes.dqSem);
+  // Grouped kv: every query head's dK and dV go to [B, H, T, d] buffers that
+  // head_group_sum reduces into dk and dv at the end.
+  const TensorView dkHeads =
+      grouped ? TensorView::bhtd(rt::DevicePtr(scratch.take<char>(sizes.dkGroup)), B, H, T(),
+                                 impl_->headDim)
+              : dk;
+  const TensorView dvHeads =
+      grouped ? TensorView::bhtd(rt::DevicePtr(scratch.take<char>(sizes.dvGroup)), B, H, T(),
+                                 impl_->headDim)
+              : dv;
+  p.dk = toArg(dkHeads);
+  p.dv = toArg(dvHeads);
+  for (auto [acc, bytes] : {std::pair{p.dq_acc, sizes.dqAcc}, std::pair{p.dk_acc, sizes.dkAcc},
+                            std::pair{p.dv_acc, sizes.dvAcc}})
+    if (acc)
+      rt::memsetZero(reinterpret_cast<rt::DevicePtr>(acc), bytes, &stream);
+  if (p.dq_sem)
+    rt::memsetZero(reinterpret_cast<rt::DevicePtr>(p.dq_sem), sizes.dqSem, &stream);
   for (const KernelInfo &info : compiled_.source.kernels)
     if (info.role == KernelRole::BwdPreprocess) {
-      p.heads = HeadArgs{int(q.B), int(q.H), int(T()), 0, 1, int(q.H)};
+      p.heads = HeadArgs{int(B), int(H), int(T()), 0, 1, int(H)};
       rt::launchAttentionBwdPreprocess(impl_->function(info), p, impl_->headDim, &stream);
     }
   std::vector<bool> accumulated(impl_->numMasks, false);
   for (const KernelInfo &info : compiled_.source.kernels) {
     if (info.role != KernelRole::BwdDkDv && info.role != KernelRole::BwdDq)
       continue;
-    p.heads = impl_->headsOf(info.maskIndex, q.B, q.H, T());
-    if (p.heads.heads_in_launch == 0)
-      continue;
-    if (info.role == KernelRole::BwdDkDv)
-      rt::launchAttentionBwdDkdv(impl_->function(info), p, info.blocksPerHead, impl_->headDim, &stream);
-    else
-      rt::launchAttentionBwdDq(impl_->function(info), p, info.blocksPerHead, impl_->headDim, &stream);
-    accumulated[info.maskIndex] =
-        accumulated[info.maskIndex] || info.mode == int(AccMode::Accumulate);
+    impl_->forEachLaunch(
+        info.maskIndex, q, k, v, T(),
+        [&](const HeadArgs &heads, const TensorArg &kArg, const TensorArg &vArg) {
+          p.heads = heads;
+          p.k = kArg;
+          p.v = vArg;
+          if (info.role == KernelRole::BwdDkDv)
+            rt::launchAttentionBwdDkdv(impl_->function(info), p, info.blocksPerHead,
+                                       impl_->headDim, &stream);
+          else
+            rt::launchAttentionBwdDq(impl_->function(info), p, info.blocksPerHead,
+                                     impl_->headDim, &stream);
+          accumulated[info.maskIndex] =
+              accumulated[info.maskIndex] || info.mode == int(AccMode::Accumulate);
+        });
   }
   for (const KernelInfo &info : compiled_.source.kernels) {
     if (info.role != KernelRole::Convert)
       continue;
     for (int m = 0; m < impl_->numMasks; ++m) {
-      if (!accumulated[m] && !impl_->fusedDq)
+      const int served = H > m ? int((H - m + impl_->numMasks - 1) / impl_->numMasks) : 0;
+      if ((!accumulated[m] && !impl_->fusedDq) || served == 0)
         continue;
       ConvertParams c{};
       c.src[0] = p.dq_acc;
@@ -243,10 +401,35 @@ void SparseAttention::backward(const TensorView &q, const TensorView &k, const T
       c.dst[2] = p.dv;
       c.count = accumulated[m] ? 3 : 1; // dQ alone: the dK/dV pass wrote dK, dV
       c.head_dim = impl_->headDim;
-      c.heads = impl_->headsOf(m, q.B, q.H, T());
+      c.heads = HeadArgs{int(B), int(H), int(T()), m, impl_->numMasks, served};
       rt::launchConvertAccumulators(impl_->function(info), c, &stream);
     }
   }
+  if (grouped)
+    impl_->sumHeadGroups(dkHeads, dvHeads, dk, dv, T(), stream);
+}
+
+void SparseAttention::Impl::sumHeadGroups(const TensorView &dkHeads, const TensorView &dvHeads,
+                                          const TensorView &dk, const TensorView &dv, int64_t T,
+                                          const rt::Stream &stream) const {
+  for (auto [name, t] : {std::pair<const char *, const TensorView *>{"dk", &dk}, {"dv", &dv}})
+    if (t->data % 16 || t->strideB % 8 || t->strideH % 8 || t->strideT % 8)
+      throw Error(fmt::format("{} must be 16-byte aligned with strides that are multiples of 8 "
+                              "elements (ptr {:#x}, strides b {} h {} t {})",
+                              name, t->data, t->strideB, t->strideH, t->strideT));
+  HeadGroupSumParams g{};
+  g.src[0] = toArg(dkHeads);
+  g.src[1] = toArg(dvHeads);
+  g.dst[0] = toArg(dk);
+  g.dst[1] = toArg(dv);
+  g.count = 2;
+  g.batch = int(dk.B);
+  g.kv_heads = int(dk.H);
+  g.group = int(dkHeads.H / dk.H);
+  g.seq_len = int(T);
+  const unsigned blocks = unsigned((T + kRowsPerUtilityBlock - 1) / kRowsPerUtilityBlock);
+  rt::launch(groupSum, rt::Dim3{blocks, unsigned(dk.B * dk.H), 2},
+             rt::Dim3{unsigned(kNumThreads), 1, 1}, 0, &stream, g);
 }
 
 } // namespace sparta

@@ -12,6 +12,7 @@
 #include "sparta/Compiler.h"
 #include "sparta/Frontend.h"
 #include "sparta/cli/PatternArguments.h"
+#include "sparta/PatternFiles.h"
 
 #include <fmt/format.h>
 
@@ -58,7 +59,7 @@ int runCompile(const Arguments &args) {
   if (stage == "mlir") {
     requirePositionals(args, 1, "pattern FILE");
     writeOutput(args,
-                instantiatedIR(args.positionals[0], bindingArguments(args),
+                instantiatedIR(findPatternFile(args.positionals[0]), bindingArguments(args),
                                args.has("pattern") ? args.text("pattern") : ""),
                 false);
     return 0;

@@ -36,7 +36,7 @@ using DevicePtr = unsigned long long; // == CUdeviceptr
 /// one device. Never throws; on false, `*why` (if given) says what failed.
 bool cudaAvailable(std::string *why = nullptr);
 
-/// What the runtime needs to know about device 0.
+/// What the runtime needs to know about a device.
 struct DeviceInfo {
   int ordinal = 0;
   std::string name;
@@ -54,11 +54,23 @@ struct DeviceInfo {
 /// "sm_90a" -> 90; "sm_80" -> 80. Throws on a malformed string.
 int archNumber(const std::string &arch);
 
-/// The primary context of device 0, retained on first use and made current on
-/// the calling thread by every entry point below (cheap when already current).
+/// Number of CUDA devices (0 when the driver is unusable). Never throws.
+int deviceCount();
+
+/// The primary context of a device, retained on first use. `get()` is the
+/// context of the calling thread's selected device (device 0 unless a
+/// DeviceScope selected another) and makes it current on the thread; every
+/// entry point below goes through it (cheap when already current). Primary
+/// contexts are the ones the CUDA runtime uses too, so memory and streams of
+/// a program built on the runtime (PyTorch) are valid here.
 class Context {
 public:
   static Context &get();
+  /// The context of device `ordinal`, without making it current. Throws
+  /// sparta::Error when there is no such device.
+  static Context &forDevice(int ordinal);
+  /// The ordinal `get()` uses on this thread.
+  static int selectedDevice();
   const DeviceInfo &device() const { return info_; }
   CUctx_st *handle() const { return ctx_; }
   void makeCurrent() const;
@@ -67,7 +79,7 @@ public:
   std::pair<std::size_t, std::size_t> memoryInfo() const;
 
 private:
-  Context();
+  explicit Context(int ordinal);
   ~Context();
   Context(const Context &) = delete;
   Context &operator=(const Context &) = delete;
@@ -76,12 +88,32 @@ private:
   DeviceInfo info_;
 };
 
+/// Selects device `ordinal` for the calling thread (Context::get() returns its
+/// context) for the scope's lifetime. The destructor restores the previous
+/// selection and whatever context was current before, so a host program that
+/// manages its own current context (the CUDA runtime's current device) sees
+/// it unchanged after a call into sparta.
+class DeviceScope {
+public:
+  explicit DeviceScope(int ordinal);
+  ~DeviceScope();
+  DeviceScope(const DeviceScope &) = delete;
+  DeviceScope &operator=(const DeviceScope &) = delete;
+
+private:
+  int previousOrdinal_;
+  CUctx_st *previousContext_ = nullptr;
+};
+
 class Stream {
 public:
-  /// A non-blocking stream of the primary context.
+  /// A non-blocking stream of the selected device's primary context, owned.
   Stream();
+  /// A view of a stream created elsewhere (e.g. PyTorch's current stream);
+  /// not destroyed with this object. A null handle is the legacy default stream.
+  static Stream external(CUstream_st *handle);
   ~Stream();
-  Stream(Stream &&o) noexcept : s_(o.s_) { o.s_ = nullptr; }
+  Stream(Stream &&o) noexcept : s_(o.s_), owned_(o.owned_) { o.s_ = nullptr; }
   Stream &operator=(Stream &&o) noexcept;
   Stream(const Stream &) = delete;
   Stream &operator=(const Stream &) = delete;
@@ -89,7 +121,10 @@ public:
   void synchronize() const;
 
 private:
+  struct ExternalTag {};
+  Stream(CUstream_st *handle, ExternalTag) : s_(handle), owned_(false) {}
   CUstream_st *s_ = nullptr;
+  bool owned_ = true;
 };
 
 /// Owned device memory (RAII). Size 0 is allowed and holds no allocation.

@@ -1,0 +1,254 @@
+"""sparta.attention: the PyTorch operator, differentiable, over libsparta-c.
+
+Two custom operators (torch.library.custom_op), sparta::attention_forward and
+sparta::attention_backward, each with a fake (meta) implementation so that
+torch.compile traces through them without a graph break; the backward is the
+forward's registered autograd formula. Eagerly, sparta.attention calls the
+same two implementations through a torch.autograd.Function (or directly when
+no gradient is needed): the custom-operator machinery costs several times the
+rest of a call on the host, and only the compiler needs it. Inside, a call:
+
+  * finds the kernels of (pattern, T, d, dtype, device, scale) in an
+    in-process cache (on a miss libsparta compiles them, or reads them from
+    the on-disk kernel cache, and loads them on the tensors' device);
+  * allocates its outputs and its fp32 workspace with PyTorch (the caching
+    allocator, so a CUDA graph capture gets them from its private pool);
+  * launches on PyTorch's current stream of that device.
+
+No call synchronizes, allocates outside PyTorch or compiles once the kernels
+are cached: after one eager call (a warm-up), calls can be captured in a CUDA
+graph.
+"""
+
+import ctypes
+import threading
+from typing import Tuple
+
+import torch
+
+from . import _capi
+from .pattern import Pattern
+
+_DTYPES = {torch.bfloat16: "bf16", torch.float16: "fp16"}
+_LAYOUTS = ("bhtd", "bthd")
+
+_patterns = {}         # Pattern.key -> Pattern, as given by callers
+_kernels = {}          # (key, T, d, dtype, device, scale) -> _Kernels
+_lock = threading.Lock()
+
+
+class _Kernels:
+    """One libsparta attention handle and the sizes it was asked for."""
+
+    def __init__(self, pattern: Pattern, head_dim: int, dtype: str, scale: float, device: int):
+        self.pattern = pattern  # keeps the pattern handle alive as long as the kernels
+        handle = ctypes.c_void_p()
+        _capi.check(_capi.lib().sparta_attention_create(
+            pattern._handle, head_dim, dtype.encode(), scale, device, 1, None,
+            ctypes.byref(handle)))
+        self.handle = handle
+        self._workspace = {}
+
+    def workspace_bytes(self, backward: int, B: int, H: int, Hkv: int) -> int:
+        key = (backward, B, H, Hkv)
+        size = self._workspace.get(key)
+        if size is None:
+            out = ctypes.c_uint64()
+            _capi.check(_capi.lib().sparta_attention_workspace_bytes(
+                self.handle, backward, B, H, Hkv, ctypes.byref(out)))
+            size = self._workspace[key] = out.value
+        return size
+
+    def __del__(self):
+        if getattr(self, "handle", None) and _capi._lib is not None:
+            _capi._lib.sparta_attention_free(self.handle)
+
+
+def clear_cache():
+    """Releases every compiled kernel set held by the operator (the on-disk
+    kernel cache stays)."""
+    with _lock:
+        _kernels.clear()
+
+
+def _shape(t: torch.Tensor, layout: str):
+    """(B, H, T, d) of a tensor in `layout`."""
+    if t.dim() != 4:
+        raise ValueError(f"sparta.attention: expected a 4-d tensor in layout {layout}, "
+                         f"got shape {tuple(t.shape)}")
+    B, x, y, d = t.shape
+    return (B, x, y, d) if layout == "bhtd" else (B, y, x, d)
+
+
+def _kernels_for(key: str, T: int, d: int, dtype: torch.dtype, device: int,
+                 scale: float) -> _Kernels:
+    cache_key = (key, T, d, dtype, device, scale)
+    found = _kernels.get(cache_key)
+    if found is not None:
+        return found
+    with _lock:
+        found = _kernels.get(cache_key)
+        if found is None:
+            pattern = _patterns[key]
+            if pattern.T != T:
+                pattern = pattern.with_params(T=T)
+            found = _kernels[cache_key] = _Kernels(pattern, d, _DTYPES[dtype], scale, device)
+    return found
+
+
+def _usable(t: torch.Tensor) -> torch.Tensor:
+    """t itself when the kernels can read it in place (d contiguous, 16-byte
+    aligned, strides multiples of 8 elements), else a contiguous copy."""
+    strides = t.stride()
+    if (strides[3] == 1 and t.data_ptr() % 16 == 0
+            and all(s % 8 == 0 for n, s in zip(t.shape[:3], strides[:3]) if n > 1)):
+        return t
+    return t.contiguous()
+
+
+def _view(t: torch.Tensor, layout: str):
+    B, H, T, d = _shape(t, layout)
+    s = t.stride()
+    sb, sh, st = (s[0], s[1], s[2]) if layout == "bhtd" else (s[0], s[2], s[1])
+    # A dimension of size 1 is never stepped over; its stride may be anything.
+    return _capi.tensor(t.data_ptr(), B, H, T, d, sb if B > 1 else 0, sh if H > 1 else 0,
+                        st if T > 1 else 0)
+
+
+def _check_inputs(q, k, v, layout):
+    if layout not in _LAYOUTS:
+        raise ValueError(f"sparta.attention: layout must be 'bhtd' or 'bthd', not {layout!r}")
+    for name, t in (("q", q), ("k", k), ("v", v)):
+        if not t.is_cuda:
+            raise ValueError(f"sparta.attention: {name} must be a CUDA tensor (got {t.device})")
+        if t.dtype not in _DTYPES:
+            raise ValueError(f"sparta.attention: {name} must be bf16 or fp16 (got {t.dtype})")
+        if t.dtype != q.dtype or t.device != q.device:
+            raise ValueError(f"sparta.attention: {name} has dtype {t.dtype} on {t.device}; "
+                             f"q has {q.dtype} on {q.device}")
+    if k.shape != v.shape:
+        raise ValueError(f"sparta.attention: k {tuple(k.shape)} and v {tuple(v.shape)} differ")
+
+
+def _stream(device: torch.device) -> ctypes.c_void_p:
+    return ctypes.c_void_p(torch.cuda.current_stream(device).cuda_stream)
+
+
+def _forward_impl(q, k, v, pattern_key, layout, scale):
+    """(o, lse) of the forward."""
+    _check_inputs(q, k, v, layout)
+    B, H, T, d = _shape(q, layout)
+    Hkv = _shape(k, layout)[1]
+    kernels = _kernels_for(pattern_key, T, d, q.dtype, q.device.index, scale)
+    q, k, v = _usable(q), _usable(k), _usable(v)
+    o = torch.empty(q.shape, dtype=q.dtype, device=q.device)
+    lse = torch.empty((B, H, T), dtype=torch.float32, device=q.device)
+    ws_bytes = kernels.workspace_bytes(0, B, H, Hkv)
+    ws = torch.empty(ws_bytes, dtype=torch.uint8, device=q.device) if ws_bytes else None
+    views = [_view(t, layout) for t in (q, k, v, o)]
+    _capi.check(_capi.lib().sparta_attention_forward(
+        kernels.handle, *[ctypes.byref(x) for x in views], lse.data_ptr(), _stream(q.device),
+        ws.data_ptr() if ws is not None else 0, ws_bytes))
+    return o, lse
+
+
+@torch.library.custom_op("sparta::attention_forward", mutates_args=())
+def _forward(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, pattern_key: str, layout: str,
+             scale: float) -> Tuple[torch.Tensor, torch.Tensor]:
+    return _forward_impl(q, k, v, pattern_key, layout, scale)
+
+
+@_forward.register_fake
+def _forward_fake(q, k, v, pattern_key, layout, scale):
+    B, H, T, d = _shape(q, layout)
+    return q.new_empty(q.shape), q.new_empty((B, H, T), dtype=torch.float32)
+
+
+def _backward_impl(dout, q, k, v, o, lse, pattern_key, layout, scale):
+    """(dq, dk, dv) of the forward that gave o and lse."""
+    B, H, T, d = _shape(q, layout)
+    Hkv = _shape(k, layout)[1]
+    kernels = _kernels_for(pattern_key, T, d, q.dtype, q.device.index, scale)
+    dout, q, k, v, o = (_usable(t) for t in (dout.to(q.dtype), q, k, v, o))
+    lse = lse.contiguous()
+    dq = torch.empty(q.shape, dtype=q.dtype, device=q.device)
+    dk = torch.empty(k.shape, dtype=q.dtype, device=q.device)
+    dv = torch.empty(v.shape, dtype=q.dtype, device=q.device)
+    ws_bytes = kernels.workspace_bytes(1, B, H, Hkv)
+    ws = torch.empty(ws_bytes, dtype=torch.uint8, device=q.device) if ws_bytes else None
+    q_, k_, v_, o_, do_, dq_, dk_, dv_ = (_view(t, layout) for t in (q, k, v, o, dout, dq, dk, dv))
+    _capi.check(_capi.lib().sparta_attention_backward(
+        kernels.handle, ctypes.byref(q_), ctypes.byref(k_), ctypes.byref(v_), ctypes.byref(o_),
+        lse.data_ptr(), ctypes.byref(do_), ctypes.byref(dq_), ctypes.byref(dk_),
+        ctypes.byref(dv_), _stream(q.device), ws.data_ptr() if ws is not None else 0, ws_bytes))
+    return dq, dk, dv
+
+
+@torch.library.custom_op("sparta::attention_backward", mutates_args=())
+def _backward(dout: torch.Tensor, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+              o: torch.Tensor, lse: torch.Tensor, pattern_key: str, layout: str,
+              scale: float) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    return _backward_impl(dout, q, k, v, o, lse, pattern_key, layout, scale)
+
+
+@_backward.register_fake
+def _backward_fake(dout, q, k, v, o, lse, pattern_key, layout, scale):
+    return q.new_empty(q.shape), k.new_empty(k.shape), v.new_empty(v.shape)
+
+
+def _setup_context(ctx, inputs, output):
+    q, k, v, pattern_key, layout, scale = inputs
+    o, lse = output
+    ctx.save_for_backward(q, k, v, o, lse)
+    ctx.pattern_key, ctx.layout, ctx.scale = pattern_key, layout, scale
+
+
+def _forward_grad(ctx, dout, dlse):
+    # lse is an internal output (the backward's input); no gradient flows through it.
+    q, k, v, o, lse = ctx.saved_tensors
+    dq, dk, dv = _backward(dout, q, k, v, o, lse, ctx.pattern_key, ctx.layout, ctx.scale)
+    return dq, dk, dv, None, None, None
+
+
+_forward.register_autograd(_forward_grad, setup_context=_setup_context)
+
+
+class _EagerAttention(torch.autograd.Function):
+    """The same forward and backward for eager autograd, without the custom
+    operators' dispatch."""
+
+    @staticmethod
+    def forward(ctx, q, k, v, pattern_key, layout, scale):
+        o, lse = _forward_impl(q, k, v, pattern_key, layout, scale)
+        ctx.save_for_backward(q, k, v, o, lse)
+        ctx.pattern_key, ctx.layout, ctx.scale = pattern_key, layout, scale
+        return o
+
+    @staticmethod
+    def backward(ctx, dout):
+        q, k, v, o, lse = ctx.saved_tensors
+        dq, dk, dv = _backward_impl(dout, q, k, v, o, lse, ctx.pattern_key, ctx.layout, ctx.scale)
+        return dq, dk, dv, None, None, None
+
+
+def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, pattern: Pattern,
+              scale=None, layout: str = "bhtd") -> torch.Tensor:
+    """Block-sparse attention of `pattern`: o = softmax(q k^T scale, masked) v.
+
+    q: [B, H, T, d] (layout="bhtd") or [B, T, H, d] (layout="bthd"), bf16 or
+    fp16, on a CUDA device, d in {32, 64, 128}; k and v have the same layout
+    with Hkv heads, H divisible by Hkv (grouped-query / multi-query
+    attention). Head h uses the pattern's mask h mod pattern.num_heads. T is
+    taken from q (the pattern is re-instantiated with it when it differs from
+    pattern.T). scale defaults to 1/sqrt(d). Rows with no allowed key give 0.
+    Differentiable in q, k and v; the result has q's shape, contiguous.
+    """
+    key = pattern.key
+    if key not in _patterns:
+        _patterns[key] = pattern
+    s = float(scale) if scale is not None else 0.0
+    if torch.compiler.is_compiling():
+        return _forward(q, k, v, key, layout, s)[0]
+    if torch.is_grad_enabled() and (q.requires_grad or k.requires_grad or v.requires_grad):
+        return _EagerAttention.apply(q, k, v, key, layout, s)
+    return _forward_impl(q, k, v, key, layout, s)[0]

@@ -6,8 +6,10 @@
 //   sparta-train --data fashion-mnist --pattern patterns/strided.mlir --set L=28 ...
 //   sparta-train sample --checkpoint runs/gcide [--length 500] [--prompt TEXT]
 //
-// `sparta-train --help` lists every option. Exit status: 0 done, 1 error,
-// 2 bad options, 3 training stopped on a non-finite loss/gradient/weight.
+// `sparta-train --help` lists every option. Exit status: 0 done (or a resumed
+// run that was already finished), 1 error, 2 bad options, 3 training stopped on
+// a non-finite loss/gradient/weight, 4 stopped by SIGINT/SIGTERM after writing
+// a checkpoint (continue with --resume).
 //
 //===----------------------------------------------------------------------===//
 #include "sparta/Error.h"
@@ -182,6 +184,10 @@ int train(const Args &a) {
   } catch (const Error &e) {
     throw UsageError(e.what());
   }
+  if (auto done = finishedRun(t)) {
+    std::printf("%s\n", done->describe(t).c_str());
+    return 0;
+  }
 
   ParameterLayout layout = parameterLayout(m);
   ModelConfig other = m;
@@ -210,6 +216,10 @@ int train(const Args &a) {
   if (r.failedStep > 0) {
     std::fprintf(stderr, "sparta-train: %s\n", r.message.c_str());
     return 3;
+  }
+  if (r.stopSignal) {
+    std::fprintf(stderr, "sparta-train: %s; continue with --resume\n", r.message.c_str());
+    return 4;
   }
   std::printf("done: steps %lld-%lld, %.1f s training, %.0f tokens/s, validation %.4f %s\n",
               (long long)r.firstStep, (long long)r.lastStep, r.trainSeconds, r.tokensPerSec,

@@ -17,17 +17,20 @@ has to be installed. Every run writes a new file
 (events.out.tfevents.<time>.<host>.sparta) and leaves older ones in place; pass
 --replace to remove the ones this script wrote before.
 
+Exit status: 0 written, 2 a missing or malformed metrics file (or bad options).
 Python 3.11 standard library only.
 """
 
 import argparse
-import json
 import math
 import os
 import socket
 import struct
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sparta_runs import RunError, read_records, run_times  # noqa: E402
 
 FIELDS = [("loss", "loss"), ("bits", "bits"), ("lr", "lr"), ("grad_norm", "grad_norm"),
           ("tokens_per_s", "tokens_per_s")]
@@ -109,39 +112,9 @@ def event(wall_time: float, step: int, *, file_version: str = None, values=()) -
     return out
 
 
-# ---- metrics.jsonl --------------------------------------------------------------
-
-def read_records(path):
-    records = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                r = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise SystemExit(f"{path}:{n}: not a JSON record ({e.msg})")
-            if not isinstance(r, dict) or not isinstance(r.get("step"), int):
-                raise SystemExit(f"{path}:{n}: a metrics record needs an integer \"step\"")
-            records.append(r)
-    return records
-
-
-def run_times(records):
-    """elapsed_s made monotonic over resumed parts: a drop starts a new part."""
-    offset, previous, times = 0.0, 0.0, []
-    for r in records:
-        e = float(r.get("elapsed_s") or 0.0)
-        if e < previous:
-            offset += previous
-        previous = e
-        times.append(offset + e)
-    return times
-
-
 def events_of(records, start_time):
     out = [event(start_time, 0, file_version="brain.Event:2")]
-    for r, t in zip(records, run_times(records)):
+    for r, t in zip(records, run_times(records)[0]):
         split = r.get("split", "train")
         values = []
         for field, name in FIELDS:
@@ -155,24 +128,23 @@ def events_of(records, start_time):
 
 def convert(run_dir, logdir, replace=False):
     metrics = os.path.join(run_dir, "metrics.jsonl")
-    if not os.path.isfile(metrics):
-        raise SystemExit(f"no metrics file: {metrics}")
     records = read_records(metrics)
     os.makedirs(logdir, exist_ok=True)
     if replace:
         for name in os.listdir(logdir):
             if name.startswith("events.out.tfevents.") and name.endswith(SUFFIX):
                 os.remove(os.path.join(logdir, name))
-    times = run_times(records)
+    times, _ = run_times(records)
     # The run started its last part's elapsed_s before the file was last written.
     end = os.stat(metrics).st_mtime
     start = end - (times[-1] if times else 0.0)
     name = f"events.out.tfevents.{int(time.time())}.{socket.gethostname()}{SUFFIX}"
     path = os.path.join(logdir, name)
-    with open(path + ".tmp", "wb") as f:
+    partial = os.path.join(logdir, "partial-" + name[len("events.out."):])  # not a name TensorBoard reads
+    with open(partial, "wb") as f:
         for e in events_of(records, start):
             f.write(tfrecord(e))
-    os.replace(path + ".tmp", path)
+    os.replace(partial, path)
     return path, len(records)
 
 
@@ -183,7 +155,11 @@ def main(argv=None):
     p.add_argument("--replace", action="store_true",
                    help="remove the event files this script wrote there before")
     a = p.parse_args(argv)
-    path, n = convert(a.run, a.logdir or os.path.join(a.run, "tensorboard"), a.replace)
+    try:
+        path, n = convert(a.run, a.logdir or os.path.join(a.run, "tensorboard"), a.replace)
+    except RunError as e:
+        print(f"metrics_to_tensorboard: {e}", file=sys.stderr)
+        return 2
     print(f"wrote {path} ({n} records)")
     return 0
 

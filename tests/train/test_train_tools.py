@@ -9,7 +9,7 @@ converter, and sparta-train's answer to resuming a finished run.
     CRC-32C checked with this file's own CRC code) and, when the tensorboard
     package is installed, read back by TensorBoard's own EventAccumulator;
   * sparta-train --resume on a run whose checkpoint is at --steps: the message and
-    exit status 0, before any GPU is needed.
+    exit status 0, before any GPU is needed; a bad sample --method: exit status 2.
 
 Needs $SPARTA_BIN_DIR (build/bin: sparta-train, sparta-plot). Runs as a script or
 under pytest.
@@ -326,6 +326,12 @@ def test_resume_of_a_finished_run_says_so():
         open(ckpt, "r+b").write(b"SPARTACX")
         r = run(base + ["--steps", "5"])
         assert r.returncode == 1 and "is not a sparta checkpoint" in r.stderr, r.stderr
+
+
+def test_sample_method_is_checked_first():
+    r = run([os.path.join(BIN, "sparta-train"), "sample", "--checkpoint", "/nonexistent", "--method", "fast"])
+    assert r.returncode == 2, r.stderr
+    assert "sparta-train: --method must be cached or full" in r.stderr, r.stderr
 
 
 def main():

@@ -151,6 +151,8 @@ struct SampleOptions {
   uint64_t seed = 1;
 };
 /// Continues `prompt` by `length` bytes (the window slides when it exceeds T).
+/// A forward over the whole window per byte: the reference of the cached
+/// samplers of Decoder.h, which sparta-train uses.
 std::vector<uint8_t> sampleText(Transformer &model, const std::vector<uint8_t> &prompt, int length,
                                 const SampleOptions &options = {});
 /// `count` (<= maxBatch) images of T pixels after the start byte, row-major.

@@ -173,7 +173,7 @@ TrainerConfig runConfigFromJson(const std::string &json, const std::string &what
   mc.T = int(m.integer("T"));
   mc.vocab = int(m.integer("vocab"));
   mc.patternPath = m.str("pattern_file");
-  m.str("pattern_source");
+  m.str("pattern_source"); // required: a config names its pattern's text, not only a path
   const JsonValue &params = m.get("pattern_params");
   if (!params.isObject()) m.fail("pattern_params", "must be an object");
   for (const auto &[k, v] : params.members) {

@@ -28,7 +28,7 @@ namespace {
 /// The embedded sources in the order they are pasted.
 const char *const kSourceOrder[] = {"sparta/model/kernel_params.h", "common.cuh", "embedding.cu",
                                     "layernorm.cu",  "elementwise.cu", "cross_entropy.cu",
-                                    "optimizer.cu"};
+                                    "optimizer.cu",  "decode.cu"};
 
 const char *embeddedSource(const std::string &name) {
   for (const EmbeddedSource &s : embeddedKernelSources())
@@ -83,7 +83,7 @@ const std::vector<std::string> &modelKernelNames() {
       "layernorm_fwd", "layernorm_bwd",        "gelu_fwd",               "gelu_bwd",
       "column_sum",    "column_reduce",        "dropout_residual_fwd",   "dropout_bwd",
       "cross_entropy", "grad_norm_partial",    "grad_norm_final",        "adamw",
-      "convert_bf16"};
+      "convert_bf16",  "decode_attention"};
   return names;
 }
 

@@ -22,7 +22,7 @@ namespace sparta::model {
 enum ModelKernels::Kernel : int {
   kEmbeddingFwd, kTokenGrad, kPositionSum, kPositionGrad, kLayerNormFwd, kLayerNormBwd,
   kGeluFwd, kGeluBwd, kColumnSum, kColumnReduce, kDropoutFwd, kDropoutBwd, kCrossEntropy,
-  kGradNormPartial, kGradNormFinal, kAdamW, kConvert, kNumKernels
+  kGradNormPartial, kGradNormFinal, kAdamW, kConvert, kDecodeAttention, kNumKernels
 };
 
 namespace {
@@ -350,6 +350,28 @@ void ModelKernels::convertToBf16(const float *src, std::int64_t n, bf16 *dst,
     return;
   ConvertParams p{src, dst, n};
   rt::launch(fn(kConvert), strideGrid(ceilDiv(n, kElementsPerThread)), threads(kElementThreads), 0, stream, p);
+}
+
+void ModelKernels::decodeAttention(const bf16 *qkv, bf16 *cache, const std::int64_t *rowStart,
+                                   const std::int32_t *keys, const std::int32_t *headMask, int rows,
+                                   int seqLen, int heads, int headDim, int pos, bf16 *out,
+                                   const rt::Stream *stream) const {
+  const char *call = "decodeAttention";
+  if (headDim % 32 != 0 || headDim < 32 || headDim > kDecodeMaxHeadDim || heads * headDim != config_.dModel)
+    throw Error(fmt::format("{}: {} heads of dimension {} for d_model {} (a head dimension is 32, 64, 96 or 128)",
+                            call, heads, headDim, config_.dModel));
+  if (rows < 1 || seqLen < 1 || pos < 0 || pos >= seqLen)
+    throw Error(fmt::format("{}: rows {}, sequence length {}, position {}", call, rows, seqLen, pos));
+  checkNonNull(qkv, "qkv", call);
+  checkNonNull(cache, "cache", call);
+  checkNonNull(rowStart, "row starts", call);
+  checkNonNull(keys, "keys", call);
+  checkNonNull(headMask, "head masks", call);
+  checkNonNull(out, "output", call);
+  DecodeAttentionParams p{qkv, cache, reinterpret_cast<const i64 *>(rowStart), keys, headMask, out, rows, seqLen, heads, headDim, pos,
+                          static_cast<float>(1.0 / std::sqrt(static_cast<double>(headDim)))};
+  rt::launch(fn(kDecodeAttention), {static_cast<unsigned>(heads), static_cast<unsigned>(rows), 1},
+             threads(kDecodeThreads), 0, stream, p);
 }
 
 } // namespace sparta::model

@@ -1,4 +1,4 @@
-//===- Plot.cpp - Loss-curve PNGs and image grids --------------------------===//
+//===- Plot.cpp - Line charts (loss curves) and image grids as PNG --------===//
 //
 // Drawn pixel by pixel into a sparta::Image and written with writePng, so the
 // model library needs no plotting or font library. Text uses libsparta's 5x7
@@ -25,8 +25,11 @@ constexpr int kCharHeight = kGlyphHeight * kTextScale;
 struct Color {
   uint8_t r, g, b;
 };
-constexpr Color kBlack{0, 0, 0}, kGrid{225, 225, 225}, kTrain{31, 119, 180}, kValid{214, 39, 40},
-    kText{40, 40, 40};
+constexpr Color kBlack{0, 0, 0}, kGrid{225, 225, 225}, kText{40, 40, 40}, kLegendBox{200, 200, 200};
+// Series colors in order (the first two are loss.png's train and validation).
+constexpr Color kPalette[] = {{31, 119, 180}, {214, 39, 40},   {44, 160, 44},   {255, 127, 14},
+                              {148, 103, 189}, {140, 86, 75},  {227, 119, 194}, {127, 127, 127}};
+constexpr size_t kPaletteSize = sizeof kPalette / sizeof kPalette[0];
 
 void fill(Image &img, int64_t x, int64_t y, Color c) {
   if (x >= 0 && y >= 0 && x < img.width && y < img.height)
@@ -76,33 +79,38 @@ std::string tickLabel(double v, double step) {
 
 } // namespace
 
-void plotLossCurves(const std::vector<MetricsRecord> &records, const std::string &pngPath,
-                    const PlotOptions &options) {
+void plotChart(const std::vector<PlotSeries> &series, const std::string &pngPath,
+               const ChartOptions &options) {
   if (options.width < 200 || options.height < 150)
-    throw Error(fmt::format("a loss plot needs at least 200x150 pixels (got {}x{})", options.width,
+    throw Error(fmt::format("a plot needs at least 200x150 pixels (got {}x{})", options.width,
                             options.height));
-  auto value = [&](const MetricsRecord &r) { return options.plotBits ? r.bits : r.loss; };
-  std::vector<const MetricsRecord *> train, valid;
-  for (const MetricsRecord &r : records)
-    if (std::isfinite(value(r)))
-      (r.split == "train" ? train : valid).push_back(&r);
-  double xMin = 0, xMax = 1, yMin = 0, yMax = 1;
-  if (!train.empty() || !valid.empty()) {
-    xMin = 1e300, xMax = -1e300;
-    for (auto *set : {&train, &valid})
-      for (const MetricsRecord *r : *set)
-        xMin = std::min(xMin, double(r->step)), xMax = std::max(xMax, double(r->step));
-    // The y range covers the points after the first 5% of the steps: the
+  for (const PlotSeries &s : series)
+    if (s.x.size() != s.y.size())
+      throw Error(fmt::format("plot series '{}' has {} x values and {} y values", s.label, s.x.size(),
+                              s.y.size()));
+  auto finite = [](const PlotSeries &s, size_t i) { return std::isfinite(s.x[i]) && std::isfinite(s.y[i]); };
+  double xMin = 1e300, xMax = -1e300;
+  for (const PlotSeries &s : series)
+    for (size_t i = 0; i < s.x.size(); ++i)
+      if (finite(s, i))
+        xMin = std::min(xMin, s.x[i]), xMax = std::max(xMax, s.x[i]);
+  double yMin = 0, yMax = 1;
+  if (xMin > xMax) {
+    xMin = 0, xMax = 1;
+  } else {
+    // The y range covers the points after the first 5% of the x range: the
     // first steps' loss (8 bits/byte) would otherwise flatten the interesting
     // part of the curve into the bottom few pixels. Earlier points are clipped.
     double skipBelow = xMin + 0.05 * (xMax - xMin);
     double lo = 1e300, hi = -1e300, hiAll = -1e300;
-    for (auto *set : {&train, &valid})
-      for (const MetricsRecord *r : *set) {
-        lo = std::min(lo, value(*r));
-        hiAll = std::max(hiAll, value(*r));
-        if (r->step >= skipBelow)
-          hi = std::max(hi, value(*r));
+    for (const PlotSeries &s : series)
+      for (size_t i = 0; i < s.x.size(); ++i) {
+        if (!finite(s, i))
+          continue;
+        lo = std::min(lo, s.y[i]);
+        hiAll = std::max(hiAll, s.y[i]);
+        if (s.x[i] >= skipBelow)
+          hi = std::max(hi, s.y[i]);
       }
     if (hi < lo)
       hi = hiAll;
@@ -138,33 +146,66 @@ void plotLossCurves(const std::vector<MetricsRecord> &records, const std::string
   drawLine(img, plot.x0, plot.y1, plot.x1, plot.y1, kBlack, whole);
   drawLine(img, plot.x0, plot.y0, plot.x0, plot.y1, kBlack, whole);
 
-  auto curve = [&](const std::vector<const MetricsRecord *> &set, Color c, bool markers) {
-    for (size_t i = 0; i < set.size(); ++i) {
-      double x = px(double(set[i]->step)), y = py(value(*set[i]));
-      if (i > 0)
-        drawLine(img, px(double(set[i - 1]->step)), py(value(*set[i - 1])), x, y, c, plot);
-      if (markers)
+  for (size_t k = 0; k < series.size(); ++k) {
+    const PlotSeries &s = series[k];
+    const Color c = kPalette[k % kPaletteSize];
+    bool havePrevious = false;
+    double lastX = 0, lastY = 0;
+    for (size_t i = 0; i < s.x.size(); ++i) {
+      if (!finite(s, i))
+        continue;
+      double x = px(s.x[i]), y = py(s.y[i]);
+      if (havePrevious)
+        drawLine(img, lastX, lastY, x, y, c, plot);
+      havePrevious = true, lastX = x, lastY = y;
+      if (s.markers)
         for (int64_t dy = -3; dy <= 3; ++dy)
           for (int64_t dx = -3; dx <= 3; ++dx)
             if (plot.contains(int64_t(x) + dx, int64_t(y) + dy))
               fill(img, int64_t(x) + dx, int64_t(y) + dy, c);
     }
-  };
-  curve(train, kTrain, false);
-  curve(valid, kValid, true);
+  }
 
-  std::string yName = options.plotBits ? "BITS" : "LOSS (NATS)";
-  drawText(img, 8, plot.y0 - kCharHeight - 8, yName, kText);
-  drawText(img, (plot.x0 + plot.x1) / 2 - textWidth("STEP") / 2, plot.y1 + 34, "STEP", kText);
+  drawText(img, 8, plot.y0 - kCharHeight - 8, options.yLabel, kText);
+  drawText(img, (plot.x0 + plot.x1) / 2 - textWidth(options.xLabel) / 2, plot.y1 + 34, options.xLabel,
+           kText);
   if (!options.title.empty())
     drawText(img, plot.x0, 14, options.title, kBlack);
-  // Legend, top right: a colored bar and the curve's name.
-  int64_t lx = plot.x1 - textWidth("VALIDATION") - 40, ly = plot.y0 - kCharHeight - 8;
-  drawLine(img, lx - 100, ly + kCharHeight / 2, lx - 76, ly + kCharHeight / 2, kTrain, whole);
-  drawText(img, lx - 70, ly, "TRAIN", kText);
-  drawLine(img, lx, ly + kCharHeight / 2, lx + 24, ly + kCharHeight / 2, kValid, whole);
-  drawText(img, lx + 30, ly, "VALIDATION", kText);
+  // Legend: one row per series (a colored bar and its label) in a framed box
+  // at the top right of the plot area, where falling curves leave room.
+  if (!series.empty()) {
+    int64_t widest = 0;
+    for (const PlotSeries &s : series)
+      widest = std::max(widest, textWidth(s.label));
+    const int64_t rowH = kCharHeight + 8, boxW = widest + 50, boxH = int64_t(series.size()) * rowH + 8;
+    const Rect box{plot.x1 - 8 - boxW, plot.y0 + 8, plot.x1 - 8, plot.y0 + 8 + boxH};
+    for (int64_t y = box.y0; y <= box.y1; ++y)
+      for (int64_t x = box.x0; x <= box.x1; ++x)
+        fill(img, x, y, y == box.y0 || y == box.y1 || x == box.x0 || x == box.x1 ? kLegendBox
+                                                                                 : Color{255, 255, 255});
+    for (size_t k = 0; k < series.size(); ++k) {
+      int64_t ty = box.y0 + 8 + int64_t(k) * rowH;
+      drawLine(img, box.x0 + 10, ty + kCharHeight / 2, box.x0 + 34, ty + kCharHeight / 2,
+               kPalette[k % kPaletteSize], whole);
+      drawText(img, box.x0 + 42, ty, series[k].label, kText);
+    }
+  }
   writePng(pngPath, img);
+}
+
+void plotLossCurves(const std::vector<MetricsRecord> &records, const std::string &pngPath,
+                    const PlotOptions &options) {
+  PlotSeries train{"TRAIN", {}, {}, false}, valid{"VALIDATION", {}, {}, true};
+  for (const MetricsRecord &r : records) {
+    PlotSeries &s = r.split == "train" ? train : valid;
+    s.x.push_back(double(r.step));
+    s.y.push_back(options.plotBits ? r.bits : r.loss);
+  }
+  ChartOptions chart;
+  chart.width = options.width, chart.height = options.height, chart.title = options.title;
+  chart.xLabel = "STEP";
+  chart.yLabel = options.plotBits ? "BITS" : "LOSS (NATS)";
+  plotChart({train, valid}, pngPath, chart);
 }
 
 void writeImageGrid(const std::string &pngPath, const std::vector<uint8_t> &pixels, int64_t count,

@@ -5,6 +5,8 @@
 #include "sparta/model/Metrics.h"
 #include "sparta/model/Progress.h"
 #include "sparta/model/LrSchedule.h"
+#include "sparta/model/RunConfig.h"
+#include "sparta/model/StopSignal.h"
 
 #include <chrono>
 #include <cmath>
@@ -12,6 +14,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <limits>
+#include <optional>
 #include <sstream>
 
 namespace sparta::model {
@@ -24,7 +27,40 @@ std::string fmtNum(double v) {
   std::snprintf(buf, sizeof buf, "%.6g", v);
   return buf;
 }
+
+/// The bits of the last evaluation at `step` in a metrics file (none when the
+/// file or such a record is missing).
+std::optional<double> validationAt(const std::string &metricsPath, int64_t step) {
+  if (!std::filesystem::exists(metricsPath)) return std::nullopt;
+  std::optional<double> bits;
+  for (const MetricsRecord &r : readMetrics(metricsPath))
+    if (r.split == "validation" && r.step == step) bits = r.bits;
+  return bits;
+}
 } // namespace
+
+std::optional<FinishedRun> finishedRun(const TrainerConfig &config) {
+  const std::string dir = config.outDir + "/checkpoints";
+  if (!config.resume || !std::filesystem::is_directory(dir)) return std::nullopt;
+  auto latest = CheckpointRotation(dir, config.keepCheckpoints).latest();
+  if (!latest) return std::nullopt;
+  Checkpoint ckpt = loadCheckpoint(*latest);
+  FinishedRun done;
+  done.step = ckpt.meta.getInt("step");
+  if (done.step < config.steps) return std::nullopt;
+  done.checkpoint = *latest;
+  done.validationBits = validationAt(config.outDir + "/metrics.jsonl", done.step);
+  done.unit = ckpt.meta.has("data_kind") && ckpt.meta.get("data_kind") == "images" ? "bits/dim" : "bits/byte";
+  return done;
+}
+
+std::string FinishedRun::describe(const TrainerConfig &config) const {
+  std::string line = "the run in " + config.outDir + " is already finished: its newest checkpoint (" +
+                     checkpoint + ") is of step " + std::to_string(step) + " and --steps is " +
+                     std::to_string(config.steps);
+  if (validationBits) line += "; final validation " + fmtNum(*validationBits) + " " + unit;
+  return line + ". Nothing to train; give a larger --steps to continue it.";
+}
 
 void TrainerConfig::validate() const {
   model.validate();
@@ -147,7 +183,10 @@ TrainResult Trainer::run() {
   auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
   TrainResult result;
   result.validationBits = std::numeric_limits<double>::quiet_NaN();
+  std::optional<StopSignalScope> signals;
+  if (cfg_.stopOnSignal) signals.emplace();
   const bool files = !cfg_.outDir.empty();
+  std::string configJson;
   std::unique_ptr<CheckpointRotation> rotation;
   int64_t step = 0; // completed steps
   if (files) {
@@ -158,11 +197,21 @@ TrainResult Trainer::run() {
       if (!latest) throw Error("--resume: no checkpoint in " + cfg_.outDir + "/checkpoints");
       step = restore(loadCheckpoint(*latest));
       result.lastCheckpoint = *latest;
-    } else {
-      // The initial weights, for the PyTorch reference (same init, same batch).
-      writeSafetensors(cfg_.outDir + "/init.safetensors",
-                       parametersToTensors(model_->layout(), model_->parameters()));
+      if (step >= cfg_.steps) {
+        result.alreadyFinished = true;
+        result.firstStep = step + 1, result.lastStep = step;
+        result.validationBits = validationAt(cfg_.outDir + "/metrics.jsonl", step)
+                                    .value_or(std::numeric_limits<double>::quiet_NaN());
+        return result;
+      }
     }
+    // Written after a resume's checkpoint was accepted: it describes the run as last started.
+    configJson = runConfigJson(cfg_, *data_);
+    writeRunConfig(cfg_.outDir, configJson);
+    // The initial weights, for the PyTorch reference (same init, same batch).
+    if (!cfg_.resume)
+      writeWeightsWithConfig(cfg_.outDir + "/init.safetensors", model_->layout(), model_->parameters(),
+                             configJson);
   }
   std::unique_ptr<MetricsWriter> metrics;
   if (files) metrics = std::make_unique<MetricsWriter>(cfg_.outDir + "/metrics.jsonl", cfg_.resume ? step : -1);
@@ -215,6 +264,7 @@ TrainResult Trainer::run() {
   result.firstStep = step + 1;
   Batch batch;
   double trainSec = 0;
+  bool interrupted = false;
   while (step < cfg_.steps) {
     const int64_t s = step + 1;
     const auto t0 = Clock::now();
@@ -254,84 +304,34 @@ TrainResult Trainer::run() {
     if (cfg_.progress) progress.update(s, loss, loss / kLn2, tps);
     const bool last = s == cfg_.steps;
     const bool timeUp = cfg_.timeLimitMinutes > 0 && elapsed() > cfg_.timeLimitMinutes * 60;
-    const bool interrupted = cfg_.stopAfter > 0 && s >= cfg_.stopAfter;
+    const int signal = signals ? stopSignal() : 0;
+    interrupted = !last && (signal != 0 || (cfg_.stopAfter > 0 && s >= cfg_.stopAfter));
     if (last || timeUp || (cfg_.evalEvery > 0 && s % cfg_.evalEvery == 0)) doEval(s);
     if (last || timeUp || interrupted || (ckptEvery > 0 && s % ckptEvery == 0)) save(s);
     if (timeUp) {
       note("time limit of " + fmtNum(cfg_.timeLimitMinutes) + " min reached after step " + std::to_string(s));
       break;
     }
-    if (interrupted) break;
+    if (interrupted) {
+      result.stopSignal = signal;
+      if (signal) {
+        result.message = stopSignalName(signal) + " received: stopped after step " + std::to_string(s) +
+                         (result.lastCheckpoint.empty() ? std::string(" (no output directory, no checkpoint)")
+                                                        : "; checkpoint " + result.lastCheckpoint);
+        note(result.message);
+      }
+      break;
+    }
   }
   if (cfg_.progress) progress.finish();
   result.lastStep = step;
   result.trainSeconds = trainSec;
   result.tokensPerSec = trainSec > 0 ? double(tokensPerStep) * double(result.losses.size()) / trainSec : 0;
-  if (files && result.failedStep == 0)
-    writeSafetensors(cfg_.outDir + "/model.safetensors",
-                     parametersToTensors(model_->layout(), model_->parameters()));
+  if (files && result.failedStep == 0 && !interrupted)
+    writeWeightsWithConfig(cfg_.outDir + "/model.safetensors", model_->layout(), model_->parameters(),
+                           configJson);
   plot();
   return result;
-}
-
-// ---- Sampling ----------------------------------------------------------------
-
-namespace {
-int sampleFrom(const float *logits, int V, double temperature, Rng &rng) {
-  if (temperature <= 0) {
-    int best = 0;
-    for (int i = 1; i < V; ++i)
-      if (logits[i] > logits[best]) best = i;
-    return best;
-  }
-  double mx = -1e300;
-  for (int i = 0; i < V; ++i) mx = std::max(mx, double(logits[i]));
-  std::vector<double> p(V);
-  double sum = 0;
-  for (int i = 0; i < V; ++i) sum += p[i] = std::exp((logits[i] - mx) / temperature);
-  double u = rng.uniform() * sum;
-  for (int i = 0; i < V; ++i) {
-    if (u < p[i]) return i;
-    u -= p[i];
-  }
-  return V - 1;
-}
-} // namespace
-
-std::vector<uint8_t> sampleText(Transformer &model, const std::vector<uint8_t> &prompt, int length,
-                                const SampleOptions &options) {
-  const int T = model.config().T, V = model.config().vocab;
-  Rng rng(options.seed);
-  std::vector<uint8_t> text = prompt;
-  if (text.empty()) text.push_back('\n');
-  std::vector<uint8_t> window(T, 0);
-  for (int i = 0; i < length; ++i) {
-    const int n = std::min<int>(int(text.size()), T);
-    std::fill(window.begin(), window.end(), 0);
-    std::copy(text.end() - n, text.end(), window.begin());
-    std::vector<float> logits = model.logitsAt(window.data(), 1, n - 1);
-    text.push_back(uint8_t(sampleFrom(logits.data(), V, options.temperature, rng)));
-  }
-  return std::vector<uint8_t>(text.begin() + (prompt.empty() ? 1 : long(prompt.size())), text.end());
-}
-
-std::vector<uint8_t> sampleImages(Transformer &model, int count, uint8_t startByte,
-                                  const SampleOptions &options) {
-  const int T = model.config().T, V = model.config().vocab;
-  if (count < 1 || count > model.maxBatch()) throw Error("sample count must be in [1, maxBatch]");
-  Rng rng(options.seed);
-  std::vector<uint8_t> rows(std::size_t(count) * T, 0);
-  for (int r = 0; r < count; ++r) rows[std::size_t(r) * T] = startByte;
-  std::vector<uint8_t> pixels(std::size_t(count) * T);
-  for (int t = 0; t < T; ++t) {
-    std::vector<float> logits = model.logitsAt(rows.data(), count, t);
-    for (int r = 0; r < count; ++r) {
-      uint8_t px = uint8_t(sampleFrom(logits.data() + std::size_t(r) * V, V, options.temperature, rng));
-      pixels[std::size_t(r) * T + t] = px;
-      if (t + 1 < T) rows[std::size_t(r) * T + t + 1] = px;
-    }
-  }
-  return pixels;
 }
 
 } // namespace sparta::model

@@ -9,7 +9,11 @@
 //  (d) the training loss falls on GCIDE within 50 steps (skipped when the
 //      file is missing; SPARTA_GCIDE overrides its path);
 //  (e) a NaN injected into the weights stops training at that step, keeping
-//      the previous step's checkpoint.
+//      the previous step's checkpoint;
+//  (f) SIGTERM during a step: the step finishes, its checkpoint is written,
+//      the resumed run reproduces the uninterrupted one bit for bit (losses,
+//      validation, final weights), and resuming the finished run trains
+//      nothing and leaves its files as they were.
 //
 // Tolerance of (a): the GPU stores every activation in bf16 (relative
 // rounding 2^-9) and the reference keeps fp32; through 2 blocks the
@@ -25,6 +29,7 @@
 #include "sparta/Error.h"
 #include "sparta/model/KernelReference.h"
 #include "sparta/model/Metrics.h"
+#include "sparta/model/RunConfig.h"
 #include "sparta/model/Trainer.h"
 #include "sparta/model/Transformer.h"
 #include "sparta/model/TransformerReference.h"
@@ -33,9 +38,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -211,6 +219,66 @@ TEST(Trainer, ResumeReproducesLosses) {
   int train = 0;
   for (const MetricsRecord &r : readMetrics(root + "/split/metrics.jsonl")) train += r.split == "train";
   EXPECT_EQ(train, 6);
+}
+
+std::string fileText(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST(Trainer, SignalStopsAfterTheStepAndResumesExactly) {
+  Dataset data = syntheticText(200000);
+  const std::string root = testing::TempDir() + "/sparta-signal";
+  std::filesystem::remove_all(root);
+  TrainResult full = Trainer(smallTrainer(root + "/full"), &data).run();
+  ASSERT_EQ(full.losses.size(), 6u);
+
+  // The signal arrives before step 2 has run: step 2 completes, then the run stops.
+  TrainerConfig first = smallTrainer(root + "/split");
+  first.beforeStep = [](int64_t step, Transformer &) {
+    if (step == 2) std::raise(SIGTERM);
+  };
+  TrainResult a = Trainer(first, &data).run();
+  EXPECT_EQ(a.stopSignal, SIGTERM);
+  ASSERT_EQ(a.lastStep, 2);
+  EXPECT_EQ(a.failedStep, 0);
+  EXPECT_NE(a.message.find("SIGTERM received: stopped after step 2"), std::string::npos) << a.message;
+  ASSERT_EQ(a.lastCheckpoint, root + "/split/checkpoints/step-0000000002.ckpt");
+  EXPECT_EQ(loadCheckpoint(a.lastCheckpoint).meta.getInt("step"), 2);
+  EXPECT_FALSE(std::filesystem::exists(root + "/split/model.safetensors")); // not a final state
+  EXPECT_TRUE(std::filesystem::exists(root + "/split/config.json"));
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(a.losses[i], full.losses[i]);
+
+  TrainerConfig second = smallTrainer(root + "/split");
+  second.resume = true;
+  TrainResult b = Trainer(second, &data).run();
+  EXPECT_EQ(b.stopSignal, 0);
+  ASSERT_EQ(b.firstStep, 3);
+  ASSERT_EQ(b.losses.size(), 4u);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(b.losses[i], full.losses[2 + i]) << "step " << 3 + i;
+  EXPECT_EQ(b.validationBits, full.validationBits);
+  Metadata meta;
+  std::vector<Tensor> resumed = readSafetensors(root + "/split/model.safetensors", &meta);
+  std::vector<Tensor> uninterrupted = readSafetensors(root + "/full/model.safetensors");
+  ASSERT_EQ(resumed.size(), uninterrupted.size());
+  for (size_t i = 0; i < resumed.size(); ++i) EXPECT_EQ(resumed[i].data, uninterrupted[i].data) << resumed[i].name;
+  // The final weights name their model.
+  EXPECT_EQ(runConfigFromJson(meta.get(kRunConfigKey), "model.safetensors").model.toKeyValues(),
+            smallTrainer("").model.toKeyValues());
+
+  // Resuming the finished run: nothing trained, no file touched.
+  const std::string metricsBefore = fileText(root + "/split/metrics.jsonl");
+  const auto weightsTime = std::filesystem::last_write_time(root + "/split/model.safetensors");
+  ASSERT_TRUE(finishedRun(second));
+  TrainResult c = Trainer(second, &data).run();
+  EXPECT_TRUE(c.alreadyFinished);
+  EXPECT_TRUE(c.losses.empty());
+  EXPECT_EQ(c.lastStep, 6);
+  EXPECT_EQ(c.validationBits, full.validationBits);
+  EXPECT_EQ(fileText(root + "/split/metrics.jsonl"), metricsBefore);
+  EXPECT_EQ(std::filesystem::last_write_time(root + "/split/model.safetensors"), weightsTime);
 }
 
 TEST(Trainer, LossFallsOnGcide) {

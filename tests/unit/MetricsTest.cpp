@@ -195,6 +195,46 @@ TEST(Plot, LossCurvePngShowsBothCurves) {
   EXPECT_THROW(plotLossCurves(fakeRun(), path, options), Error);
 }
 
+TEST(Plot, ChartDrawsOneColorPerSeries) {
+  std::string path = tempDir() + "/chart.png";
+  // Three falling curves over different x ranges, one with a gap (NaN).
+  std::vector<PlotSeries> series;
+  const char *labels[] = {"dense", "fixed:L=128,c=32", "strided:L=128"};
+  for (int k = 0; k < 3; ++k) {
+    PlotSeries s;
+    s.label = labels[k];
+    s.markers = true;
+    for (int i = 0; i <= 20; ++i) {
+      s.x.push_back(i * (10.0 + 5 * k));
+      s.y.push_back(i == 7 && k == 1 ? std::nan("") : 3.0 - 0.05 * i - 0.2 * k);
+    }
+    series.push_back(s);
+  }
+  ChartOptions options;
+  options.xLabel = "WALL-CLOCK TIME (S)";
+  options.yLabel = "VALIDATION BITS/BYTE";
+  plotChart(series, path, options);
+  Decoded img = decode(path);
+  ASSERT_EQ(img.w, 900);
+  const uint8_t colors[3][3] = {{31, 119, 180}, {214, 39, 40}, {44, 160, 44}};
+  for (int k = 0; k < 3; ++k) {
+    size_t n = 0;
+    for (int y = 0; y < img.h; ++y)
+      for (int x = 0; x < img.w; ++x) {
+        const uint8_t *p = img.at(x, y);
+        n += p[0] == colors[k][0] && p[1] == colors[k][1] && p[2] == colors[k][2];
+      }
+    EXPECT_GT(n, 800u) << "series " << k << ": its line, markers and legend bar";
+  }
+  series[2].y.pop_back();
+  try {
+    plotChart(series, path, options);
+    FAIL() << "a series with fewer y than x values was drawn";
+  } catch (const Error &e) {
+    EXPECT_STREQ(e.what(), "plot series 'strided:L=128' has 21 x values and 20 y values");
+  }
+}
+
 TEST(Plot, ImageGridPlacesEveryImage) {
   std::string path = tempDir() + "/samples.png";
   const int n = 10, side = 28;

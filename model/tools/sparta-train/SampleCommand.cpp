@@ -9,8 +9,10 @@
 //===----------------------------------------------------------------------===//
 #include "Train.h"
 
+#include "sparta/model/Decoder.h"
 #include "sparta/model/Metrics.h"
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 
@@ -45,19 +47,35 @@ int runSample(const Arguments &args) {
   opt.temperature = args.real("temperature");
   opt.seed = args.integer<uint64_t>("seed");
 
+  const bool cached = args.text("method") == "cached";
+  // The rate of the sampling alone (the model is loaded and compiled before).
+  auto reportRate = [&](std::chrono::steady_clock::time_point start, std::size_t bytes) {
+    const double sec =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::fprintf(stderr, "sampled %zu bytes in %.2f s (%.0f bytes/s, %s)\n", bytes, sec,
+                 bytes / sec, args.text("method").c_str());
+  };
+
   requireDevice();
   if (images) {
     const int count = args.integer<int>("count");
     auto model = loadModel(ckpt, count);
-    std::vector<uint8_t> px = sampleImages(*model, count, startByte, opt);
+    const auto start = std::chrono::steady_clock::now();
+    std::vector<uint8_t> px = cached ? sampleImagesCached(*model, count, startByte, opt)
+                                     : sampleImages(*model, count, startByte, opt);
+    reportRate(start, px.size());
     const std::string png = args.text("png");
     writeImageGrid(png, px, count, config.imageWidth, config.imageHeight, 0, 4);
     std::printf("wrote %d samples to %s\n", count, png.c_str());
   } else {
     auto model = loadModel(ckpt, 1);
     const std::string prompt = args.text("prompt");
-    std::vector<uint8_t> out = sampleText(*model, std::vector<uint8_t>(prompt.begin(), prompt.end()),
-                                          args.integer<int>("length"), opt);
+    const std::vector<uint8_t> promptBytes(prompt.begin(), prompt.end());
+    const int length = args.integer<int>("length");
+    const auto start = std::chrono::steady_clock::now();
+    std::vector<uint8_t> out = cached ? sampleTextCached(*model, promptBytes, length, opt)
+                                      : sampleText(*model, promptBytes, length, opt);
+    reportRate(start, out.size());
     std::fwrite(prompt.data(), 1, prompt.size(), stdout);
     std::fwrite(out.data(), 1, out.size(), stdout);
     std::fputc('\n', stdout);
@@ -82,6 +100,11 @@ SPARTA_COMMAND({"sample", "continue a prompt (text) or draw images from a checkp
                     Option::integer("count", "N", {1, 256}, "images: how many").byDefault("16"),
                     Option::text("png", "FILE", "images: the picture to write")
                         .byDefault("samples.png"),
+                    Option::choice("method", "cached|full", {"cached", "full"},
+                                   "cached: a key/value cache, one step per byte; full: a "
+                                   "forward over the whole window per byte (the rate goes to "
+                                   "stderr)")
+                        .byDefault("cached"),
                 },
                 runSample});
 

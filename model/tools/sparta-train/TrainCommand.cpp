@@ -177,6 +177,10 @@ int runTrain(const Arguments &args) {
   const TrainerConfig t = trainerConfig(args);
   const ModelConfig &m = t.model;
   const Dataset data = checkInputs(t);
+  if (auto done = finishedRun(t)) {
+    std::printf("%s\n", done->describe(t).c_str());
+    return kExitSuccess;
+  }
 
   ParameterLayout layout = parameterLayout(m);
   ModelConfig other = m;
@@ -204,6 +208,10 @@ int runTrain(const Arguments &args) {
   if (r.failedStep > 0) {
     std::fprintf(stderr, "sparta-train: %s\n", r.message.c_str());
     return kExitWorkFailed;
+  }
+  if (r.stopSignal) {
+    std::fprintf(stderr, "sparta-train: %s; continue with --resume\n", r.message.c_str());
+    return kExitInterrupted;
   }
   std::printf("done: steps %lld-%lld, %.1f s training, %.0f tokens/s, validation %.4f %s\n",
               (long long)r.firstStep, (long long)r.lastStep, r.trainSeconds, r.tokensPerSec,

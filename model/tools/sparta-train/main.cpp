@@ -5,9 +5,11 @@
 //   sparta-train agree --dir DIR [--steps N]
 //
 // `sparta-train --help` lists every option with its range and default. Exit
-// status (docs/tools.md): 0 done, 1 the run failed (a non-finite loss,
-// gradient or weight stopped it; a GPU error), 2 a bad option or input (found
-// before the GPU is touched), 77 no CUDA device.
+// status (docs/tools.md): 0 done (or a resumed run that had already finished),
+// 1 the run failed (a non-finite loss, gradient or weight stopped it; a GPU
+// error), 2 a bad option or input (found before the GPU is touched), 4 stopped
+// by SIGINT/SIGTERM after writing a checkpoint (continue with --resume), 77 no
+// CUDA device.
 //
 //===----------------------------------------------------------------------===//
 #include "sparta/cli/CommandLine.h"

@@ -158,6 +158,17 @@ public:
   void convertToBf16(const float *src, std::int64_t n, bf16 *dst,
                      const rt::Stream *stream = nullptr) const;
 
+  // ---- One new position against a key/value cache (sampling, Decoder.h) ----
+  /// For row r and head h: stores the key and value of qkv [rows, 3D] (q | k | v)
+  /// at position `pos` of cache [rows, seqLen, 2D] (k | v), then
+  /// out[r, h*headDim ..] = sum_j softmax_j(q . k_j / sqrt(headDim)) v_j over the
+  /// keys j of row `pos` of mask m = headMask[h]: keys[rowStart[m * (seqLen + 1) + pos]
+  /// .. rowStart[m * (seqLen + 1) + pos + 1]). The keys must be <= pos.
+  void decodeAttention(const bf16 *qkv, bf16 *cache, const std::int64_t *rowStart,
+                       const std::int32_t *keys, const std::int32_t *headMask, int rows, int seqLen,
+                       int heads, int headDim, int pos, bf16 *out,
+                       const rt::Stream *stream = nullptr) const;
+
 private:
   enum Kernel : int;
   const rt::Function &fn(Kernel k) const;

@@ -1,4 +1,4 @@
-//===- Metrics.h - JSONL metrics, loss-curve plots and image grids ---------===//
+//===- Metrics.h - JSONL metrics, line charts and image grids --------------===//
 //
 // The trainer appends one JSON object per line to metrics.jsonl, flushed at
 // once so that `tail -f` and a crash both see every finished step:
@@ -65,10 +65,31 @@ struct PlotOptions {
   std::string title; // drawn at the top when not empty (A-Z, digits, . - / : =)
 };
 
-/// Draws the train and validation curves of `records` (steps on x) to a PNG:
-/// white background, grid, axes with numeric ticks, the training curve in blue
-/// and validation in red with a marker per evaluation. The y range ignores the
-/// first high-loss steps when they would squash the rest of the curve.
+/// One curve of a chart: points in order (those with a non-finite coordinate
+/// are skipped, the line joins the others).
+struct PlotSeries {
+  std::string label; // the legend's text (A-Z, digits, . - / : = + , ( ); lower case is drawn upper)
+  std::vector<double> x, y;
+  bool markers = false; // a square at every point
+};
+
+struct ChartOptions {
+  int width = 900, height = 540;
+  std::string title; // drawn at the top when not empty
+  std::string xLabel = "STEP", yLabel = "BITS";
+};
+
+/// Draws the series to a PNG: white background, grid, axes with numeric
+/// ticks, series i in the i-th color of a fixed palette (blue, red, green,
+/// orange, purple, brown, pink, gray, then again), a legend box at the top
+/// right. The y range ignores the points in the first 5% of the x range when
+/// they would squash the rest of the curves. Throws sparta::Error for a canvas
+/// under 200x150 or a series whose x and y differ in length.
+void plotChart(const std::vector<PlotSeries> &series, const std::string &pngPath,
+               const ChartOptions &options = {});
+
+/// plotChart of the train (blue) and validation (red, a marker per
+/// evaluation) curves of `records`, steps on x.
 void plotLossCurves(const std::vector<MetricsRecord> &records, const std::string &pngPath,
                     const PlotOptions &options = {});
 

@@ -14,14 +14,24 @@
 // loss, the gradient or the updated weights are not finite; no checkpoint is
 // written after the last finite state, so the newest checkpoint is good.
 //
+// SIGINT / SIGTERM during run() (StopSignal.h): the current step finishes
+// (with its evaluation when one is due), a checkpoint of it is written and
+// run() returns with TrainResult::stopSignal set; a second signal kills.
+//
+// Resuming a run whose newest checkpoint is already at (or past) `steps`
+// trains nothing and touches no file: TrainResult::alreadyFinished.
+//
 // Exact resume: a checkpoint holds the fp32 master weights, both AdamW
 // moments, the step, the batch sampler's RNG state and the dropout counter;
 // the bf16 weights are re-derived from the master weights, and every kernel
 // is deterministic, so a resumed run reproduces the uninterrupted run's
 // losses bit for bit.
 //
-// Files in outDir: metrics.jsonl, loss.png, checkpoints/step-*.ckpt (the last
-// keepCheckpoints), model.safetensors (final fp32 weights).
+// Files in outDir: config.json (RunConfig.h), metrics.jsonl, loss.png,
+// checkpoints/step-*.ckpt (the last keepCheckpoints), init.safetensors and
+// model.safetensors (initial and final fp32 weights, config.json in their
+// metadata). model.safetensors is written when the run reaches `steps` or
+// its time limit, not when it is interrupted.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -34,6 +44,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -61,6 +72,7 @@ struct TrainerConfig {
   double timeLimitMinutes = 0; // > 0: stop (with a checkpoint) after this long
   bool progress = true;        // the live progress line on stderr
   int64_t stopAfter = 0;       // > 0: stop after this step as if interrupted (tests)
+  bool stopOnSignal = true;    // SIGINT/SIGTERM stop the run after the step (StopSignal.h)
   /// Called before each step (1-based) with the model (tests inject faults).
   std::function<void(int64_t step, Transformer &model)> beforeStep;
 
@@ -78,7 +90,23 @@ struct TrainResult {
   int64_t failedStep = 0;           // > 0: stopped at this step (non-finite)
   std::string message;              // why it stopped early (empty otherwise)
   std::string lastCheckpoint;       // newest checkpoint written (empty if none)
+  int stopSignal = 0;               // SIGINT/SIGTERM that stopped the run after lastStep (0: none)
+  bool alreadyFinished = false;     // resumed at a checkpoint of step >= steps: nothing trained
 };
+
+/// A run directory whose newest checkpoint is at or past the configured steps.
+struct FinishedRun {
+  int64_t step = 0;                    // the newest checkpoint's step
+  std::string checkpoint;              // its path
+  std::optional<double> validationBits; // metrics.jsonl's last evaluation at that step
+  std::string unit;                    // "bits/byte" or "bits/dim"
+  /// One line for the user: what is finished and how to train on.
+  std::string describe(const TrainerConfig &config) const;
+};
+/// With config.resume: the finished run in config.outDir, or nullopt when
+/// there is no checkpoint yet or it is before config.steps. Reads files only
+/// (no GPU), so a driver can answer before it builds the model.
+std::optional<FinishedRun> finishedRun(const TrainerConfig &config);
 
 class Trainer {
 public:
@@ -129,6 +157,8 @@ struct SampleOptions {
   uint64_t seed = 1;
 };
 /// Continues `prompt` by `length` bytes (the window slides when it exceeds T).
+/// A forward over the whole window per byte: the reference of the cached
+/// samplers of Decoder.h, which sparta-train uses.
 std::vector<uint8_t> sampleText(Transformer &model, const std::vector<uint8_t> &prompt, int length,
                                 const SampleOptions &options = {});
 /// `count` (<= maxBatch) images of T pixels after the start byte, row-major.

@@ -102,6 +102,7 @@ public:
   const rt::Stream &stream() const;
 
 private:
+  friend class Decoder; // runs the same weights and kernels one position at a time
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

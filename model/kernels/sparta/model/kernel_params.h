@@ -196,6 +196,24 @@ struct ConvertParams {
   i64 n;
 };
 
+/// Attention of one new position against a key/value cache (sampling). Block
+/// (h, r) stores head h's key and value of row r at position `pos` of the
+/// cache, then attends the query to the keys of row `pos` of mask
+/// headMask[h]: keys[rowStart[m * (T + 1) + pos] .. rowStart[m * (T + 1) + pos + 1]).
+constexpr int kDecodeWarps = 16;
+constexpr int kDecodeThreads = kDecodeWarps * 32;
+constexpr int kDecodeMaxHeadDim = 128;
+struct DecodeAttentionParams {
+  const u16 *qkv;      // [rows, 3D]: q | k | v, head h at columns h * headDim
+  u16 *cache;          // [rows, T, 2D]: k | v
+  const i64 *rowStart; // [masks, T + 1], offsets into keys
+  const i32 *keys;     // the key positions of each (mask, query) row, ascending
+  const i32 *headMask; // [heads]
+  u16 *out;            // [rows, D]
+  i32 rows, T, heads, headDim, pos;
+  float scale;         // 1 / sqrt(headDim)
+};
+
 } // namespace model
 } // namespace sparta
 

@@ -40,6 +40,7 @@ enum ExitStatus : int {
   kExitSuccess = 0,
   kExitWorkFailed = 1,
   kExitUsage = 2,
+  kExitInterrupted = 4, // stopped by SIGINT/SIGTERM after saving its state
   kExitNoDevice = 77,
 };
 

@@ -4,7 +4,8 @@ The package carries no compiled code of its own, so one copy runs under any
 Python 3 (Debian's 3.11 on the development machine, 3.12 with PyTorch on a GPU
 machine) next to a libsparta-c built once. The library is looked up in order:
 
-  $SPARTA_LIBRARY                       an explicit path (the build tree's tests)
+  $SPARTA_LIBRARY                       an explicit path (the build tree's tests);
+                                        when set, the only one tried
   <package>/lib/libsparta-c.so.0        a wheel built by `pip install .`
   <package>/../../lib/libsparta-c.so.0  an install tree (<prefix>/python/sparta)
 """
@@ -41,9 +42,9 @@ def _package_dir():
 
 def library_candidates():
     """The paths tried, in order."""
-    paths = []
     if os.environ.get("SPARTA_LIBRARY"):
-        paths.append(os.environ["SPARTA_LIBRARY"])
+        return [os.environ["SPARTA_LIBRARY"]]
+    paths = []
     here = _package_dir()
     paths.append(os.path.join(here, "lib", _LIBRARY_NAME))
     paths.append(os.path.normpath(os.path.join(here, "..", "..", "lib", _LIBRARY_NAME)))

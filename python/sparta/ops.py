@@ -60,7 +60,8 @@ class _Kernels:
         return size
 
     def __del__(self):
-        if getattr(self, "handle", None) and _capi._lib is not None:
+        # At interpreter exit the module's globals may already be gone.
+        if getattr(self, "handle", None) and _capi is not None and _capi._lib is not None:
             _capi._lib.sparta_attention_free(self.handle)
 
 

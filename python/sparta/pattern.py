@@ -93,9 +93,10 @@ class Pattern:
             origin = os.path.abspath(self._path) if os.path.exists(self._path) else self._path
         else:
             origin = "source:" + hashlib.sha1(self._source.encode()).hexdigest()
-        bound = ",".join(f"{k}={v}" for k, v in sorted(self.params.items()))
-        # Identifies the instantiated pattern (its file or source and every
-        # parameter): the operator's kernel caches are keyed by it.
+        # T is not among `params` (the pattern holds it apart).
+        bound = ",".join(f"{k}={v}" for k, v in [("T", self.T)] + sorted(self.params.items()))
+        # Identifies the instantiated pattern (its file or source, T and every
+        # other parameter): the operator's kernel caches are keyed by it.
         self.key: str = f"{origin}|{self.name}|{bound}"
 
     def __del__(self):
@@ -115,9 +116,10 @@ class Pattern:
         return Pattern(self._path if self._path is not None else self._source,
                        pattern=self._pattern_name or None, **merged)
 
-    def check(self, layers: int = 2, interleaved: bool = False, tile: int = 64) -> CheckReport:
+    def check(self, layers: int = 2, interleaved: bool = False, tile: int = 0) -> CheckReport:
         """Whether `layers` stacked layers connect every query to every earlier
-        key, the cost report and the work ratio (what `sparta check` prints)."""
+        key, the cost report and the work ratio (what `sparta check` prints).
+        `tile` 0: the tile shapes the kernels run; else square tiles of that edge."""
         r = json.loads(_capi.call_string(_capi.lib().sparta_pattern_check, self._handle,
                                          int(layers), int(bool(interleaved)), int(tile)))
         ce = r["counterexample"]

@@ -50,7 +50,8 @@ void sparta_pattern_free(sparta_pattern *pattern);
 /* {"name", "T", "params": {NAME: VALUE}, "heads": [mask text]} */
 int sparta_pattern_info(const sparta_pattern *pattern, char **json);
 /* Validity over `layers` layers (union of the heads, or interleaved), the cost
- * report at tile edge `tile` and the planned kernels' work ratio. */
+ * report at tile edge `tile` and the planned kernels' work ratio; `tile` 0: the
+ * shapes the kernels run (the plan of SparseAttention). */
 int sparta_pattern_check(const sparta_pattern *pattern, int layers, int interleaved, int tile,
                          char **json);
 /* The element mask of one head: T x T bytes (1 = query row i attends key j). */

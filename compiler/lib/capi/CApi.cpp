@@ -13,6 +13,7 @@
 #include "sparta/Frontend.h"
 #include "sparta/MaskRows.h"
 #include "sparta/PatternFiles.h"
+#include "sparta/Plan.h"
 #include "sparta/SparseAttention.h"
 #include "sparta/Validity.h"
 #include "sparta/params.h"
@@ -160,15 +161,18 @@ int sparta_pattern_check(const sparta_pattern *pattern, int layers, int interlea
   return guarded([&] {
     requireOut(json, "sparta_pattern_check");
     const sparta::ConcretePattern &p = patternOf(pattern);
-    if (tile < 1)
-      throw sparta::Error(fmt::format("tile = {} must be positive", tile));
+    if (tile < 0 || tile == 1)
+      throw sparta::Error(fmt::format("tile = {} must be 0 (the kernels' shapes) or at least 2", tile));
     sparta::ValidityOptions options;
     options.layers = layers;
     options.interleaved = interleaved != 0;
     const sparta::ValidityResult validity = sparta::checkValidity(p, options);
-    const sparta::CostReport cost = sparta::costReport(p, tile);
-    const sparta::WorkReport work =
-        sparta::measureWork(sparta::planPattern(p, sparta::PlanOptions{tile}));
+    // tile 0: the report counts the kernels' first shape and the plan is the
+    // one the kernels run; else both use square tiles of that edge.
+    const sparta::CostReport cost =
+        sparta::costReport(p, tile > 0 ? tile : int(sparta::tiling::kKernelTileShapes[0].qRows));
+    const sparta::WorkReport work = sparta::measureWork(sparta::planPattern(
+        p, tile > 0 ? sparta::PlanOptions::square(tile) : sparta::PlanOptions{}));
     std::string heads;
     for (const sparta::MaskCost &c : cost.heads)
       heads += (heads.empty() ? "" : ", ") + costJson(c);

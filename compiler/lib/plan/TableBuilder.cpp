@@ -137,8 +137,11 @@ void buildTable(PlanComponent &c, int T, tiling::TileShape shape) {
   int qTiles = int((T + M - 1) / M), kTiles = int((T + N - 1) / N);
   std::vector<std::vector<int>> bwdLists(kTiles);
   // Every causal tile pair is classified: refuse a table that is too large to build.
-  if (int64_t pairs = int64_t(qTiles) * (kTiles + 1) / 2; pairs > limits::kMaxTableTilePairs)
-    throw Error("component '" + c.description + "' needs a tile table of about " +
+  int64_t pairs = 0;
+  for (int64_t qt = 0; qt < qTiles; ++qt)
+    pairs += (std::min<int64_t>(qt * M + M, T) - 1) / N + 1;
+  if (pairs > limits::kMaxTableTilePairs)
+    throw Error("component '" + c.description + "' needs a tile table of " +
                 std::to_string(pairs) + " tile pairs (T = " + std::to_string(T) + ", tile " +
                 std::to_string(M) + "x" + std::to_string(N) + "), more than the limit of " +
                 std::to_string(limits::kMaxTableTilePairs) + "; use a smaller T");

@@ -325,13 +325,13 @@ def test_resume_of_a_finished_run_says_so():
         # A damaged checkpoint is reported, not taken for a finished run.
         open(ckpt, "r+b").write(b"SPARTACX")
         r = run(base + ["--steps", "5"])
-        assert r.returncode == 1 and "is not a sparta checkpoint" in r.stderr, r.stderr
+        assert r.returncode == 2 and "is not a sparta checkpoint" in r.stderr, r.stderr
 
 
 def test_sample_method_is_checked_first():
     r = run([os.path.join(BIN, "sparta-train"), "sample", "--checkpoint", "/nonexistent", "--method", "fast"])
     assert r.returncode == 2, r.stderr
-    assert "sparta-train: --method must be cached or full" in r.stderr, r.stderr
+    assert "unknown --method 'fast' (expected cached or full)" in r.stderr, r.stderr
 
 
 def main():

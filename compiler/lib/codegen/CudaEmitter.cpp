@@ -136,12 +136,11 @@ struct Emitter {
     const char *accNames[] = {"Write", "Accumulate"};
     std::string sched = fmt::format("sparta::PlannedSchedule<{}>", spec);
     auto entry = [&](const std::string &suffix, const std::string &params, const std::string &call,
-                     KernelRole role, int mode, int blocks, int smem,
-                     const std::string &minBlocks = "") {
+                     KernelRole role, int mode, int blocks, int smem) {
       std::string name = kernelBase + suffix;
-      src += fmt::format("extern \"C\" __global__ void __launch_bounds__(sparta::kNumThreads{})\n"
+      src += fmt::format("extern \"C\" __global__ void __launch_bounds__(sparta::kNumThreads)\n"
                          "{}(sparta::{} p) {{ {}; }}\n",
-                         minBlocks.empty() ? "" : ", " + minBlocks, name, params, call);
+                         name, params, call);
       out.kernels.push_back(KernelInfo{name, role, int(head.maskIndex), int(index), mode, blocks, smem});
     };
     entry("_fwd", "AttnFwdParams",
@@ -153,11 +152,7 @@ struct Emitter {
     entry("_bwd_dkdv", "AttnBwdParams",
           fmt::format("sparta::attention_bwd_dkdv<{}, {}, sparta::AccMode::{}, {}>(p)", cfg, sched,
                       accNames[acc], fuseArg),
-          KernelRole::BwdDkDv, acc, s.numKBlocks(), bwdDkdvSmemBytes(options.headDim),
-          // (an explicit minimum of 1 would let ptxas take more registers)
-          fuse ? fmt::format("(sparta::kDkdvMinBlocks<{}, sparta::AccMode::{}, true>)",
-                             options.headDim, accNames[acc])
-               : "");
+          KernelRole::BwdDkDv, acc, s.numKBlocks(), bwdDkdvSmemBytes(options.headDim));
     if (!fuse)
       entry("_bwd_dq", "AttnBwdParams",
             fmt::format("sparta::attention_bwd_dq<{}, {}, sparta::AccMode::{}>(p)", cfg, sched, accNames[acc]),

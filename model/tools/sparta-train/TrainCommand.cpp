@@ -176,11 +176,13 @@ double mib(std::size_t b) { return double(b) / 1048576.0; }
 int runTrain(const Arguments &args) {
   const TrainerConfig t = trainerConfig(args);
   const ModelConfig &m = t.model;
-  const Dataset data = checkInputs(t);
+  // A resumed run that already reached --steps has nothing to train: say so
+  // before reading the data.
   if (auto done = finishedRun(t)) {
     std::printf("%s\n", done->describe(t).c_str());
     return kExitSuccess;
   }
+  const Dataset data = checkInputs(t);
 
   ParameterLayout layout = parameterLayout(m);
   ModelConfig other = m;

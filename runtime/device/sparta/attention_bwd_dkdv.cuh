@@ -35,8 +35,9 @@
 // through dq_acc (convert_accumulators turns it into dtype).
 //
 // Launch: grid (S::kNumKBlocks, batch * heads_in_launch), kNumThreads
-// threads, bwdDkdvSmemBytes(d) bytes of dynamic shared memory; a FUSE_DQ
-// wrapper declares __launch_bounds__(kNumThreads, (kDkdvMinBlocks<d, AM, true>)).
+// threads, bwdDkdvSmemBytes(d) bytes of dynamic shared memory. The FUSE_DQ
+// kernels are not register-capped: capped at 168 registers (3 CTAs per SM at
+// d = 64) the strided transpose's kernel spilled.
 //
 //===----------------------------------------------------------------------===//
 #ifndef SPARTA_ATTENTION_BWD_DKDV_CUH
@@ -45,13 +46,6 @@
 #include "sparta/attention_bwd_common.cuh"
 
 namespace sparta {
-
-/// Resident CTAs per SM the dK/dV kernel is built for: the minimum of the
-/// wrapper's __launch_bounds__. With dQ fused, ptxas otherwise takes about
-/// 205 registers at d = 64 (2 CTAs per SM); capped at 168 the Write kernel
-/// fits 3 without spills (Accumulate's epilogue would spill).
-template <int D, AccMode AM, bool FUSE_DQ>
-constexpr int kDkdvMinBlocks = FUSE_DQ && D <= 64 && AM == AccMode::Write ? 3 : 1;
 
 template <typename Cfg, typename S, AccMode AM, bool FUSE_DQ = false>
 SPARTA_DEVICE void attention_bwd_dkdv(const AttnBwdParams &p) {

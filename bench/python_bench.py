@@ -23,7 +23,6 @@ Each prints a table and, last, one JSON line.
 """
 
 import argparse
-import ctypes
 import json
 import os
 import statistics
@@ -46,20 +45,19 @@ def overhead(args):
         sparta.attention(q, k, v, pattern)            # compiles and caches the kernels
     torch.cuda.synchronize()
 
-    kernels = ops._kernels_for(pattern.key, T, d, q.dtype, q.device.index, 0.0)
+    kernels = ops._kernels_for(pattern.key, T, d, q.dtype, q.get_device(), 0.0)
     o = torch.empty_like(q)
     lse = torch.empty(B, H, T, device="cuda", dtype=torch.float32)
     ws_bytes = kernels.workspace_bytes(0, B, H, H)
     ws = torch.empty(max(ws_bytes, 1), device="cuda", dtype=torch.uint8)
-    views = [ops._view(t, "bhtd") for t in (q, k, v, o)]
-    refs = [ctypes.byref(x) for x in views]
-    stream = ops._stream(q.device)
+    records = _capi.pack_tensors(sum((ops._in_place(t, "bhtd")[1] for t in (q, k, v, o)), ()))
+    stream = ops._stream(q.get_device())
     forward = _capi.lib().sparta_attention_forward
     handle = kernels.handle
 
     def direct():
-        _capi.check(forward(handle, *refs, lse.data_ptr(), stream, ws.data_ptr() if ws_bytes else 0,
-                            ws_bytes))
+        _capi.check(forward(handle, *records, lse.data_ptr(), stream,
+                            ws.data_ptr() if ws_bytes else 0, ws_bytes))
 
     def operator():
         sparta.attention(q, k, v, pattern)
@@ -126,7 +124,12 @@ def train(args):
         if args.data_path:
             command += ["--data-path", args.data_path]
         print("$", " ".join(command), flush=True)
-        out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+        # Its stderr passes through, so a failing run says why.
+        run = subprocess.run(command, stdout=subprocess.PIPE, text=True)
+        if run.returncode != 0:
+            print(run.stdout, end="")
+            sys.exit(f"python_bench.py: {attention} run failed (exit {run.returncode})")
+        out = run.stdout
         print(out, end="", flush=True)
         results.append(json.loads(out.strip().splitlines()[-1]))
     sparta_run, flex_run = results

@@ -227,20 +227,37 @@ struct CanonicalizePass : public mlir::sparta::impl::SpartaCanonicalizeBase<Cano
 
 LogicalResult mlir::sparta::canonicalizePatterns(Operation *root) {
   MLIRContext *ctx = root->getContext();
-  RewritePatternSet set(ctx);
-  set.add<SimplifySetOp<UnionOp, DenseOp, EmptyOp>, SimplifySetOp<IntersectOp, EmptyOp, DenseOp>,
-          SimplifyBand, SimplifyStride, SimplifyChunk, SimplifySummary,
-          SimplifyGlobal<GlobalKeysOp>, SimplifyGlobal<GlobalQueriesOp>, SimplifyRandomBlocks>(ctx);
-  FrozenRewritePatternSet frozen(std::move(set));
+  RewritePatternSet leafSet(ctx);
+  leafSet.add<SimplifyBand, SimplifyStride, SimplifyChunk, SimplifySummary,
+              SimplifyGlobal<GlobalKeysOp>, SimplifyGlobal<GlobalQueriesOp>,
+              SimplifyRandomBlocks>(ctx);
+  FrozenRewritePatternSet leaves(std::move(leafSet));
+  RewritePatternSet allSet(ctx);
+  allSet.add<SimplifySetOp<UnionOp, DenseOp, EmptyOp>, SimplifySetOp<IntersectOp, EmptyOp, DenseOp>,
+             SimplifyBand, SimplifyStride, SimplifyChunk, SimplifySummary,
+             SimplifyGlobal<GlobalKeysOp>, SimplifyGlobal<GlobalQueriesOp>, SimplifyRandomBlocks>(
+      ctx);
+  FrozenRewritePatternSet all(std::move(allSet));
+  // Leaves first, on their own: every leaf rewrite re-queues the set ops that
+  // use it, and a set op's rewrite reads all of its operands, so with both in
+  // one run a union of n leaves that each simplify costs O(n^2) (16k
+  // operands: seconds). Set op rewrites only reuse existing values, so they
+  // never expose a leaf rewrite; each set op is then visited a bounded number
+  // of times.
+  // The mask ops have no folders and no constants: folding would only scan
+  // every operand of each set op at every visit (quadratic in a union too).
+  GreedyRewriteConfig config;
+  config.enableFolding(false).enableConstantCSE(false);
+  if (failed(applyPatternsGreedily(root, leaves, config)) ||
+      failed(applyPatternsGreedily(root, all, config)))
+    return root->emitError("sparta-canonicalize did not converge");
   // The driver erases unused mask ops (they are Pure). CSE then merges
   // identical ops, which exposes duplicate operands for a second round.
-  if (failed(applyPatternsGreedily(root, frozen)))
-    return root->emitError("sparta-canonicalize did not converge");
   IRRewriter rewriter(ctx);
   DominanceInfo dominance(root);
   bool changed = false;
   eliminateCommonSubExpressions(rewriter, dominance, root, &changed);
-  if (changed && failed(applyPatternsGreedily(root, frozen)))
+  if (changed && failed(applyPatternsGreedily(root, all, config)))
     return root->emitError("sparta-canonicalize did not converge");
   return success();
 }

@@ -12,6 +12,7 @@ machine) next to a libsparta-c built once. The library is looked up in order:
 
 import ctypes
 import os
+import struct
 import threading
 
 _LIBRARY_NAME = "libsparta-c.so.0"
@@ -23,17 +24,30 @@ class SpartaError(Exception):
     files: "file:line:col: error: ..." followed by the source line)."""
 
 
-class _Tensor(ctypes.Structure):
-    _fields_ = [
-        ("data", ctypes.c_uint64),
-        ("B", ctypes.c_int64),
-        ("H", ctypes.c_int64),
-        ("T", ctypes.c_int64),
-        ("d", ctypes.c_int64),
-        ("stride_b", ctypes.c_int64),
-        ("stride_h", ctypes.c_int64),
-        ("stride_t", ctypes.c_int64),
-    ]
+# struct sparta_tensor of sparta_c.h: data, B, H, T, d, stride_b, stride_h,
+# stride_t. The operator packs its tensors' records into one buffer with
+# struct (one call) rather than building a ctypes.Structure per tensor: on the
+# host path of every attention call that is the difference of microseconds.
+TENSOR_RECORD = struct.Struct("<Q7q")
+_FIELDS = 8
+_MAX_RECORDS = 8                      # a backward call passes 8 tensors
+_PACKERS = [struct.Struct("<" + "Q7q" * n) for n in range(_MAX_RECORDS + 1)]
+_records = threading.local()
+
+
+def pack_tensors(fields):
+    """Packs sparta_tensor records, given as one flat tuple of their fields
+    (8 per tensor, see TENSOR_RECORD), into this thread's buffer and returns
+    the address of each record. The buffer is reused by the thread's next
+    call: libsparta reads the records only during the call they are passed to."""
+    count = len(fields) // _FIELDS
+    buffer = getattr(_records, "buffer", None)
+    if buffer is None:
+        buffer = _records.buffer = ctypes.create_string_buffer(TENSOR_RECORD.size * _MAX_RECORDS)
+        _records.base = ctypes.addressof(buffer)
+    _PACKERS[count].pack_into(buffer, 0, *fields)
+    base, size = _records.base, TENSOR_RECORD.size
+    return [base + i * size for i in range(count)]
 
 
 def _package_dir():
@@ -73,7 +87,7 @@ def _declare(lib):
     c_int, c_char_p, c_void_p = ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p
     pattern_p, attention_p = c_void_p, c_void_p
     out_string = ctypes.POINTER(c_void_p)
-    tensor_p = ctypes.POINTER(_Tensor)
+    tensor_p = c_void_p   # the address of a packed sparta_tensor record (pack_tensors)
     signatures = {
         "sparta_c_api_version": (c_int, []),
         "sparta_version": (c_char_p, []),
@@ -160,6 +174,3 @@ def call_string(function, *args):
     check(function(*args, ctypes.byref(out)))
     return take_string(out)
 
-
-def tensor(data, B, H, T, d, stride_b, stride_h, stride_t):
-    return _Tensor(data, B, H, T, d, stride_b, stride_h, stride_t)

@@ -27,12 +27,11 @@ from typing import Tuple
 import torch
 
 from . import _capi
-from .pattern import Pattern
+from .pattern import Pattern, pattern_of_key
 
 _DTYPES = {torch.bfloat16: "bf16", torch.float16: "fp16"}
 _LAYOUTS = ("bhtd", "bthd")
 
-_patterns = {}         # Pattern.key -> Pattern, as given by callers
 _kernels = {}          # (key, T, d, dtype, device, scale) -> _Kernels
 _lock = threading.Lock()
 
@@ -90,65 +89,77 @@ def _kernels_for(key: str, T: int, d: int, dtype: torch.dtype, device: int,
     with _lock:
         found = _kernels.get(cache_key)
         if found is None:
-            pattern = _patterns[key]
+            pattern = pattern_of_key(key)
             if pattern.T != T:
                 pattern = pattern.with_params(T=T)
             found = _kernels[cache_key] = _Kernels(pattern, d, _DTYPES[dtype], scale, device)
     return found
 
 
-def _usable(t: torch.Tensor) -> torch.Tensor:
-    """t itself when the kernels can read it in place (d contiguous, 16-byte
-    aligned, strides multiples of 8 elements), else a contiguous copy."""
-    strides = t.stride()
-    if (strides[3] == 1 and t.data_ptr() % 16 == 0
-            and all(s % 8 == 0 for n, s in zip(t.shape[:3], strides[:3]) if n > 1)):
-        return t
-    return t.contiguous()
+def _in_place(t: torch.Tensor, layout: str):
+    """(u, record): u is t itself when the kernels can read it in place (d
+    contiguous, 16-byte aligned, strides multiples of 8 elements), else a
+    contiguous copy (16-byte aligned: PyTorch's allocator aligns more); record is u's sparta_tensor record (_capi.TENSOR_RECORD).
+    On the host path of every call: one stride() and data_ptr() per tensor."""
+    s, data = t.stride(), t.data_ptr()
+    if not (s[3] == 1 and data % 16 == 0 and s[0] % 8 == 0 and s[1] % 8 == 0 and s[2] % 8 == 0):
+        # A dimension of size 1 is never stepped over; its stride may be anything.
+        if not (s[3] == 1 and data % 16 == 0
+                and all(st % 8 == 0 for n, st in zip(t.shape[:3], s[:3]) if n > 1)):
+            # A fresh copy: contiguous() would return a misaligned contiguous t itself.
+            t = t.clone(memory_format=torch.contiguous_format)
+            s, data = t.stride(), t.data_ptr()
+    B, x, y, d = t.shape
+    if layout == "bhtd":
+        H, T, sh, st = x, y, s[1], s[2]
+    else:
+        H, T, sh, st = y, x, s[2], s[1]
+    return t, (data, B, H, T, d, s[0] if B > 1 else 0, sh if H > 1 else 0, st if T > 1 else 0)
 
 
-def _view(t: torch.Tensor, layout: str):
-    B, H, T, d = _shape(t, layout)
-    s = t.stride()
-    sb, sh, st = (s[0], s[1], s[2]) if layout == "bhtd" else (s[0], s[2], s[1])
-    # A dimension of size 1 is never stepped over; its stride may be anything.
-    return _capi.tensor(t.data_ptr(), B, H, T, d, sb if B > 1 else 0, sh if H > 1 else 0,
-                        st if T > 1 else 0)
-
-
-def _check_inputs(q, k, v, layout):
+def _check_inputs(q, k, v, layout) -> int:
+    """Raises on inputs the kernels do not take; returns q's device index."""
     if layout not in _LAYOUTS:
         raise ValueError(f"sparta.attention: layout must be 'bhtd' or 'bthd', not {layout!r}")
+    device = q.get_device()
     for name, t in (("q", q), ("k", k), ("v", v)):
         if not t.is_cuda:
             raise ValueError(f"sparta.attention: {name} must be a CUDA tensor (got {t.device})")
         if t.dtype not in _DTYPES:
             raise ValueError(f"sparta.attention: {name} must be bf16 or fp16 (got {t.dtype})")
-        if t.dtype != q.dtype or t.device != q.device:
+        if t.dtype != q.dtype or t.get_device() != device:
             raise ValueError(f"sparta.attention: {name} has dtype {t.dtype} on {t.device}; "
                              f"q has {q.dtype} on {q.device}")
     if k.shape != v.shape:
         raise ValueError(f"sparta.attention: k {tuple(k.shape)} and v {tuple(v.shape)} differ")
+    return device
 
 
-def _stream(device: torch.device) -> ctypes.c_void_p:
-    return ctypes.c_void_p(torch.cuda.current_stream(device).cuda_stream)
+# PyTorch's current stream of a device as a CUstream. torch.cuda.current_stream
+# builds a Stream object per call (microseconds on the host path);
+# _cuda_getCurrentRawStream, which Triton's launcher uses too, returns the
+# handle itself. Both give the same stream.
+if hasattr(torch._C, "_cuda_getCurrentRawStream"):
+    _stream = torch._C._cuda_getCurrentRawStream
+else:
+    def _stream(device: int) -> int:
+        return torch.cuda.current_stream(device).cuda_stream
 
 
 def _forward_impl(q, k, v, pattern_key, layout, scale):
     """(o, lse) of the forward."""
-    _check_inputs(q, k, v, layout)
+    device = _check_inputs(q, k, v, layout)
     B, H, T, d = _shape(q, layout)
     Hkv = _shape(k, layout)[1]
-    kernels = _kernels_for(pattern_key, T, d, q.dtype, q.device.index, scale)
-    q, k, v = _usable(q), _usable(k), _usable(v)
-    o = torch.empty(q.shape, dtype=q.dtype, device=q.device)
-    lse = torch.empty((B, H, T), dtype=torch.float32, device=q.device)
+    kernels = _kernels_for(pattern_key, T, d, q.dtype, device, scale)
+    (q, q_), (k, k_), (v, v_) = _in_place(q, layout), _in_place(k, layout), _in_place(v, layout)
+    o = torch.empty_like(q, memory_format=torch.contiguous_format)
+    lse = q.new_empty((B, H, T), dtype=torch.float32)
     ws_bytes = kernels.workspace_bytes(0, B, H, Hkv)
-    ws = torch.empty(ws_bytes, dtype=torch.uint8, device=q.device) if ws_bytes else None
-    views = [_view(t, layout) for t in (q, k, v, o)]
+    ws = q.new_empty(ws_bytes, dtype=torch.uint8) if ws_bytes else None   # alive until launched
+    records = _capi.pack_tensors(q_ + k_ + v_ + _in_place(o, layout)[1])
     _capi.check(_capi.lib().sparta_attention_forward(
-        kernels.handle, *[ctypes.byref(x) for x in views], lse.data_ptr(), _stream(q.device),
+        kernels.handle, *records, lse.data_ptr(), _stream(device),
         ws.data_ptr() if ws is not None else 0, ws_bytes))
     return o, lse
 
@@ -169,19 +180,20 @@ def _backward_impl(dout, q, k, v, o, lse, pattern_key, layout, scale):
     """(dq, dk, dv) of the forward that gave o and lse."""
     B, H, T, d = _shape(q, layout)
     Hkv = _shape(k, layout)[1]
-    kernels = _kernels_for(pattern_key, T, d, q.dtype, q.device.index, scale)
-    dout, q, k, v, o = (_usable(t) for t in (dout.to(q.dtype), q, k, v, o))
+    device = q.get_device()
+    kernels = _kernels_for(pattern_key, T, d, q.dtype, device, scale)
+    used = [_in_place(t, layout) for t in (q, k, v, o, dout.to(q.dtype))]
     lse = lse.contiguous()
     dq = torch.empty(q.shape, dtype=q.dtype, device=q.device)
     dk = torch.empty(k.shape, dtype=q.dtype, device=q.device)
     dv = torch.empty(v.shape, dtype=q.dtype, device=q.device)
     ws_bytes = kernels.workspace_bytes(1, B, H, Hkv)
-    ws = torch.empty(ws_bytes, dtype=torch.uint8, device=q.device) if ws_bytes else None
-    q_, k_, v_, o_, do_, dq_, dk_, dv_ = (_view(t, layout) for t in (q, k, v, o, dout, dq, dk, dv))
+    ws = q.new_empty(ws_bytes, dtype=torch.uint8) if ws_bytes else None   # alive until launched
+    q_, k_, v_, o_, do_, dq_, dk_, dv_ = _capi.pack_tensors(sum(
+        (record for _, record in used + [_in_place(t, layout) for t in (dq, dk, dv)]), ()))
     _capi.check(_capi.lib().sparta_attention_backward(
-        kernels.handle, ctypes.byref(q_), ctypes.byref(k_), ctypes.byref(v_), ctypes.byref(o_),
-        lse.data_ptr(), ctypes.byref(do_), ctypes.byref(dq_), ctypes.byref(dk_),
-        ctypes.byref(dv_), _stream(q.device), ws.data_ptr() if ws is not None else 0, ws_bytes))
+        kernels.handle, q_, k_, v_, o_, lse.data_ptr(), do_, dq_, dk_, dv_, _stream(device),
+        ws.data_ptr() if ws is not None else 0, ws_bytes))
     return dq, dk, dv
 
 
@@ -245,8 +257,6 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, pattern: Patter
     Differentiable in q, k and v; the result has q's shape, contiguous.
     """
     key = pattern.key
-    if key not in _patterns:
-        _patterns[key] = pattern
     s = float(scale) if scale is not None else 0.0
     if torch.compiler.is_compiling():
         return _forward(q, k, v, key, layout, s)[0]

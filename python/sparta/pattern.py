@@ -9,7 +9,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from . import _capi
 
@@ -59,6 +59,22 @@ def _is_source(text):
     return "sparta.pattern" in text
 
 
+# Pattern.key -> the first Pattern instantiated with that key. The operator's
+# custom ops take the key (a string: what torch.library and torch.compile can
+# pass), so the pattern must be found from it wherever the op runs, also in a
+# compiled graph whose first call never ran sparta.attention eagerly. Patterns
+# are small (one parsed module of a few ops); they are kept for the process.
+_instantiated: Dict[str, "Pattern"] = {}
+
+
+def pattern_of_key(key: str) -> "Pattern":
+    """The Pattern whose key is `key` (made in this process)."""
+    try:
+        return _instantiated[key]
+    except KeyError:
+        raise _capi.SpartaError(f"no pattern with key {key!r} was made in this process") from None
+
+
 class Pattern:
     """A sparsity pattern, instantiated.
 
@@ -98,10 +114,11 @@ class Pattern:
         # Identifies the instantiated pattern (its file or source, T and every
         # other parameter): the operator's kernel caches are keyed by it.
         self.key: str = f"{origin}|{self.name}|{bound}"
+        _instantiated.setdefault(self.key, self)
 
     def __del__(self):
         handle = getattr(self, "_handle", None)
-        if handle and _capi._lib is not None:
+        if handle and _capi is not None and _capi._lib is not None:   # not at interpreter exit
             _capi._lib.sparta_pattern_free(handle)
             self._handle = None
 

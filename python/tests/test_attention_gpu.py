@@ -135,6 +135,18 @@ def test_non_contiguous_inputs_are_handled():
         assert torch.equal(a, b)
 
 
+def test_misaligned_contiguous_input_is_copied():
+    pattern = sparta.Pattern("strided", T=256, L=16)
+    q, k, v = random_qkv(1, 2, 2, 256, 64, torch.bfloat16)
+    flat = torch.zeros(q.numel() + 1, dtype=q.dtype, device="cuda")
+    flat[1:] = q.flatten()
+    shifted = flat[1:].view(q.shape)          # contiguous, 2 bytes off 16-byte alignment
+    assert shifted.is_contiguous() and shifted.data_ptr() % 16 != 0
+    with torch.no_grad():
+        assert torch.equal(sparta.attention(shifted, k, v, pattern),
+                           sparta.attention(q, k, v, pattern))
+
+
 def test_torch_compile_matches_eager():
     pattern = sparta.Pattern("fixed", T=512, L=64, c=16)
     q, k, v = random_qkv(2, 4, 2, 512, 64, torch.bfloat16)
@@ -145,6 +157,18 @@ def test_torch_compile_matches_eager():
 
     eager = grads_of(block, q, k, v, dout)
     compiled = grads_of(torch.compile(block, fullgraph=True), q, k, v, dout)
+    for a, b in zip(compiled, eager):
+        assert torch.equal(a, b)
+
+
+def test_torch_compile_on_first_use():
+    # The pattern's first use is inside the compiled graph: the op finds it by key.
+    pattern = sparta.Pattern("strided", T=256, L=16)
+    q, k, v = random_qkv(1, 2, 2, 256, 32, torch.bfloat16)
+    dout = torch.randn_like(q)
+    compiled = grads_of(torch.compile(lambda q, k, v: sparta.attention(q, k, v, pattern),
+                                      fullgraph=True), q, k, v, dout)
+    eager = grads_of(lambda q, k, v: sparta.attention(q, k, v, pattern), q, k, v, dout)
     for a, b in zip(compiled, eager):
         assert torch.equal(a, b)
 

@@ -151,3 +151,12 @@ def test_missing_library_is_reported(tmp_path):
     code = "import sparta\ntry:\n    sparta.version()\nexcept sparta.SpartaError as e:\n    print(e)\n"
     out = subprocess.run([os.sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert "cannot find libsparta-c" in out.stdout and "nothing.so (no such file)" in out.stdout
+
+
+def test_pattern_found_by_key():
+    from sparta.pattern import pattern_of_key
+    p = sparta.Pattern("strided", T=96, L=12)
+    assert pattern_of_key(p.key) is p
+    assert pattern_of_key(sparta.Pattern("strided", T=96, L=12).key) is p   # the first one made
+    with pytest.raises(sparta.SpartaError, match="no pattern with key"):
+        pattern_of_key("nowhere|none|T=1")

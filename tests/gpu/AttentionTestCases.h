@@ -131,15 +131,10 @@ inline std::string moduleSource(const std::vector<TestCase> &cases, int d, bool 
         const std::string &n = c.sched.name;
         if (emitted.insert(n).second)
           src += c.sched.source;
-        auto emit = [&](const std::string &kernel, const std::string &body, const char *params,
-                        const std::string &minBlocks = "") {
+        auto emit = [&](const std::string &kernel, const std::string &body, const char *params) {
           if (!emitted.insert(kernel).second)
             return;
-          const std::string bounds =
-              minBlocks.empty() ? pre
-                                : "extern \"C\" __global__ void __launch_bounds__(sparta::kNumThreads, " +
-                                      minBlocks + ") ";
-          src += bounds + kernel + "(const sparta::" + params + " p) { " + body + "(p); }\n";
+          src += pre + kernel + "(const sparta::" + params + " p) { " + body + "(p); }\n";
         };
         emit(fwdKernel(c),
              std::string("sparta::attention_fwd<TestCfg, ") + n + ", sparta::MergeMode::" +
@@ -156,8 +151,7 @@ inline std::string moduleSource(const std::vector<TestCase> &cases, int d, bool 
             const std::string f = fused ? "true" : "false";
             emit(dkdvKernel(c, fused),
                  "sparta::attention_bwd_dkdv<TestCfg, " + n + ", " + acc + ", " + f + ">",
-                 "AttnBwdParams",
-                 fused ? "(sparta::kDkdvMinBlocks<TestCfg::kHeadDim, " + acc + ", true>)" : "");
+                 "AttnBwdParams");
           }
         emit(dqKernel(c), "sparta::attention_bwd_dq<TestCfg, " + n + ", " + acc + ">",
              "AttnBwdParams");

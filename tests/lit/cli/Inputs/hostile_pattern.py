@@ -10,6 +10,8 @@ KIND:
               flattened)
   dag         N levels, each using the previous mask twice (2^N nodes as a tree)
   wide        one union of N random_blocks with distinct seeds
+  wide-strides one union of N strides of periods 2..N+1 (at a small T each
+              simplifies to band(0, 0): N rewrites under one union)
   nest-attr   an attribute holding N nested lists
   nest-ops    N nested modules
   nest-expr   an expression in N nested parentheses
@@ -50,6 +52,10 @@ def main():
                 for k in range(n)]
         body.append("%u = sparta.union " + ", ".join(f"%r{k}" for k in range(n)))
         text = pattern("wide", body, "%u")
+    elif kind == "wide-strides":
+        body = [f"%s{k} = sparta.stride period = {k + 2}" for k in range(n)]
+        body.append("%u = sparta.union " + ", ".join(f"%s{k}" for k in range(n)))
+        text = pattern("wide_strides", body, "%u")
     elif kind == "nest-attr":
         text = pattern("p", ['%d = "sparta.dense"() {x = ' + "[" * n + "]" * n +
                              "} : () -> !sparta.mask"], "%d")

@@ -50,6 +50,32 @@ def pack_tensors(fields):
     return [base + i * size for i in range(count)]
 
 
+class RecordSet:
+    """The sparta_tensor records of one call signature, of which only the
+    data pointers change from call to call: each thread fills its own copy of
+    the records once and then writes just the pointers (cheaper on the host
+    than packing the records again; libsparta reads them only during the
+    call they are passed to)."""
+
+    def __init__(self, records):
+        self._template = [field for record in records for field in record]
+        self._count = len(records)
+        self._local = threading.local()
+
+    def addresses(self, *data):
+        """Sets the records' data pointers (one per record, in order) and
+        returns the address of each record."""
+        local = self._local
+        fields = getattr(local, "fields", None)
+        if fields is None:
+            fields = local.fields = (ctypes.c_uint64 * len(self._template))(*self._template)
+            base = ctypes.addressof(fields)
+            local.addresses = [base + i * TENSOR_RECORD.size for i in range(self._count)]
+        for i, pointer in enumerate(data):
+            fields[i * _FIELDS] = pointer
+        return local.addresses
+
+
 def _package_dir():
     return os.path.dirname(os.path.abspath(__file__))
 

@@ -15,6 +15,11 @@ rest of a call on the host, and only the compiler needs it. Inside, a call:
     allocator, so a CUDA graph capture gets them from its private pool);
   * launches on PyTorch's current stream of that device.
 
+A forward remembers each argument signature (shapes, strides, dtypes,
+devices, pattern, layout, scale) whose tensors the kernels read in place;
+a later call with that signature skips the checks and the building of the
+tensor records and only writes the data pointers into them.
+
 No call synchronizes, allocates outside PyTorch or compiles once the kernels
 are cached: after one eager call (a warm-up), calls can be captured in a CUDA
 graph.
@@ -68,6 +73,7 @@ def clear_cache():
     """Releases every compiled kernel set held by the operator (the on-disk
     kernel cache stays)."""
     with _lock:
+        _forward_shapes.clear()
         _kernels.clear()
 
 
@@ -99,8 +105,8 @@ def _kernels_for(key: str, T: int, d: int, dtype: torch.dtype, device: int,
 def _in_place(t: torch.Tensor, layout: str):
     """(u, record): u is t itself when the kernels can read it in place (d
     contiguous, 16-byte aligned, strides multiples of 8 elements), else a
-    contiguous copy (16-byte aligned: PyTorch's allocator aligns more); record is u's sparta_tensor record (_capi.TENSOR_RECORD).
-    On the host path of every call: one stride() and data_ptr() per tensor."""
+    contiguous copy (16-byte aligned: PyTorch's allocator aligns more);
+    record is u's sparta_tensor record (_capi.TENSOR_RECORD)."""
     s, data = t.stride(), t.data_ptr()
     if not (s[3] == 1 and data % 16 == 0 and s[0] % 8 == 0 and s[1] % 8 == 0 and s[2] % 8 == 0):
         # A dimension of size 1 is never stepped over; its stride may be anything.
@@ -146,21 +152,68 @@ else:
         return torch.cuda.current_stream(device).cuda_stream
 
 
+class _ForwardShape:
+    """What a forward of one argument signature needs besides the data
+    pointers: found by _forward_impl's first call with that signature."""
+
+    __slots__ = ("kernels", "device", "ws_bytes", "lse_shape", "records")
+
+    def __init__(self, kernels, device, ws_bytes, lse_shape, records):
+        self.kernels, self.device = kernels, device
+        self.ws_bytes, self.lse_shape = ws_bytes, lse_shape
+        self.records = _capi.RecordSet(records)   # q, k, v, o
+
+
+# (pattern key, layout, scale, and q, k, v's shape, strides, dtype and device)
+# -> _ForwardShape, for inputs the kernels read in place. A call whose
+# signature is here skips the checks and the record building (host time on
+# every call; the key is read from the same tensor attributes the checks
+# would read). Only 16-byte alignment of the data pointers is checked again.
+_forward_shapes = {}
+
+
+def _signature(q, k, v, pattern_key, layout, scale):
+    return (pattern_key, layout, scale, q.shape, q.stride(), k.shape, k.stride(), v.shape,
+            v.stride(), q.dtype, k.dtype, v.dtype, q.get_device(), k.get_device(), v.get_device())
+
+
 def _forward_impl(q, k, v, pattern_key, layout, scale):
     """(o, lse) of the forward."""
+    signature = _signature(q, k, v, pattern_key, layout, scale)
+    known = _forward_shapes.get(signature)
+    qp, kp, vp = q.data_ptr(), k.data_ptr(), v.data_ptr()
+    if known is None or (qp | kp | vp) % 16:
+        return _forward_first(q, k, v, pattern_key, layout, scale, signature)
+    o = torch.empty_like(q, memory_format=torch.contiguous_format)
+    lse = q.new_empty(known.lse_shape, dtype=torch.float32)
+    ws = q.new_empty(known.ws_bytes, dtype=torch.uint8) if known.ws_bytes else None
+    records = known.records.addresses(qp, kp, vp, o.data_ptr())
+    _capi.check(_capi.lib().sparta_attention_forward(
+        known.kernels.handle, *records, lse.data_ptr(), _stream(known.device),
+        ws.data_ptr() if ws is not None else 0, known.ws_bytes))
+    return o, lse
+
+
+def _forward_first(q, k, v, pattern_key, layout, scale, signature):
+    """The forward with every check; remembers the signature's _ForwardShape
+    when the kernels read q, k and v in place."""
     device = _check_inputs(q, k, v, layout)
     B, H, T, d = _shape(q, layout)
     Hkv = _shape(k, layout)[1]
     kernels = _kernels_for(pattern_key, T, d, q.dtype, device, scale)
-    (q, q_), (k, k_), (v, v_) = _in_place(q, layout), _in_place(k, layout), _in_place(v, layout)
-    o = torch.empty_like(q, memory_format=torch.contiguous_format)
-    lse = q.new_empty((B, H, T), dtype=torch.float32)
+    (q2, q_), (k2, k_), (v2, v_) = _in_place(q, layout), _in_place(k, layout), _in_place(v, layout)
+    o = torch.empty_like(q2, memory_format=torch.contiguous_format)
+    lse = q2.new_empty((B, H, T), dtype=torch.float32)
     ws_bytes = kernels.workspace_bytes(0, B, H, Hkv)
-    ws = q.new_empty(ws_bytes, dtype=torch.uint8) if ws_bytes else None   # alive until launched
-    records = _capi.pack_tensors(q_ + k_ + v_ + _in_place(o, layout)[1])
+    ws = q2.new_empty(ws_bytes, dtype=torch.uint8) if ws_bytes else None   # alive until launched
+    o_ = _in_place(o, layout)[1]
+    records = _capi.pack_tensors(q_ + k_ + v_ + o_)
     _capi.check(_capi.lib().sparta_attention_forward(
         kernels.handle, *records, lse.data_ptr(), _stream(device),
         ws.data_ptr() if ws is not None else 0, ws_bytes))
+    if q2 is q and k2 is k and v2 is v:
+        _forward_shapes[signature] = _ForwardShape(kernels, device, ws_bytes, (B, H, T),
+                                                   (q_, k_, v_, o_))
     return o, lse
 
 

@@ -85,3 +85,57 @@ def test_operator_rejects_bad_inputs():
         sparta.attention(q, q, q, p)
     with pytest.raises(ValueError, match="layout must be 'bhtd' or 'bthd'"):
         sparta.attention(q, q, q, p, layout="bhdt")
+
+
+class _RecordingLibrary:
+    """Stands in for libsparta-c's forward: keeps the tensor records it is given."""
+
+    def __init__(self):
+        self.calls = []
+
+    def sparta_attention_forward(self, handle, q, k, v, o, lse, stream, ws, ws_bytes):
+        import ctypes
+        from sparta import _capi
+        size = _capi.TENSOR_RECORD.size
+        self.calls.append([_capi.TENSOR_RECORD.unpack(ctypes.string_at(a, size))
+                           for a in (q, k, v, o)] + [ws_bytes])
+        return 0
+
+
+@pytest.mark.parametrize("layout", ["bhtd", "bthd"])
+def test_a_remembered_signature_passes_the_records_of_a_first_call(monkeypatch, layout):
+    # The forward's host path remembers what a signature needs; a later call
+    # with the same signature must hand libsparta the records the checked
+    # path builds. CPU tensors stand in for CUDA ones (the C call is recorded).
+    from sparta import _capi, ops
+
+    class Kernels:
+        handle = 1
+
+        def workspace_bytes(self, backward, B, H, Hkv):
+            return 256 * Hkv
+
+    pattern = sparta.Pattern("strided", T=32, L=4)
+    library = _RecordingLibrary()
+    monkeypatch.setattr(_capi, "_lib", library)
+    monkeypatch.setattr(ops, "_check_inputs", lambda q, k, v, layout: q.get_device())
+    monkeypatch.setattr(ops, "_kernels_for", lambda *args: Kernels())
+    monkeypatch.setattr(ops, "_stream", lambda device: 0)
+    monkeypatch.setattr(ops, "_forward_shapes", {})
+
+    def qkv(heads, seed):
+        g = torch.Generator().manual_seed(seed)
+        shape = (2, heads, 32, 64) if layout == "bhtd" else (2, 32, heads, 64)
+        return torch.randn(*shape, generator=g).to(torch.bfloat16)
+
+    wide = torch.zeros(2, 32, 4, 128, dtype=torch.bfloat16)      # a strided view, read in place
+    k_view = wide[..., :64] if layout == "bthd" else wide[..., :64].transpose(1, 2)
+    for q, k, v in [(qkv(4, 0), qkv(2, 1), qkv(2, 2)), (qkv(4, 3), k_view, qkv(4, 4))]:
+        first = ops._forward_impl(q, k, v, pattern.key, layout, 0.0)[0]
+        assert len(ops._forward_shapes) >= 1
+        again = ops._forward_impl(q, k, v, pattern.key, layout, 0.0)[0]
+        expected, got = library.calls[-2], library.calls[-1]
+        # Equal but for the output's data pointer (a fresh tensor each call).
+        assert got[:3] == expected[:3] and got[3][1:] == expected[3][1:]
+        assert got[3][0] == again.data_ptr() and expected[3][0] == first.data_ptr()
+        assert got[4] == expected[4] == 256 * (k.shape[1] if layout == "bhtd" else k.shape[2])

@@ -50,13 +50,13 @@ def overhead(args):
     lse = torch.empty(B, H, T, device="cuda", dtype=torch.float32)
     ws_bytes = kernels.workspace_bytes(0, B, H, H)
     ws = torch.empty(max(ws_bytes, 1), device="cuda", dtype=torch.uint8)
-    records = _capi.pack_tensors(sum((ops._in_place(t, "bhtd")[1] for t in (q, k, v, o)), ()))
+    records = _capi.TensorRecords([ops._in_place(t, "bhtd")[1] for t in (q, k, v, o)])
     stream = ops._stream(q.get_device())
     forward = _capi.lib().sparta_attention_forward
     handle = kernels.handle
 
     def direct():
-        _capi.check(forward(handle, *records, lse.data_ptr(), stream,
+        _capi.check(forward(handle, *records.addresses, lse.data_ptr(), stream,
                             ws.data_ptr() if ws_bytes else 0, ws_bytes))
 
     def operator():

@@ -216,6 +216,13 @@ struct SimplifyRandomBlocks : public OpRewritePattern<RandomBlocksOp> {
   }
 };
 
+/// The rewrites of single mask ops (everything but union and intersect).
+void addLeafPatterns(RewritePatternSet &set) {
+  set.add<SimplifyBand, SimplifyStride, SimplifyChunk, SimplifySummary,
+          SimplifyGlobal<GlobalKeysOp>, SimplifyGlobal<GlobalQueriesOp>, SimplifyRandomBlocks>(
+      set.getContext());
+}
+
 struct CanonicalizePass : public mlir::sparta::impl::SpartaCanonicalizeBase<CanonicalizePass> {
   void runOnOperation() override {
     if (failed(canonicalizePatterns(getOperation())))
@@ -228,14 +235,11 @@ struct CanonicalizePass : public mlir::sparta::impl::SpartaCanonicalizeBase<Cano
 LogicalResult mlir::sparta::canonicalizePatterns(Operation *root) {
   MLIRContext *ctx = root->getContext();
   RewritePatternSet leafSet(ctx);
-  leafSet.add<SimplifyBand, SimplifyStride, SimplifyChunk, SimplifySummary,
-              SimplifyGlobal<GlobalKeysOp>, SimplifyGlobal<GlobalQueriesOp>,
-              SimplifyRandomBlocks>(ctx);
+  addLeafPatterns(leafSet);
   FrozenRewritePatternSet leaves(std::move(leafSet));
   RewritePatternSet allSet(ctx);
-  allSet.add<SimplifySetOp<UnionOp, DenseOp, EmptyOp>, SimplifySetOp<IntersectOp, EmptyOp, DenseOp>,
-             SimplifyBand, SimplifyStride, SimplifyChunk, SimplifySummary,
-             SimplifyGlobal<GlobalKeysOp>, SimplifyGlobal<GlobalQueriesOp>, SimplifyRandomBlocks>(
+  addLeafPatterns(allSet);
+  allSet.add<SimplifySetOp<UnionOp, DenseOp, EmptyOp>, SimplifySetOp<IntersectOp, EmptyOp, DenseOp>>(
       ctx);
   FrozenRewritePatternSet all(std::move(allSet));
   // Leaves first, on their own: every leaf rewrite re-queues the set ops that

@@ -12,7 +12,6 @@ machine) next to a libsparta-c built once. The library is looked up in order:
 
 import ctypes
 import os
-import struct
 import threading
 
 _LIBRARY_NAME = "libsparta-c.so.0"
@@ -24,56 +23,47 @@ class SpartaError(Exception):
     files: "file:line:col: error: ..." followed by the source line)."""
 
 
-# struct sparta_tensor of sparta_c.h: data, B, H, T, d, stride_b, stride_h,
-# stride_t. The operator packs its tensors' records into one buffer with
-# struct (one call) rather than building a ctypes.Structure per tensor: on the
-# host path of every attention call that is the difference of microseconds.
-TENSOR_RECORD = struct.Struct("<Q7q")
-_FIELDS = 8
-_MAX_RECORDS = 8                      # a backward call passes 8 tensors
-_PACKERS = [struct.Struct("<" + "Q7q" * n) for n in range(_MAX_RECORDS + 1)]
-_records = threading.local()
+# struct sparta_tensor of sparta_c.h: uint64 data, then int64 B, H, T, d,
+# stride_b, stride_h, stride_t; 8 fields of 8 bytes. A record's fields are
+# held as one uint64 array (the int64 fields are never negative here).
+TENSOR_FIELDS = 8
+TENSOR_BYTES = 8 * TENSOR_FIELDS
 
 
-def pack_tensors(fields):
-    """Packs sparta_tensor records, given as one flat tuple of their fields
-    (8 per tensor, see TENSOR_RECORD), into this thread's buffer and returns
-    the address of each record. The buffer is reused by the thread's next
-    call: libsparta reads the records only during the call they are passed to."""
-    count = len(fields) // _FIELDS
-    buffer = getattr(_records, "buffer", None)
-    if buffer is None:
-        buffer = _records.buffer = ctypes.create_string_buffer(TENSOR_RECORD.size * _MAX_RECORDS)
-        _records.base = ctypes.addressof(buffer)
-    _PACKERS[count].pack_into(buffer, 0, *fields)
-    base, size = _records.base, TENSOR_RECORD.size
-    return [base + i * size for i in range(count)]
+class TensorRecords:
+    """sparta_tensor records (8-tuples of fields) in one buffer, for one call:
+    `addresses` holds each record's address. Keep the object alive for the
+    call; libsparta reads the records only during it."""
+
+    def __init__(self, records):
+        self._fields = (ctypes.c_uint64 * (TENSOR_FIELDS * len(records)))(
+            *[field for record in records for field in record])
+        base = ctypes.addressof(self._fields)
+        self.addresses = [base + i * TENSOR_BYTES for i in range(len(records))]
+
+    def set_data(self, *pointers):
+        """Replaces the records' data pointers (one per record, in order)."""
+        for i, pointer in enumerate(pointers):
+            self._fields[i * TENSOR_FIELDS] = pointer
 
 
 class RecordSet:
-    """The sparta_tensor records of one call signature, of which only the
-    data pointers change from call to call: each thread fills its own copy of
-    the records once and then writes just the pointers (cheaper on the host
-    than packing the records again; libsparta reads them only during the
-    call they are passed to)."""
+    """The records of one call signature, of which only the data pointers
+    change from call to call: each thread builds its own TensorRecords once
+    and then writes just the pointers, which costs less host time than
+    building the records again."""
 
     def __init__(self, records):
-        self._template = [field for record in records for field in record]
-        self._count = len(records)
+        self._records = records
         self._local = threading.local()
 
-    def addresses(self, *data):
-        """Sets the records' data pointers (one per record, in order) and
-        returns the address of each record."""
-        local = self._local
-        fields = getattr(local, "fields", None)
-        if fields is None:
-            fields = local.fields = (ctypes.c_uint64 * len(self._template))(*self._template)
-            base = ctypes.addressof(fields)
-            local.addresses = [base + i * TENSOR_RECORD.size for i in range(self._count)]
-        for i, pointer in enumerate(data):
-            fields[i * _FIELDS] = pointer
-        return local.addresses
+    def addresses(self, *pointers):
+        """This thread's records with these data pointers; their addresses."""
+        records = getattr(self._local, "records", None)
+        if records is None:
+            records = self._local.records = TensorRecords(self._records)
+        records.set_data(*pointers)
+        return records.addresses
 
 
 def _package_dir():
@@ -113,7 +103,7 @@ def _declare(lib):
     c_int, c_char_p, c_void_p = ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p
     pattern_p, attention_p = c_void_p, c_void_p
     out_string = ctypes.POINTER(c_void_p)
-    tensor_p = c_void_p   # the address of a packed sparta_tensor record (pack_tensors)
+    tensor_p = c_void_p   # the address of a sparta_tensor record (TensorRecords)
     signatures = {
         "sparta_c_api_version": (c_int, []),
         "sparta_version": (c_char_p, []),

@@ -102,25 +102,37 @@ def _kernels_for(key: str, T: int, d: int, dtype: torch.dtype, device: int,
     return found
 
 
+def _record(shape, stride, data: int, layout: str):
+    """The sparta_tensor record (_capi.TensorRecords) of a tensor with this
+    shape, strides and data pointer in `layout`."""
+    B, x, y, d = shape
+    if layout == "bhtd":
+        H, T, sh, st = x, y, stride[1], stride[2]
+    else:
+        H, T, sh, st = y, x, stride[2], stride[1]
+    # A dimension of size 1 is never stepped over; its stride may be anything.
+    return (data, B, H, T, d, stride[0] if B > 1 else 0, sh if H > 1 else 0, st if T > 1 else 0)
+
+
+def _contiguous_strides(shape):
+    _, x, y, d = shape
+    return (x * y * d, y * d, d, 1)
+
+
 def _in_place(t: torch.Tensor, layout: str):
     """(u, record): u is t itself when the kernels can read it in place (d
     contiguous, 16-byte aligned, strides multiples of 8 elements), else a
     contiguous copy (16-byte aligned: PyTorch's allocator aligns more);
-    record is u's sparta_tensor record (_capi.TENSOR_RECORD)."""
+    record is u's sparta_tensor record."""
     s, data = t.stride(), t.data_ptr()
     if not (s[3] == 1 and data % 16 == 0 and s[0] % 8 == 0 and s[1] % 8 == 0 and s[2] % 8 == 0):
-        # A dimension of size 1 is never stepped over; its stride may be anything.
+        # Strides of size-1 dimensions do not count.
         if not (s[3] == 1 and data % 16 == 0
                 and all(st % 8 == 0 for n, st in zip(t.shape[:3], s[:3]) if n > 1)):
             # A fresh copy: contiguous() would return a misaligned contiguous t itself.
             t = t.clone(memory_format=torch.contiguous_format)
             s, data = t.stride(), t.data_ptr()
-    B, x, y, d = t.shape
-    if layout == "bhtd":
-        H, T, sh, st = x, y, s[1], s[2]
-    else:
-        H, T, sh, st = y, x, s[2], s[1]
-    return t, (data, B, H, T, d, s[0] if B > 1 else 0, sh if H > 1 else 0, st if T > 1 else 0)
+    return t, _record(t.shape, s, data, layout)
 
 
 def _check_inputs(q, k, v, layout) -> int:
@@ -154,7 +166,7 @@ else:
 
 class _ForwardShape:
     """What a forward of one argument signature needs besides the data
-    pointers: found by _forward_impl's first call with that signature."""
+    pointers (_forward_shape finds it)."""
 
     __slots__ = ("kernels", "device", "ws_bytes", "lse_shape", "records")
 
@@ -177,43 +189,35 @@ def _signature(q, k, v, pattern_key, layout, scale):
             v.stride(), q.dtype, k.dtype, v.dtype, q.get_device(), k.get_device(), v.get_device())
 
 
-def _forward_impl(q, k, v, pattern_key, layout, scale):
-    """(o, lse) of the forward."""
-    signature = _signature(q, k, v, pattern_key, layout, scale)
-    known = _forward_shapes.get(signature)
-    qp, kp, vp = q.data_ptr(), k.data_ptr(), v.data_ptr()
-    if known is None or (qp | kp | vp) % 16:
-        return _forward_first(q, k, v, pattern_key, layout, scale, signature)
-    o = torch.empty_like(q, memory_format=torch.contiguous_format)
-    lse = q.new_empty(known.lse_shape, dtype=torch.float32)
-    ws = q.new_empty(known.ws_bytes, dtype=torch.uint8) if known.ws_bytes else None
-    records = known.records.addresses(qp, kp, vp, o.data_ptr())
-    _capi.check(_capi.lib().sparta_attention_forward(
-        known.kernels.handle, *records, lse.data_ptr(), _stream(known.device),
-        ws.data_ptr() if ws is not None else 0, known.ws_bytes))
-    return o, lse
-
-
-def _forward_first(q, k, v, pattern_key, layout, scale, signature):
-    """The forward with every check; remembers the signature's _ForwardShape
-    when the kernels read q, k and v in place."""
+def _forward_shape(q, k, v, pattern_key, layout, scale):
+    """Checks the inputs and finds their _ForwardShape; returns it with the
+    tensors the kernels read (q, k, v themselves or contiguous copies)."""
     device = _check_inputs(q, k, v, layout)
     B, H, T, d = _shape(q, layout)
     Hkv = _shape(k, layout)[1]
     kernels = _kernels_for(pattern_key, T, d, q.dtype, device, scale)
-    (q2, q_), (k2, k_), (v2, v_) = _in_place(q, layout), _in_place(k, layout), _in_place(v, layout)
-    o = torch.empty_like(q2, memory_format=torch.contiguous_format)
-    lse = q2.new_empty((B, H, T), dtype=torch.float32)
-    ws_bytes = kernels.workspace_bytes(0, B, H, Hkv)
-    ws = q2.new_empty(ws_bytes, dtype=torch.uint8) if ws_bytes else None   # alive until launched
-    o_ = _in_place(o, layout)[1]
-    records = _capi.pack_tensors(q_ + k_ + v_ + o_)
+    (q, q_), (k, k_), (v, v_) = _in_place(q, layout), _in_place(k, layout), _in_place(v, layout)
+    o_ = _record(q.shape, _contiguous_strides(q.shape), 0, layout)   # o: empty_like(q), contiguous
+    return (_ForwardShape(kernels, device, kernels.workspace_bytes(0, B, H, Hkv), (B, H, T),
+                          (q_, k_, v_, o_)), q, k, v)
+
+
+def _forward_impl(q, k, v, pattern_key, layout, scale):
+    """(o, lse) of the forward."""
+    signature = _signature(q, k, v, pattern_key, layout, scale)
+    known = _forward_shapes.get(signature)
+    if known is None or (q.data_ptr() | k.data_ptr() | v.data_ptr()) % 16:
+        known, q2, k2, v2 = _forward_shape(q, k, v, pattern_key, layout, scale)
+        if q2 is q and k2 is k and v2 is v:
+            _forward_shapes[signature] = known
+        q, k, v = q2, k2, v2
+    o = torch.empty_like(q, memory_format=torch.contiguous_format)
+    lse = q.new_empty(known.lse_shape, dtype=torch.float32)
+    ws = q.new_empty(known.ws_bytes, dtype=torch.uint8) if known.ws_bytes else None
+    records = known.records.addresses(q.data_ptr(), k.data_ptr(), v.data_ptr(), o.data_ptr())
     _capi.check(_capi.lib().sparta_attention_forward(
-        kernels.handle, *records, lse.data_ptr(), _stream(device),
-        ws.data_ptr() if ws is not None else 0, ws_bytes))
-    if q2 is q and k2 is k and v2 is v:
-        _forward_shapes[signature] = _ForwardShape(kernels, device, ws_bytes, (B, H, T),
-                                                   (q_, k_, v_, o_))
+        known.kernels.handle, *records, lse.data_ptr(), _stream(known.device),
+        ws.data_ptr() if ws is not None else 0, known.ws_bytes))
     return o, lse
 
 
@@ -242,8 +246,9 @@ def _backward_impl(dout, q, k, v, o, lse, pattern_key, layout, scale):
     dv = torch.empty(v.shape, dtype=q.dtype, device=q.device)
     ws_bytes = kernels.workspace_bytes(1, B, H, Hkv)
     ws = q.new_empty(ws_bytes, dtype=torch.uint8) if ws_bytes else None   # alive until launched
-    q_, k_, v_, o_, do_, dq_, dk_, dv_ = _capi.pack_tensors(sum(
-        (record for _, record in used + [_in_place(t, layout) for t in (dq, dk, dv)]), ()))
+    records = _capi.TensorRecords([record for _, record in used] +
+                                  [_in_place(t, layout)[1] for t in (dq, dk, dv)])
+    q_, k_, v_, o_, do_, dq_, dk_, dv_ = records.addresses
     _capi.check(_capi.lib().sparta_attention_backward(
         kernels.handle, q_, k_, v_, o_, lse.data_ptr(), do_, dq_, dk_, dv_, _stream(device),
         ws.data_ptr() if ws is not None else 0, ws_bytes))

@@ -95,18 +95,19 @@ class _RecordingLibrary:
 
     def sparta_attention_forward(self, handle, q, k, v, o, lse, stream, ws, ws_bytes):
         import ctypes
-        from sparta import _capi
-        size = _capi.TENSOR_RECORD.size
-        self.calls.append([_capi.TENSOR_RECORD.unpack(ctypes.string_at(a, size))
+        import struct
+        record = struct.Struct("<Q7q")   # sparta_c.h's struct sparta_tensor
+        self.calls.append([record.unpack(ctypes.string_at(a, record.size))
                            for a in (q, k, v, o)] + [ws_bytes])
         return 0
 
 
 @pytest.mark.parametrize("layout", ["bhtd", "bthd"])
-def test_a_remembered_signature_passes_the_records_of_a_first_call(monkeypatch, layout):
-    # The forward's host path remembers what a signature needs; a later call
-    # with the same signature must hand libsparta the records the checked
-    # path builds. CPU tensors stand in for CUDA ones (the C call is recorded).
+def test_every_forward_call_passes_its_tensors_records(monkeypatch, layout):
+    # The forward's host path remembers what a signature needs; the first call
+    # and later ones with that signature must all hand libsparta the records
+    # of the tensors of that call (written out here from their attributes).
+    # CPU tensors stand in for CUDA ones; the C call is recorded.
     from sparta import _capi, ops
 
     class Kernels:
@@ -123,6 +124,17 @@ def test_a_remembered_signature_passes_the_records_of_a_first_call(monkeypatch, 
     monkeypatch.setattr(ops, "_stream", lambda device: 0)
     monkeypatch.setattr(ops, "_forward_shapes", {})
 
+    def record(t):
+        s = t.stride()
+        if layout == "bhtd":
+            B, H, T, d = t.shape
+            sb, sh, st = s[0], s[1], s[2]
+        else:
+            B, T, H, d = t.shape
+            sb, sh, st = s[0], s[2], s[1]
+        return (t.data_ptr(), B, H, T, d, sb if B > 1 else 0, sh if H > 1 else 0,
+                st if T > 1 else 0)
+
     def qkv(heads, seed):
         g = torch.Generator().manual_seed(seed)
         shape = (2, heads, 32, 64) if layout == "bhtd" else (2, 32, heads, 64)
@@ -131,11 +143,10 @@ def test_a_remembered_signature_passes_the_records_of_a_first_call(monkeypatch, 
     wide = torch.zeros(2, 32, 4, 128, dtype=torch.bfloat16)      # a strided view, read in place
     k_view = wide[..., :64] if layout == "bthd" else wide[..., :64].transpose(1, 2)
     for q, k, v in [(qkv(4, 0), qkv(2, 1), qkv(2, 2)), (qkv(4, 3), k_view, qkv(4, 4))]:
-        first = ops._forward_impl(q, k, v, pattern.key, layout, 0.0)[0]
+        for call in range(3):
+            o = ops._forward_impl(q, k, v, pattern.key, layout, 0.0)[0]
+            assert o.is_contiguous()
+            got = library.calls[-1]
+            assert got[:4] == [record(q), record(k), record(v), record(o)], call
+            assert got[4] == 256 * (k.shape[1] if layout == "bhtd" else k.shape[2])
         assert len(ops._forward_shapes) >= 1
-        again = ops._forward_impl(q, k, v, pattern.key, layout, 0.0)[0]
-        expected, got = library.calls[-2], library.calls[-1]
-        # Equal but for the output's data pointer (a fresh tensor each call).
-        assert got[:3] == expected[:3] and got[3][1:] == expected[3][1:]
-        assert got[3][0] == again.data_ptr() and expected[3][0] == first.data_ptr()
-        assert got[4] == expected[4] == 256 * (k.shape[1] if layout == "bhtd" else k.shape[2])

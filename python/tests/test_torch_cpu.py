@@ -88,10 +88,15 @@ def test_operator_rejects_bad_inputs():
 
 
 class _RecordingLibrary:
-    """Stands in for libsparta-c's forward: keeps the tensor records it is given."""
+    """Stands in for libsparta-c's forward: keeps the tensor records it is
+    given, and hands every other call (a Pattern freed meanwhile) to `real`."""
 
-    def __init__(self):
+    def __init__(self, real):
         self.calls = []
+        self._real = real
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
 
     def sparta_attention_forward(self, handle, q, k, v, o, lse, stream, ws, ws_bytes):
         import ctypes
@@ -117,7 +122,7 @@ def test_every_forward_call_passes_its_tensors_records(monkeypatch, layout):
             return 256 * Hkv
 
     pattern = sparta.Pattern("strided", T=32, L=4)
-    library = _RecordingLibrary()
+    library = _RecordingLibrary(_capi.lib())
     monkeypatch.setattr(_capi, "_lib", library)
     monkeypatch.setattr(ops, "_check_inputs", lambda q, k, v, layout: q.get_device())
     monkeypatch.setattr(ops, "_kernels_for", lambda *args: Kernels())

@@ -36,7 +36,7 @@ namespace {
   X(cuMemsetD8Async)                                                                             \
   X(cuModuleLoadDataEx) X(cuModuleUnload) X(cuModuleGetFunction) X(cuFuncSetAttribute)          \
   X(cuFuncGetAttribute) X(cuLaunchKernel) X(cuEventCreate) X(cuEventDestroy) X(cuEventRecord)   \
-  X(cuEventSynchronize) X(cuEventElapsedTime)
+  X(cuEventSynchronize) X(cuEventElapsedTime) X(cuStreamWaitEvent)
 
 struct Driver {
   void *handle = nullptr;
@@ -275,6 +275,7 @@ Stream &Stream::operator=(Stream &&o) noexcept {
   return *this;
 }
 void Stream::synchronize() const { CU(cuStreamSynchronize, s_); }
+void Stream::waitFor(const Event &event) const { CU(cuStreamWaitEvent, s_, event.handle(), 0); }
 
 // ---- Memory -----------------------------------------------------------------
 DeviceBuffer::DeviceBuffer(std::size_t bytes) : bytes_(bytes) {
@@ -418,9 +419,9 @@ void launchRaw(const Function &fn, Dim3 grid, Dim3 block, unsigned smemBytes, co
 }
 
 // ---- Event ------------------------------------------------------------------
-Event::Event() {
+Event::Event(bool timing) {
   Context::get();
-  CU(cuEventCreate, &e_, CU_EVENT_DEFAULT);
+  CU(cuEventCreate, &e_, timing ? CU_EVENT_DEFAULT : CU_EVENT_DISABLE_TIMING);
 }
 Event::~Event() {
   if (e_)

@@ -105,6 +105,8 @@ private:
   CUctx_st *previousContext_ = nullptr;
 };
 
+class Event;
+
 class Stream {
 public:
   /// A non-blocking stream of the selected device's primary context, owned.
@@ -119,6 +121,8 @@ public:
   Stream &operator=(const Stream &) = delete;
   CUstream_st *handle() const { return s_; }
   void synchronize() const;
+  /// Work queued on this stream from now on waits for `event` (as last recorded).
+  void waitFor(const Event &event) const;
 
 private:
   struct ExternalTag {};
@@ -222,10 +226,11 @@ void launch(const Function &fn, Dim3 grid, Dim3 block, unsigned smemBytes, const
   launchRaw(fn, grid, block, smemBytes, stream, params);
 }
 
-/// A CUDA event for timing.
+/// A CUDA event, for timing or (without timing, which is cheaper) for
+/// ordering one stream after another (Stream::waitFor).
 class Event {
 public:
-  Event();
+  explicit Event(bool timing = true);
   ~Event();
   Event(const Event &) = delete;
   Event &operator=(const Event &) = delete;
@@ -233,6 +238,7 @@ public:
   void synchronize() const;
   /// Milliseconds from `start` to this event (both recorded and complete).
   float elapsedSince(const Event &start) const;
+  CUevent_st *handle() const { return e_; }
 
 private:
   CUevent_st *e_ = nullptr;

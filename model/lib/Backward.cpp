@@ -8,6 +8,8 @@
 //===----------------------------------------------------------------------===//
 #include "TransformerImpl.h"
 
+#include "sparta/model/GradientBuckets.h"
+
 namespace sparta::model {
 
 using detail::LayerActs;
@@ -71,13 +73,16 @@ void Transformer::Impl::backward(int rows, float p, uint64_t seed, uint64_t offs
   linearBackward(b.logits, b.hf, headW, R, D, V, b.dtmp);
   k->layerNormBackward(b.dtmp, b.xfinal, w(lnfW), b.meanf, b.rstdf, nullptr, R, b.dx, g(lnfW),
                        g(lnfB), false, b.ws, s());
+  stageQueued(headStage());
   for (int l = N - 1; l >= 0; --l) {
     if (cfg.recompute) layerForward(l, rows, p, seed, offset, Phase::Recompute);
     layerBackward(l, rows, p, seed, offset);
+    stageQueued(layerStage(l, N));
   }
   std::vector<float *> dPos;
   for (int64_t off : posTables) dPos.push_back(g(off));
   k->embeddingBackward(b.tokens, b.dx, positions, R, T, g(tokEmb), dPos, false, b.ws, s());
+  stageQueued(embeddingStage(N));
 }
 
 } // namespace sparta::model

@@ -189,6 +189,7 @@ const ParameterLayout &Transformer::layout() const { return impl_->layout; }
 int Transformer::maxBatch() const { return impl_->maxBatch; }
 MemoryReport Transformer::memory() const { return impl_->mem; }
 const rt::Stream &Transformer::stream() const { return impl_->stream; }
+void Transformer::setBackwardStageHook(BackwardStageHook hook) { impl_->stageHook = std::move(hook); }
 
 namespace {
 void checkSize(const std::vector<float> &v, int64_t n, const char *what) {

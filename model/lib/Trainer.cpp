@@ -2,6 +2,7 @@
 #include "sparta/model/Trainer.h"
 
 #include "sparta/Error.h"
+#include "sparta/model/DataParallel.h"
 #include "sparta/model/Metrics.h"
 #include "sparta/model/Progress.h"
 #include "sparta/model/LrSchedule.h"
@@ -9,6 +10,7 @@
 #include "sparta/model/StopSignal.h"
 
 #include <chrono>
+#include <csignal>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -16,6 +18,7 @@
 #include <limits>
 #include <optional>
 #include <sstream>
+#include <tuple>
 
 namespace sparta::model {
 
@@ -26,6 +29,14 @@ std::string fmtNum(double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.6g", v);
   return buf;
+}
+
+/// Whether any rank's time is up and the signal any rank received (SIGTERM
+/// before SIGINT), so that all ranks stop after the same step.
+std::pair<bool, int> agreedStop(DataParallel &dp, bool timeUp, int signal) {
+  const std::vector<double> counts = dp.sumOverRanks({timeUp ? 1.0 : 0.0, signal == SIGTERM ? 1.0 : 0.0,
+                                                      signal == SIGINT ? 1.0 : 0.0});
+  return {counts[0] > 0, counts[1] > 0 ? SIGTERM : counts[2] > 0 ? SIGINT : 0};
 }
 
 /// The bits of the last evaluation at `step` in a metrics file (none when the
@@ -75,6 +86,13 @@ void TrainerConfig::validate() const {
   if (evalEvery < 0 || evalRows < 0 || checkpointEvery < 0) bad("negative evaluation/checkpoint interval");
   if (keepCheckpoints < 1) bad("keep-checkpoints must be >= 1");
   if (resume && outDir.empty()) bad("--resume needs an output directory");
+  ranks.validate();
+  rankRows(batch, ranks.worldSize, ranks.rank);
+  if (ranks.distributed() && rendezvous.empty())
+    bad("a world size of " + std::to_string(ranks.worldSize) +
+        " needs --rendezvous FILE, a file path every rank sees (rank 0 writes it, the others read it)");
+  if (!(rendezvousTimeoutSeconds > 0)) bad("the rendezvous timeout must be > 0");
+  if (bucketBytes < 1) bad("the gradient bucket size must be at least 1 byte");
 }
 
 Dataset loadTrainingData(const std::string &spec, const std::string &path) {
@@ -112,17 +130,35 @@ Trainer::Trainer(const TrainerConfig &config, const Dataset *data) : cfg_(config
   Rng seeds(cfg_.seed);
   uint64_t initSeed = seeds.next(), samplerSeed = seeds.next();
   dropoutSeed_ = seeds.next();
-  model_ = std::make_unique<Transformer>(cfg_.model, cfg_.batch, initSeed);
+  rows_ = rankRows(cfg_.batch, cfg_.ranks.worldSize, cfg_.ranks.rank);
+  model_ = std::make_unique<Transformer>(cfg_.model, int(rows_.count()), initSeed);
   sampler_ = std::make_unique<BatchSampler>(*data_, Split::Train, cfg_.batch, cfg_.model.T, samplerSeed);
+  if (cfg_.ranks.distributed()) {
+    RendezvousOptions meeting;
+    meeting.path = cfg_.rendezvous;
+    meeting.worldSize = cfg_.ranks.worldSize;
+    meeting.timeoutSeconds = cfg_.rendezvousTimeoutSeconds;
+    dp_ = std::make_unique<DataParallel>(cfg_.ranks, meeting, *model_, cfg_.bucketBytes);
+  }
+}
+
+uint64_t Trainer::rankDropoutSeed() const {
+  // Rank 0 keeps the one-GPU run's masks for its rows; the masks of the
+  // others' rows differ from it (the kernels number elements within a rank's
+  // batch), from the same distribution.
+  return cfg_.ranks.rank == 0 ? dropoutSeed_ : Rng(dropoutSeed_ + uint64_t(cfg_.ranks.rank)).next();
 }
 
 Trainer::~Trainer() = default;
 
 double Trainer::evaluate() {
-  EvalBatches eval(*data_, Split::Validation, cfg_.batch, cfg_.model.T, cfg_.evalRows);
+  // Several ranks share out the evaluation batches (of their own batch size) and add up.
+  EvalBatches eval(*data_, Split::Validation, rows_.count(), cfg_.model.T, cfg_.evalRows);
   Batch batch;
   double sum = 0;
-  while (eval.next(batch)) sum += model_->evaluate(batch.tokens.data(), int(batch.rows));
+  for (int64_t i = 0; eval.next(batch); ++i)
+    if (i % cfg_.ranks.worldSize == cfg_.ranks.rank) sum += model_->evaluate(batch.tokens.data(), int(batch.rows));
+  if (dp_) sum = dp_->sumOverRanks({sum})[0];
   return sum / double(eval.totalTargets()) / kLn2;
 }
 
@@ -186,6 +222,8 @@ TrainResult Trainer::run() {
   std::optional<StopSignalScope> signals;
   if (cfg_.stopOnSignal) signals.emplace();
   const bool files = !cfg_.outDir.empty();
+  const bool writes = files && cfg_.ranks.writesFiles(); // every rank reads, rank 0 writes
+  const bool shows = cfg_.progress && cfg_.ranks.writesFiles();
   std::string configJson;
   std::unique_ptr<CheckpointRotation> rotation;
   int64_t step = 0; // completed steps
@@ -207,16 +245,16 @@ TrainResult Trainer::run() {
     }
     // Written after a resume's checkpoint was accepted: it describes the run as last started.
     configJson = runConfigJson(cfg_, *data_);
-    writeRunConfig(cfg_.outDir, configJson);
+    if (writes) writeRunConfig(cfg_.outDir, configJson);
     // The initial weights, for the PyTorch reference (same init, same batch).
-    if (!cfg_.resume)
+    if (writes && !cfg_.resume)
       writeWeightsWithConfig(cfg_.outDir + "/init.safetensors", model_->layout(), model_->parameters(),
                              configJson);
   }
   std::unique_ptr<MetricsWriter> metrics;
-  if (files) metrics = std::make_unique<MetricsWriter>(cfg_.outDir + "/metrics.jsonl", cfg_.resume ? step : -1);
+  if (writes) metrics = std::make_unique<MetricsWriter>(cfg_.outDir + "/metrics.jsonl", cfg_.resume ? step : -1);
   const std::string unit = data_->unitName();
-  ProgressLine progress(cfg_.steps, unit, stderr, cfg_.progress ? -1 : 0, cfg_.progress ? 30 : 1e30);
+  ProgressLine progress(cfg_.steps, unit, stderr, shows ? -1 : 0, shows ? 30 : 1e30);
   LrSchedule schedule;
   schedule.peak = cfg_.lr;
   schedule.floor = cfg_.lr * cfg_.minLrRatio;
@@ -227,10 +265,10 @@ TrainResult Trainer::run() {
   const int64_t tokensPerStep = int64_t(cfg_.batch) * cfg_.model.T;
   const int64_t ckptEvery = cfg_.checkpointEvery > 0 ? cfg_.checkpointEvery : cfg_.evalEvery;
   auto note = [&](const std::string &line) {
-    if (cfg_.progress) progress.message(line);
+    if (shows) progress.message(line);
   };
   auto plot = [&] {
-    if (!files) return;
+    if (!writes) return;
     try {
       PlotOptions po;
       plotLossCurves(readMetrics(metrics->path()), cfg_.outDir + "/loss.png", po);
@@ -251,7 +289,10 @@ TrainResult Trainer::run() {
   };
   auto save = [&](int64_t s) {
     if (!rotation) return;
-    result.lastCheckpoint = rotation->save(s, makeCheckpoint(s));
+    if (writes)
+      result.lastCheckpoint = rotation->save(s, makeCheckpoint(s));
+    else
+      result.lastCheckpoint = "rank 0's checkpoint of step " + std::to_string(s);
   };
   auto fail = [&](int64_t s, const std::string &why) {
     result.failedStep = s;
@@ -270,7 +311,11 @@ TrainResult Trainer::run() {
     const auto t0 = Clock::now();
     if (cfg_.beforeStep) cfg_.beforeStep(s, *model_);
     sampler_->next(batch);
-    double loss = model_->forwardBackward(batch.tokens.data(), cfg_.batch, dropoutSeed_, dropoutOffset_);
+    double loss = dp_ ? model_->forwardBackward(batch.row(rows_.begin), int(rows_.count()), rankDropoutSeed(),
+                                                dropoutOffset_)
+                      : model_->forwardBackward(batch.tokens.data(), cfg_.batch, dropoutSeed_, dropoutOffset_);
+    // The mean over the ranks (equal shares) is the whole batch's; a NaN on one rank stops them all.
+    if (dp_) loss = dp_->meanOverRanks(loss);
     dropoutOffset_ += 2 * uint64_t(cfg_.model.layers);
     result.losses.push_back(loss);
     if (!std::isfinite(loss)) {
@@ -301,10 +346,11 @@ TrainResult Trainer::run() {
       r.tokensPerSec = tokensPerStep / dt, r.elapsedSec = elapsed();
       metrics->write(r);
     }
-    if (cfg_.progress) progress.update(s, loss, loss / kLn2, tps);
+    if (shows) progress.update(s, loss, loss / kLn2, tps);
     const bool last = s == cfg_.steps;
-    const bool timeUp = cfg_.timeLimitMinutes > 0 && elapsed() > cfg_.timeLimitMinutes * 60;
-    const int signal = signals ? stopSignal() : 0;
+    bool timeUp = cfg_.timeLimitMinutes > 0 && elapsed() > cfg_.timeLimitMinutes * 60;
+    int signal = signals ? stopSignal() : 0;
+    if (dp_) std::tie(timeUp, signal) = agreedStop(*dp_, timeUp, signal);
     interrupted = !last && (signal != 0 || (cfg_.stopAfter > 0 && s >= cfg_.stopAfter));
     if (last || timeUp || (cfg_.evalEvery > 0 && s % cfg_.evalEvery == 0)) doEval(s);
     if (last || timeUp || interrupted || (ckptEvery > 0 && s % ckptEvery == 0)) save(s);
@@ -323,11 +369,11 @@ TrainResult Trainer::run() {
       break;
     }
   }
-  if (cfg_.progress) progress.finish();
+  if (shows) progress.finish();
   result.lastStep = step;
   result.trainSeconds = trainSec;
   result.tokensPerSec = trainSec > 0 ? double(tokensPerStep) * double(result.losses.size()) / trainSec : 0;
-  if (files && result.failedStep == 0 && !interrupted)
+  if (writes && result.failedStep == 0 && !interrupted)
     writeWeightsWithConfig(cfg_.outDir + "/model.safetensors", model_->layout(), model_->parameters(),
                            configJson);
   plot();

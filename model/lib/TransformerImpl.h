@@ -77,6 +77,7 @@ struct Transformer::Impl {
   rt::DeviceBuffer alloc[5];
   detail::Buffers b;
   MemoryReport mem;
+  Transformer::BackwardStageHook stageHook;
 
   explicit Impl(const ModelConfig &config, int maxBatch);
 
@@ -94,6 +95,9 @@ struct Transformer::Impl {
   TensorView headsView(const bf16 *o, int rows) const;
 
   // Backward.cpp
+  void stageQueued(int stage) {
+    if (stageHook) stageHook(stage, b.grad);
+  }
   void backward(int rows, float p, uint64_t seed, uint64_t offset);
   void layerBackward(int l, int rows, float p, uint64_t seed, uint64_t offset);
   void linearBackward(const bf16 *dy, const bf16 *x, int64_t wOff, int rows, int in, int out,

@@ -10,12 +10,17 @@
 // checkpoint to resume from), and only then does the run touch the device.
 // An option is one row of trainOptions() and one line of trainerConfig().
 //
+// Several GPUs: one process per GPU, each with --world-size N and its --rank
+// (or a launcher's variables, Ranks.h) and the same --rendezvous FILE; rank
+// 0 prints and writes the files, every rank prints its own errors.
+//
 //===----------------------------------------------------------------------===//
 #include "Train.h"
 
 #include "sparta/Frontend.h"
 #include "sparta/model/Trainer.h"
 #include "sparta/runtime/Cuda.h"
+#include "sparta/runtime/Nccl.h"
 
 #include <cstdio>
 #include <filesystem>
@@ -43,6 +48,7 @@ std::string bindingsText(const ParamBindings &params) {
 
 constexpr int64_t kMaxT = int64_t(1) << 20;
 constexpr int64_t kMaxCount = 1000000000; // steps, intervals, rows
+constexpr int64_t kMaxRanks = 65536;
 
 std::vector<Option> trainOptions() {
   return {
@@ -98,6 +104,17 @@ std::vector<Option> trainOptions() {
       Option::integer("seed", "N", {0, INT64_MAX}, "seed of the weights, batches and dropout")
           .byDefault("1"),
       Option::flag("quiet", "no live progress line"),
+      Option::integer("world-size", "N", {1, kMaxRanks}, "data-parallel ranks, one process and GPU each")
+          .derivedDefault("$WORLD_SIZE (torchrun), $SLURM_NTASKS (Slurm), else 1"),
+      Option::integer("rank", "R", {0, kMaxRanks - 1}, "this process's rank, 0 to N-1")
+          .derivedDefault("$RANK, $SLURM_PROCID"),
+      Option::integer("local-rank", "R", {0, kMaxRanks - 1}, "this process's rank on its host: its GPU")
+          .derivedDefault("$LOCAL_RANK, $SLURM_LOCALID, else the rank"),
+      Option::text("rendezvous", "FILE",
+                   "with N > 1: where the ranks meet, a path every rank sees (rank 0 writes it)"),
+      Option::real("rendezvous-timeout", "SEC", {0, 1e6, true, false}, "how long ranks wait for each other")
+          .byDefault("300"),
+      Option::integer("bucket-mib", "M", {1, 4096}, "gradient all-reduce bucket size in MiB").byDefault("25"),
   };
 }
 
@@ -146,6 +163,14 @@ TrainerConfig trainerConfig(const Arguments &args) {
   t.timeLimitMinutes = args.real("time-limit");
   t.seed = args.integer<uint64_t>("seed");
   t.progress = !args.has("quiet");
+  RankOptions ranks;
+  if (args.has("world-size")) ranks.worldSize = args.integer<int>("world-size");
+  if (args.has("rank")) ranks.rank = args.integer<int>("rank");
+  if (args.has("local-rank")) ranks.localRank = args.integer<int>("local-rank");
+  t.ranks = resolveRanks(ranks, launcherEnvironment());
+  t.rendezvous = args.has("rendezvous") ? args.text("rendezvous") : "";
+  t.rendezvousTimeoutSeconds = args.real("rendezvous-timeout");
+  t.bucketBytes = args.integer<std::size_t>("bucket-mib") << 20;
   return t;
 }
 
@@ -154,6 +179,7 @@ TrainerConfig trainerConfig(const Arguments &args) {
 /// from. Throws sparta::Error naming the problem.
 Dataset checkInputs(const TrainerConfig &t) {
   t.validate();
+  if (t.ranks.distributed()) rt::requireNccl("--world-size > 1");
   t.model.loadPattern();
   Dataset data = loadTrainingData(t.data, t.dataPath);
   // The samplers check that the data holds windows of T+1 bytes (or images of T pixels).
@@ -173,16 +199,31 @@ Dataset checkInputs(const TrainerConfig &t) {
 
 double mib(std::size_t b) { return double(b) / 1048576.0; }
 
+/// A rank other than 0: the same run, silent but for its own errors.
+int trainAsOtherRank(const TrainerConfig &t, const Dataset &data) {
+  requireDevice();
+  rt::DeviceScope device(rankDevice(t.ranks, rt::deviceCount()));
+  Trainer trainer(t, &data);
+  const TrainResult r = trainer.run();
+  if (r.failedStep > 0) {
+    std::fprintf(stderr, "sparta-train: rank %d: %s\n", t.ranks.rank, r.message.c_str());
+    return kExitWorkFailed;
+  }
+  return r.stopSignal ? kExitInterrupted : kExitSuccess;
+}
+
 int runTrain(const Arguments &args) {
   const TrainerConfig t = trainerConfig(args);
   const ModelConfig &m = t.model;
+  const bool talks = t.ranks.writesFiles(); // rank 0 prints for the run
   // A resumed run that already reached --steps has nothing to train: say so
   // before reading the data.
   if (auto done = finishedRun(t)) {
-    std::printf("%s\n", done->describe(t).c_str());
+    if (talks) std::printf("%s\n", done->describe(t).c_str());
     return kExitSuccess;
   }
   const Dataset data = checkInputs(t);
+  if (!talks) return trainAsOtherRank(t, data);
 
   ParameterLayout layout = parameterLayout(m);
   ModelConfig other = m;
@@ -197,9 +238,14 @@ int runTrain(const Arguments &args) {
               m.recompute ? "off" : "on", mib(mem.scratch));
   std::printf("data: %s, %zu training bytes, %zu validation bytes\n", data.name.c_str(), data.train.size(),
               data.validation.size());
+  if (t.ranks.distributed())
+    std::printf("ranks: %d (from %s), each %lld of the %d rows of a batch\n", t.ranks.worldSize,
+                t.ranks.source.c_str(), (long long)(t.batch / t.ranks.worldSize), t.batch);
   std::fflush(stdout);
 
   requireDevice();
+  std::optional<rt::DeviceScope> device;
+  if (t.ranks.distributed()) device.emplace(rankDevice(t.ranks, rt::deviceCount()));
   const auto freeBefore = rt::Context::get().memoryInfo().first;
   Trainer trainer(t, &data);
   std::printf("device: %s\n", rt::Context::get().device().name.c_str());

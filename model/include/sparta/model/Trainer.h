@@ -27,6 +27,16 @@
 // is deterministic, so a resumed run reproduces the uninterrupted run's
 // losses bit for bit.
 //
+// Data parallel (ranks.worldSize > 1, Ranks.h, DataParallel.h): every rank
+// draws the same global batch of `batch` rows and trains on its
+// batch/worldSize of them, the gradients are averaged over the ranks during
+// the backward, and the loss, the evaluations and the decision to stop (a
+// signal, the time limit) are agreed on by all ranks, so they stop together.
+// Rank 0 alone writes files; every rank reads the checkpoint it resumes from.
+// With dropout, rank 0 uses the dropout seed of a one-GPU run and rank r > 0
+// one derived from it. One rank (the default) is today's trainer unchanged:
+// no NCCL, no extra work.
+//
 // Files in outDir: config.json (RunConfig.h), metrics.jsonl, loss.png,
 // checkpoints/step-*.ckpt (the last keepCheckpoints), init.safetensors and
 // model.safetensors (initial and final fp32 weights, config.json in their
@@ -39,6 +49,7 @@
 #include "sparta/model/Checkpoint.h"
 #include "sparta/model/Data.h"
 #include "sparta/model/ModelConfig.h"
+#include "sparta/model/Ranks.h"
 #include "sparta/model/Transformer.h"
 
 #include <cstdint>
@@ -73,6 +84,10 @@ struct TrainerConfig {
   bool progress = true;        // the live progress line on stderr
   int64_t stopAfter = 0;       // > 0: stop after this step as if interrupted (tests)
   bool stopOnSignal = true;    // SIGINT/SIGTERM stop the run after the step (StopSignal.h)
+  Ranks ranks;                 // this process's rank of a data-parallel run (one rank: none)
+  std::string rendezvous;      // the rendezvous file (Rendezvous.h), needed with several ranks
+  double rendezvousTimeoutSeconds = 300;
+  std::size_t bucketBytes = std::size_t(25) << 20; // gradient all-reduce bucket limit
   /// Called before each step (1-based) with the model (tests inject faults).
   std::function<void(int64_t step, Transformer &model)> beforeStep;
 
@@ -108,6 +123,8 @@ struct FinishedRun {
 /// (no GPU), so a driver can answer before it builds the model.
 std::optional<FinishedRun> finishedRun(const TrainerConfig &config);
 
+class DataParallel;
+
 class Trainer {
 public:
   /// Loads the data (unless `data` is given; it must outlive the trainer)
@@ -134,6 +151,11 @@ private:
   std::unique_ptr<Transformer> model_;
   std::unique_ptr<BatchSampler> sampler_;
   uint64_t dropoutSeed_ = 0, dropoutOffset_ = 0;
+  RowRange rows_;                    // this rank's rows of each global batch
+  std::unique_ptr<DataParallel> dp_; // only with more than one rank
+
+  /// The dropout seed this rank uses (the checkpoint keeps rank 0's).
+  uint64_t rankDropoutSeed() const;
 };
 
 /// Loads the dataset of `spec` ("gcide", "fashion-mnist", a file); `path`

@@ -32,6 +32,7 @@
 #include "sparta/runtime/Cuda.h"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -100,6 +101,14 @@ public:
 
   MemoryReport memory() const;
   const rt::Stream &stream() const;
+
+  /// Called by forwardBackward as soon as the kernels that complete backward
+  /// stage `stage`'s gradients (GradientBuckets.h) are queued on stream(),
+  /// with the device's flat gradient buffer (layout()); the data-parallel
+  /// all-reduce starts there (DataParallel.h). An empty hook (the default)
+  /// removes it.
+  using BackwardStageHook = std::function<void(int stage, float *gradients)>;
+  void setBackwardStageHook(BackwardStageHook hook);
 
 private:
   friend class Decoder; // runs the same weights and kernels one position at a time

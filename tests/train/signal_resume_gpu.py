@@ -13,7 +13,6 @@ of model.safetensors. Resuming the finished run then says so and exits 0.
 Exits 77 (skipped) when sparta-train finds no CUDA device. Run from the repository root.
 """
 
-import json
 import os
 import re
 import signal
@@ -22,30 +21,15 @@ import sys
 import tempfile
 import time
 
+from run_files import records, write_synthetic_text
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 BIN = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("SPARTA_BIN_DIR", os.path.join(ROOT, "build", "bin"))
-KEYS = ("step", "split", "loss", "bits", "lr", "grad_norm")
-
-
-def records(run_dir):
-    out = []
-    with open(os.path.join(run_dir, "metrics.jsonl")) as f:
-        for line in f:
-            if line.strip():
-                r = json.loads(line)
-                out.append(tuple(r.get(k) for k in KEYS))
-    return out
 
 
 def main():
     tmp = tempfile.mkdtemp(prefix="sparta-signal-")
-    data = os.path.join(tmp, "data.txt")
-    words = [b"alpha ", b"beta ", b"gamma ", b"delta\n", b"epsilon, ", b"zeta. "]
-    state, chunks = 12345, []
-    for _ in range(40000):
-        state = (state * 6364136223846793005 + 1442695040888963407) % (1 << 64)
-        chunks.append(words[(state >> 33) % len(words)])
-    open(data, "wb").write(b"".join(chunks))
+    data = write_synthetic_text(os.path.join(tmp, "data.txt"))
     train = [os.path.join(BIN, "sparta-train"), "--data", data, "--pattern", "patterns/strided.mlir",
              "--set", "L=8", "--T", "64", "--layers", "2", "--d-model", "64", "--heads", "2",
              "--batch", "4", "--steps", "600", "--warmup", "20", "--lr", "3e-3", "--dropout", "0.1",

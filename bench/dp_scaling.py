@@ -2,7 +2,7 @@
 """Data-parallel scaling of sparta-train: tokens/s on 1, 2, 4 and 8 GPUs of one host.
 
     python3 bench/dp_scaling.py [--ranks 1,2,4,8] [--T 4096,16384] [--steps 60]
-                                [--sparta-train PATH] [--out DIR] [--dry-run]
+                                [--sparta-train PATH] [--out DIR] [--gpus N] [--dry-run]
 
 The model is the GCIDE run's (8 layers, d_model 512, 8 heads, fixed pattern: L = 64,
 c = 16 at T = 4096; L = 128, c = 32 at T = 16384) with a fixed batch per GPU (8 rows at
@@ -13,7 +13,8 @@ ranks started here, one per GPU, meeting through a rendezvous file in OUT. Token
 the global batch x T over the median step time of rank 0's metrics.jsonl, the first 10
 steps left out (kernel compilation, warm-up); efficiency is tokens/s(N) / (N x
 tokens/s(1)). Prints a table, then one JSON line per case. Cases with more ranks than
-GPUs (nvidia-smi -L) are left out and said so. --dry-run prints the commands only.
+GPUs (--gpus, default the number nvidia-smi -L lists) are left out and said so.
+--dry-run prints the commands only.
 """
 
 import argparse
@@ -91,6 +92,7 @@ def main():
     ap.add_argument("--steps", type=int, default=60)
     ap.add_argument("--sparta-train", default=os.path.join(ROOT, "build", "bin", "sparta-train"))
     ap.add_argument("--out", default="/tmp/sparta-dp-scaling")
+    ap.add_argument("--gpus", type=int, help="GPUs of this host to use at most (default: nvidia-smi -L)")
     ap.add_argument("--dry-run", action="store_true")
     args = ap.parse_args()
     if args.steps <= SKIPPED_STEPS + 1:
@@ -102,7 +104,7 @@ def main():
             sys.exit(f"--T {T}: the cases are T = 4096 and 16384")
     os.makedirs(args.out, exist_ok=True)
     data = synthetic_data(os.path.join(args.out, "data.txt"))
-    gpus = None if args.dry_run else gpu_count()
+    gpus = args.gpus if args.gpus is not None else None if args.dry_run else gpu_count()
     rows_out = []
     for T in lengths:
         rows = args.rows or ROWS_PER_GPU[T]

@@ -9,7 +9,11 @@ converter, and sparta-train's answer to resuming a finished run.
     CRC-32C checked with this file's own CRC code) and, when the tensorboard
     package is installed, read back by TensorBoard's own EventAccumulator;
   * sparta-train --resume on a run whose checkpoint is at --steps: the message and
-    exit status 0, before any GPU is needed; a bad sample --method: exit status 2.
+    exit status 0, before any GPU is needed; a bad sample --method: exit status 2;
+  * the scripts that run sparta-train on several ranks, tests/train/data_parallel_gpu.py
+    and bench/dp_scaling.py, against a fake sparta-train of several ranks
+    (fake_sparta_train_ranks.py): what they start, read and report, with two GPUs,
+    one, and none.
 
 Needs $SPARTA_BIN_DIR (build/bin: sparta-train, sparta-plot). Runs as a script or
 under pytest.
@@ -30,6 +34,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 BIN = os.environ.get("SPARTA_BIN_DIR", os.path.join(ROOT, "build", "bin"))
 FAKE = os.path.join(HERE, "fake_sparta_train.py")
+FAKE_RANKS = os.path.join(HERE, "fake_sparta_train_ranks.py")
 COMPARE = os.path.join(ROOT, "examples", "compare.py")
 TO_TB = os.path.join(ROOT, "examples", "metrics_to_tensorboard.py")
 
@@ -332,6 +337,39 @@ def test_sample_method_is_checked_first():
     r = run([os.path.join(BIN, "sparta-train"), "sample", "--checkpoint", "/nonexistent", "--method", "fast"])
     assert r.returncode == 2, r.stderr
     assert "unknown --method 'fast' (expected cached or full)" in r.stderr, r.stderr
+
+
+# ---- the data-parallel scripts --------------------------------------------------
+
+
+def test_data_parallel_script_against_fake_ranks():
+    with tempfile.TemporaryDirectory() as bin_dir:
+        os.symlink(FAKE_RANKS, os.path.join(bin_dir, "sparta-train"))
+        script = [sys.executable, os.path.join(HERE, "data_parallel_gpu.py"), bin_dir]
+        r = run(script, env=dict(os.environ, CUDA_VISIBLE_DEVICES="0,1"), timeout=120)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "2 ranks x 4 rows vs 1 x 8: first loss" in r.stdout, r.stdout
+        assert "SIGTERM to rank 1: both ranks stopped after step" in r.stdout, r.stdout
+        assert r.stdout.rstrip().endswith("3 passed, 0 failed"), r.stdout
+        r = run(script, env=dict(os.environ, CUDA_VISIBLE_DEVICES="0"), timeout=60)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "2 ranks: skipped, this machine has 1 GPU(s) and the test needs 2" in r.stdout, r.stdout
+        r = run(script, env=dict(os.environ, FAKE_NO_DEVICE="1"), timeout=60)
+        assert r.returncode == 77 and r.stdout.startswith("skipped: "), r.stdout + r.stderr
+
+
+def test_dp_scaling_against_fake_ranks():
+    with tempfile.TemporaryDirectory() as out:
+        r = run([sys.executable, os.path.join(ROOT, "bench", "dp_scaling.py"), "--sparta-train", FAKE_RANKS,
+                 "--ranks", "1,2,4", "--T", "4096", "--steps", "15", "--gpus", "2", "--out", out], timeout=120)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "T=4096 N=4: skipped, this machine has 2 GPU(s)" in r.stdout, r.stdout
+        cases = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+        # The fake's 1000 tokens/s per rank, 0.9 of it on several ranks.
+        assert cases == [
+            {"T": 4096, "ranks": 1, "rows_per_gpu": 8, "global_batch": 8, "tokens_per_s": 1000, "efficiency": 1.0},
+            {"T": 4096, "ranks": 2, "rows_per_gpu": 8, "global_batch": 16, "tokens_per_s": 1800,
+             "efficiency": 0.9}], cases
 
 
 def main():

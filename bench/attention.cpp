@@ -3,6 +3,7 @@
 //   attention-bench [--pattern NAME] [--B N] [--H N] [--T N] [--d N] [--L N] [--c N]
 //                   [--patterns DIR]   (default: patterns, from the repository root)
 //                   [--fuse-dq 0|1]    (1: the dK/dV kernels accumulate dQ, sm_90a)
+//                   [--tile 0|64|32|16] (a tile edge for every component; 0: the planner's)
 //
 // `attention-bench --help` lists the options with their ranges and defaults.
 // Every case's pattern is loaded before the GPU is touched, so a bad option or
@@ -13,7 +14,7 @@
 // fwdbwd_tflops, density; useful FLOPs: forward 4*d*pairs, backward
 // 10*d*pairs, allowed pairs only), plus first_call_s (plan + NVRTC or cache +
 // module load), mem_bytes (device memory the case took: tensors and
-// workspaces) and fuse_dq. Patterns by the benchmark names: causal (patterns/dense.mlir),
+// workspaces), fuse_dq and tile (0: the planner chose, tiles: what it chose). Patterns by the benchmark names: causal (patterns/dense.mlir),
 // strided-heads, fixed-heads (multi-head: head h uses mask h mod 2),
 // strided-merged, fixed-merged. Without --pattern, all five.
 //
@@ -83,6 +84,7 @@ struct Case {
   ConcretePattern pattern;
   int64_t B = 0, H = 0, d = 0, L = 0, c = 0;
   bool fuseDq = false;
+  int tile = 0; // AttentionConfig::tile
 };
 
 void runCase(const Case &bench) {
@@ -95,7 +97,12 @@ void runCase(const Case &bench) {
   AttentionConfig config;
   config.headDim = int(d);
   config.fuseDq = bench.fuseDq;
+  config.tile = bench.tile;
   SparseAttention attention(pattern, config);
+  std::string tiles; // each component's tile edge, in launch order
+  for (const HeadPlan &head : attention.kernels().plan.heads)
+    for (const PlanComponent &component : head.components)
+      tiles += (tiles.empty() ? "" : ",") + std::to_string(component.schedule.qTile);
   double firstCall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   size_t elements = size_t(B * H * T * d), bytes = elements * 2;
@@ -133,10 +140,12 @@ void runCase(const Case &bench) {
               fmt::format("{{\"impl\": \"sparta\", \"pattern\": \"{}\", \"B\": {}, \"H\": {}, \"T\": {}, "
                           "\"d\": {}, \"l\": {}, \"c\": {}, \"fwd_ms\": {:.4f}, \"fwdbwd_ms\": {:.4f}, "
                           "\"fwd_tflops\": {:.2f}, \"fwdbwd_tflops\": {:.2f}, \"density\": {:.4f}, "
-                          "\"first_call_s\": {:.3f}, \"mem_bytes\": {}, \"fuse_dq\": {}, \"device\": \"{}\"}}",
+                          "\"first_call_s\": {:.3f}, \"mem_bytes\": {}, \"fuse_dq\": {}, \"tile\": {}, "
+                          "\"tiles\": \"{}\", \"device\": \"{}\"}}",
                           name, B, H, T, d, L, c, fwdMs, fwdbwdMs, flopsF / fwdMs / 1e9,
                           (flopsF + flopsB) / fwdbwdMs / 1e9, pairs / double(B * H * T * T),
-                          firstCall, memBytes, bench.fuseDq, rt::Context::get().device().name)
+                          firstCall, memBytes, bench.fuseDq, bench.tile, tiles,
+                          rt::Context::get().device().name)
                   .c_str());
   std::fflush(stdout);
 }
@@ -162,7 +171,8 @@ std::vector<Case> benchCases(const Arguments &args) {
                                    [&](const auto &entry) { return entry.first == name; });
     const std::string path = args.text("patterns") + "/" + file->second;
     cases.push_back({name, loadPattern(path, params), args.integer("B"), args.integer("H"),
-                     args.integer("d"), L, c, args.integer("fuse-dq") == 1});
+                     args.integer("d"), L, c, args.integer("fuse-dq") == 1,
+                     std::stoi(args.text("tile"))});
   }
   return cases;
 }
@@ -189,7 +199,8 @@ int main(int argc, char **argv) {
   const Command bench{
       "",
       "",
-      "[--pattern NAME] [--B N] [--H N] [--T N] [--d N] [--L N] [--c N] [--patterns DIR] [--fuse-dq 0|1]",
+      "[--pattern NAME] [--B N] [--H N] [--T N] [--d N] [--L N] [--c N] [--patterns DIR] [--fuse-dq 0|1]\n"
+      "       [--tile 0|64|32|16]",
       {
           Option::choice("pattern", "NAME", patternNames(), "run only this case")
               .derivedDefault("every case"),
@@ -205,10 +216,14 @@ int main(int argc, char **argv) {
           Option::integer("fuse-dq", "0|1", {0, 1},
                           "1: the dK/dV kernels also accumulate dQ in a fixed order (sm_90a)")
               .byDefault("0"),
+          Option::choice("tile", "0|64|32|16", {"0", "64", "32", "16"},
+                         "the tile edge of every component; 0: the planner's choice")
+              .byDefault("0"),
       },
       runBench,
       "Prints one JSON line per case: impl, pattern, B, H, T, d, l, c, fwd_ms, fwdbwd_ms,\n"
-      "fwd_tflops, fwdbwd_tflops, density, first_call_s, mem_bytes, fuse_dq, device.\n"};
+      "fwd_tflops, fwdbwd_tflops, density, first_call_s, mem_bytes, fuse_dq, tile, tiles\n"
+      "(each component's tile edge), device.\n"};
   const Tool tool{"attention-bench",
                   "attention-bench times sparta's attention kernels, forward and forward + "
                   "backward, on random bf16 inputs (3 warm-up runs, the median of 20), for the "

@@ -31,7 +31,15 @@ void checkBlocks(int n, const Function &fn) {
     throw Error(fmt::format("kernel '{}': the schedule has {} blocks", fn.name(), n));
 }
 
-const Dim3 kBlock{static_cast<unsigned>(kNumThreads), 1, 1};
+const Dim3 kUtilityBlock{static_cast<unsigned>(kUtilityThreads), 1, 1};
+
+/// The block of an attention kernel of tile edge `tile`.
+Dim3 tileBlock(int tile, const Function &fn) {
+  if (!isKernelTile(tile))
+    throw Error(fmt::format("kernel '{}': no attention kernel has {}-position tiles (64, 32, 16)",
+                            fn.name(), tile));
+  return Dim3{static_cast<unsigned>(threadsForTile(tile)), 1, 1};
+}
 
 // The kernels move rows in 16-byte pieces: every row must start 16-byte aligned.
 void checkTensor(const TensorArg &t, const char *what, const Function &fn) {
@@ -76,14 +84,15 @@ void validateHeads(const HeadArgs &h, int headDim, const char *kind) {
 }
 
 void launchAttentionFwd(const Function &fn, const AttnFwdParams &p, int numQBlocks, int headDim,
-                        const Stream *stream) {
+                        int tile, const Stream *stream) {
   validateHeads(p.heads, headDim, "attention forward");
   checkBlocks(numQBlocks, fn);
   checkTensor(p.q, "q", fn), checkTensor(p.k, "k", fn), checkTensor(p.v, "v", fn);
   checkTensor(p.o, "o", fn);
-  const int smem = fwdSmemBytes(headDim);
+  const Dim3 block = tileBlock(tile, fn);
+  const int smem = fwdSmemBytes(headDim, tile);
   prepareSmem(fn, smem);
-  launch(fn, rowGrid(p.heads, numQBlocks), kBlock, smem, stream, p);
+  launch(fn, rowGrid(p.heads, numQBlocks), block, smem, stream, p);
 }
 
 void launchAttentionBwdPreprocess(const Function &fn, const AttnBwdParams &p, int headDim,
@@ -91,27 +100,29 @@ void launchAttentionBwdPreprocess(const Function &fn, const AttnBwdParams &p, in
   validateHeads(p.heads, headDim, "attention backward preprocess");
   checkBwdTensors(p, fn);
   const unsigned blocks = (p.heads.seq_len + kRowsPerUtilityBlock - 1) / kRowsPerUtilityBlock;
-  launch(fn, rowGrid(p.heads, blocks), kBlock, 0, stream, p);
+  launch(fn, rowGrid(p.heads, blocks), kUtilityBlock, 0, stream, p);
 }
 
 void launchAttentionBwdDkdv(const Function &fn, const AttnBwdParams &p, int numKBlocks, int headDim,
-                            const Stream *stream) {
+                            int tile, const Stream *stream) {
   validateHeads(p.heads, headDim, "attention backward dK/dV");
   checkBwdTensors(p, fn);
   checkBlocks(numKBlocks, fn);
-  const int smem = bwdDkdvSmemBytes(headDim);
+  const Dim3 block = tileBlock(tile, fn);
+  const int smem = bwdDkdvSmemBytes(headDim, tile);
   prepareSmem(fn, smem);
-  launch(fn, rowGrid(p.heads, numKBlocks), kBlock, smem, stream, p);
+  launch(fn, rowGrid(p.heads, numKBlocks), block, smem, stream, p);
 }
 
 void launchAttentionBwdDq(const Function &fn, const AttnBwdParams &p, int numQBlocks, int headDim,
-                          const Stream *stream) {
+                          int tile, const Stream *stream) {
   validateHeads(p.heads, headDim, "attention backward dQ");
   checkBwdTensors(p, fn);
   checkBlocks(numQBlocks, fn);
-  const int smem = bwdDqSmemBytes(headDim);
+  const Dim3 block = tileBlock(tile, fn);
+  const int smem = bwdDqSmemBytes(headDim, tile);
   prepareSmem(fn, smem);
-  launch(fn, rowGrid(p.heads, numQBlocks), kBlock, smem, stream, p);
+  launch(fn, rowGrid(p.heads, numQBlocks), block, smem, stream, p);
 }
 
 void launchConvertAccumulators(const Function &fn, const ConvertParams &p, const Stream *stream) {
@@ -121,7 +132,7 @@ void launchConvertAccumulators(const Function &fn, const ConvertParams &p, const
   for (int i = 0; i < p.count; ++i)
     checkTensor(p.dst[i], "dst", fn);
   const unsigned blocks = (p.heads.seq_len + kRowsPerUtilityBlock - 1) / kRowsPerUtilityBlock;
-  launch(fn, rowGrid(p.heads, blocks, p.count), kBlock, 0, stream, p);
+  launch(fn, rowGrid(p.heads, blocks, p.count), kUtilityBlock, 0, stream, p);
 }
 
 TensorArg tensorBHTD(DevicePtr ptr, int numHeads, int seqLen, int headDim) {

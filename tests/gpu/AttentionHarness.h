@@ -92,7 +92,7 @@ public:
     for (const HeadSet &hs : tc.sets)
       for (const Component &c : hs.comps) {
         p.heads = heads(hs.offset, hs.step, hs.count);
-        rt::launchAttentionFwd(m.function(fwdKernel(c)), p, c.sched.numQBlocks, d_, &s);
+        rt::launchAttentionFwd(m.function(fwdKernel(c)), p, c.sched.numQBlocks, d_, kTestTile, &s);
       }
   }
 
@@ -115,9 +115,10 @@ public:
     for (const HeadSet &hs : tc.sets) {
       p.heads = heads(hs.offset, hs.step, hs.count);
       for (const Component &c : hs.comps) {
-        rt::launchAttentionBwdDkdv(m.function(dkdvKernel(c, fusedDq)), p, c.sched.numKBlocks, d_, &s);
+        rt::launchAttentionBwdDkdv(m.function(dkdvKernel(c, fusedDq)), p, c.sched.numKBlocks, d_,
+                                   kTestTile, &s);
         if (!fusedDq)
-          rt::launchAttentionBwdDq(m.function(dqKernel(c)), p, c.sched.numQBlocks, d_, &s);
+          rt::launchAttentionBwdDq(m.function(dqKernel(c)), p, c.sched.numQBlocks, d_, kTestTile, &s);
       }
       if (hs.accumulate() || fusedDq) {
         ConvertParams cp{};

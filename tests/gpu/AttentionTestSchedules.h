@@ -17,6 +17,9 @@
 
 namespace sparta::test {
 
+/// The tile edge of every schedule here (kBlockM = kBlockN in their sources).
+constexpr int kTestTile = 64;
+
 /// One mask component: its schedule's source and what the host must know.
 struct TestSchedule {
   std::string name;   // struct name in the generated source (unique per module)

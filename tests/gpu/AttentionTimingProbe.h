@@ -119,13 +119,13 @@ TEST(AttentionTiming, DISABLED_Probe) {
           dkdv += medianMs(
               [&] {
                 sparta::rt::launchAttentionBwdDkdv(m.function(dkdvKernel(comp)), bp,
-                                                   comp.sched.numKBlocks, d, &s);
+                                                   comp.sched.numKBlocks, d, kTestTile, &s);
               },
               s);
           dq += medianMs(
               [&] {
                 sparta::rt::launchAttentionBwdDq(m.function(dqKernel(comp)), bp,
-                                                 comp.sched.numQBlocks, d, &s);
+                                                 comp.sched.numQBlocks, d, kTestTile, &s);
               },
               s);
         }

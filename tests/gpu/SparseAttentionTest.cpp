@@ -8,7 +8,9 @@
 // the plan corpus (tests/plan-corpus/, tests/unit/PlanCorpusTest.cpp) that
 // reach each lowering: packed short groups, dilated windows, global keys
 // minus a stride, one table over overlapping windows; EmptyHeads runs masks
-// with no pair (O = 0, lse = -inf, zero gradients).
+// with no pair (O = 0, lse = -inf, zero gradients). TileShapes runs every
+// pattern file with each kernel tile edge forced (AttentionConfig::tile) and
+// checks that a second backward gives the same bits.
 //
 // Criterion (FlashAttention style): the kernel's max error against an fp64
 // reference computed from the same rounded inputs must be at most twice the
@@ -51,6 +53,8 @@ struct Case {
   ElementType dtype;
   int d;
   int64_t B = 2, H = 3;
+  int tile = 0;          // AttentionConfig::tile (0: the planner's choice)
+  bool rerun = false;    // run forward and backward twice; the bits must agree
 };
 
 struct Outcome {
@@ -109,6 +113,8 @@ Outcome runCase(const Case &c) {
   for (const auto &[name, value] : c.params)
     out.label += " " + name + "=" + std::to_string(value);
   out.label += std::string(" ") + toString(c.dtype) + " d=" + std::to_string(c.d);
+  if (c.tile)
+    out.label += " tile=" + std::to_string(c.tile);
   ConcretePattern pattern = loadPattern(sourcePath(c.file), c.params);
   AttentionShape shape{c.B, c.H, T, c.d};
   std::mt19937 rng(uint32_t(T * 131 + c.d * 7 + int(c.dtype)));
@@ -126,6 +132,7 @@ Outcome runCase(const Case &c) {
   AttentionConfig config;
   config.headDim = c.d;
   config.dtype = c.dtype;
+  config.tile = c.tile;
   SparseAttention attention(pattern, config); // NVRTC (or the cache), in parallel
   {
     std::lock_guard<std::mutex> lock(gpuMutex);
@@ -141,15 +148,31 @@ Outcome runCase(const Case &c) {
       b->upload(poison.data(), bytes);
     auto view = [&](const rt::DeviceBuffer &b) { return TensorView::bhtd(b.ptr(), c.B, c.H, T, c.d); };
     rt::Stream stream;
-    attention.forward(view(q_), view(k_), view(v_), view(o_), lse_.ptr(), stream);
-    attention.backward(view(q_), view(k_), view(v_), view(o_), lse_.ptr(), view(do_), view(dq_),
-                       view(dk_), view(dv_), stream);
-    stream.synchronize();
-    auto download = [&](const rt::DeviceBuffer &b) {
+    auto run = [&] {
+      attention.forward(view(q_), view(k_), view(v_), view(o_), lse_.ptr(), stream);
+      attention.backward(view(q_), view(k_), view(v_), view(o_), lse_.ptr(), view(do_), view(dq_),
+                         view(dk_), view(dv_), stream);
+      stream.synchronize();
+    };
+    auto bitsOf = [&](const rt::DeviceBuffer &b) {
       std::vector<uint16_t> bits(size_t(shape.elements()));
       b.download(bits.data(), bytes);
-      return fromBits(bits, c.dtype);
+      return bits;
     };
+    run();
+    if (c.rerun) {
+      const std::vector<uint16_t> first[] = {bitsOf(o_), bitsOf(dq_), bitsOf(dk_), bitsOf(dv_)};
+      run();
+      const char *names[] = {"o", "dq", "dk", "dv"};
+      const rt::DeviceBuffer *again[] = {&o_, &dq_, &dk_, &dv_};
+      for (int n = 0; n < 4; ++n)
+        if (bitsOf(*again[n]) != first[n]) {
+          out.detail += std::string(names[n]) + " differs between two runs; ";
+          return out;
+        }
+      out.detail += "rerun bit-identical; ";
+    }
+    auto download = [&](const rt::DeviceBuffer &b) { return fromBits(bitsOf(b), c.dtype); };
     o = download(o_);
     dq = download(dq_);
     dk = download(dk_);
@@ -249,6 +272,27 @@ TEST(CorpusOnGpu, ForwardAndBackwardMatchReference) {
       {C + "band_stride_global.mlir", {{"T", 1024}, {"L", 32}}, bf16, 64}, // skip period
       {C + "local_dilated.mlir", {{"T", 4096}, {"L", 64}, {"D", 2}}, bf16, 64}, // one table
   };
+  runCases(cases);
+}
+
+// Every pattern file with each tile edge the kernels offer below 64 (the
+// planner's choice is 64 for most of PatternOnGpu's cases): ragged T, every
+// head dim, both dtypes, and a rerun that must give the same bits.
+TEST(TileShapes, EveryTileMatchesReferenceAndRerunsBitIdentically) {
+  std::vector<Case> cases;
+  for (const char *name : {"strided.mlir", "strided_merged.mlir", "fixed.mlir", "fixed_merged.mlir",
+                           "dense.mlir", "local.mlir", "longformer.mlir", "bigbird.mlir"})
+    for (int tile : {32, 16}) {
+      const std::string file = std::string("patterns/") + name;
+      cases.push_back(Case{file, {{"T", 1000}, {"L", 28}}, ElementType::BF16, 64, 2, 3, tile, true});
+      cases.push_back(Case{file, {{"T", 300}, {"L", 20}}, ElementType::FP16, 128, 1, 2, tile});
+      cases.push_back(Case{file, {{"T", 777}, {"L", 40}}, ElementType::BF16, 32, 2, 3, tile});
+      if (reduced())
+        cases.resize(cases.size() - 2);
+    }
+  for (Case &c : cases)
+    if (c.file.find("fixed") != std::string::npos)
+      c.params["c"] = c.params["L"] / 4;
   runCases(cases);
 }
 

@@ -97,8 +97,14 @@ TEST(Nvrtc, HostAndDeviceAgreeOnParams) {
   EXPECT_EQ(sizeof(TensorArg), 32u);
   EXPECT_EQ(sizeof(HeadArgs), 24u);
   EXPECT_EQ(sizeof(AttnFwdParams), 4 * 32 + 2 * 8 + 24 + 8u);
-  EXPECT_EQ(fwdSmemBytes(128), 80 * 1024 + kSmemAlign);
-  EXPECT_EQ((Cfg<64, DType::BF16>::kFwdSmem), fwdSmemBytes(64));
+  EXPECT_EQ(fwdSmemBytes(128, 64), 80 * 1024 + kSmemAlign);
+  EXPECT_EQ((Cfg<64, DType::BF16, 64>::kFwdSmem), fwdSmemBytes(64, 64));
+  // Smaller tiles take less shared memory: whole rows at d <= 64; at d = 128
+  // the second panel stays 64 rows after the first (tile_io.cuh).
+  EXPECT_EQ(fwdSmemBytes(64, 16), 5 * 16 * 128 + kSmemAlign);
+  EXPECT_EQ(fwdSmemBytes(128, 32), 5 * (64 * 128 + 32 * 128) + kSmemAlign);
+  EXPECT_EQ((Cfg<32, DType::FP16, 16>::kThreads), 32);
+  EXPECT_EQ((Cfg<128, DType::BF16, 32>::kThreads), 64);
 }
 
 namespace {

@@ -118,10 +118,12 @@ TEST(PlanTest, WorkRatioAtScale) {
 // rows, so two fit a 64-row tile (14 tiles instead of 28), and the chunks of
 // fixed likewise; the block-diagonal predicate keeps them apart.
 TEST(PlanTest, ShortGroupsArePacked) {
+  // Groups of 28 rows, two to a 64-row tile (the planner's own choice at this
+  // point is 32-row tiles, one group each).
   const Params p{784, 28, 8};
   for (std::string file : {"strided", "fixed"}) {
     ConcretePattern pattern = loadPatternFile(file, p);
-    Plan plan = planPattern(pattern);
+    Plan plan = planPattern(pattern, PlanOptions::square(64));
     const PlanComponent *c = findComponent(plan, file == "strided" ? "stride" : "chunk");
     ASSERT_NE(c, nullptr) << printPlan(plan);
     EXPECT_EQ(c->schedule.q.pack, 2) << printPlan(plan);
@@ -129,6 +131,23 @@ TEST(PlanTest, ShortGroupsArePacked) {
     Defects d = planDefects(pattern, plan);
     EXPECT_EQ(d.total, 0) << d.text();
   }
+}
+
+// The planner weighs each shape's computed elements by its cost per element
+// (tiling.h): short groups and narrow bands take smaller tiles, long causal
+// spans keep 64-row tiles.
+TEST(PlanTest, TileEdgeFollowsTheStructure) {
+  Plan strided = planPattern(loadPatternFile("strided", Params{784, 28, 8}));
+  for (const HeadPlan &head : strided.heads)
+    for (const PlanComponent &c : head.components)
+      EXPECT_EQ(c.schedule.qTile, 32) << printPlan(strided);
+  EXPECT_LT(measureWork(strided).ratio(), 2.5);
+  Plan dense = planPattern(loadPatternFile("dense", Params{4096, 64, 8}));
+  EXPECT_EQ(dense.heads[0].components[0].schedule.qTile, 64) << printPlan(dense);
+  Plan wide = planPattern(loadPatternFile("strided", Params{16384, 128, 8}));
+  for (const HeadPlan &head : wide.heads)
+    for (const PlanComponent &c : head.components)
+      EXPECT_EQ(c.schedule.qTile, 64) << printPlan(wide);
 }
 
 // A component with no pair launches nothing: fixed at T = 129, L = 200 has

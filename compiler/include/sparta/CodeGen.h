@@ -30,9 +30,9 @@ struct KernelOptions {
   int headDim = 64;                 // 32, 64 or 128
   ElementType dtype = ElementType::BF16;
   std::string arch = "sm_90a";      // sm_80, sm_86, sm_89, sm_90, sm_90a, ...
-  // Where the arch allows it (rt::archCanFuseDq): the dK/dV kernel also
-  // accumulates dQ, in a fixed order (5 products per tile pair instead of 7,
-  // no dQ kernels).
+  // Where the arch allows it (rt::archCanFuseDq) and every component has
+  // 64-row tiles: the dK/dV kernel also accumulates dQ, in a fixed order (5
+  // products per tile pair instead of 7, no dQ kernels).
   bool fuseDq = false;
 };
 
@@ -55,6 +55,7 @@ struct KernelInfo {
   int mode = 0;            // MergeMode (Forward) or AccMode (BwdDkDv, BwdDq) of params.h
   int blocksPerHead = 0;   // grid.x (grid.y = batch * heads served); 0: set by the runtime
   int sharedBytes = 0;     // dynamic shared memory
+  int tile = 0;            // tile edge of an attention kernel (Cfg; block size); 0 otherwise
 };
 
 struct KernelSource {

@@ -16,6 +16,7 @@
 namespace sparta {
 
 struct CompileOptions {
+  PlanOptions plan;         // the tile shapes the planner may choose
   KernelOptions kernel;
   bool useCache = true;     // false: always run NVRTC, never read or write the cache
   std::string cacheDir;     // empty: KernelCache::defaultDirectory()
@@ -49,8 +50,8 @@ CachedModule compileCached(const std::string &source, const std::string &program
                            const std::string &arch, bool wantCubin, bool useCache,
                            const std::string &cacheDir);
 
-/// Plans and generates code (no NVRTC); cheap.
-KernelSource generateForPattern(const ConcretePattern &pattern, const KernelOptions &options,
+/// Plans (options.plan) and generates code (options.kernel), no NVRTC; cheap.
+KernelSource generateForPattern(const ConcretePattern &pattern, const CompileOptions &options,
                                 Plan *planOut = nullptr);
 
 /// The full pipeline. Throws sparta::Error (bad options, NVRTC errors quoting

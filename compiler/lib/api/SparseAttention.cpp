@@ -186,7 +186,7 @@ HeadGroupSumKernel headGroupSumKernel(int headDim, ElementType dtype) {
   kernel.name = fmt::format("sparta_head_group_sum_d{}_{}", headDim, toString(dtype));
   kernel.source = fmt::format(
       "#include \"sparta/head_group_sum.cuh\"\n"
-      "extern \"C\" __global__ void __launch_bounds__(sparta::kNumThreads)\n"
+      "extern \"C\" __global__ void __launch_bounds__(sparta::kUtilityThreads)\n"
       "{}(const sparta::HeadGroupSumParams p) {{\n"
       "  sparta::head_group_sum<{}, sparta::DType::{}>(p);\n}}\n",
       kernel.name, headDim, dtype == ElementType::BF16 ? "BF16" : "FP16");
@@ -213,6 +213,11 @@ SparseAttention::SparseAttention(const ConcretePattern &pattern, const Attention
   options.kernel.headDim = config.headDim;
   options.kernel.dtype = config.dtype;
   options.kernel.fuseDq = config.fuseDq;
+  if (config.tile != 0) {
+    if (!isKernelTile(config.tile))
+      throw Error(fmt::format("AttentionConfig::tile must be 0, 64, 32 or 16, not {}", config.tile));
+    options.plan = PlanOptions::square(config.tile);
+  }
   options.kernel.arch =
       config.arch.empty() ? rt::Context::get().device().arch() : config.arch;
   options.useCache = config.useCache;
@@ -310,7 +315,7 @@ void SparseAttention::forward(const TensorView &q, const TensorView &k, const Te
                            p.k = kArg;
                            p.v = vArg;
                            rt::launchAttentionFwd(impl_->function(info), p, info.blocksPerHead,
-                                                  impl_->headDim, &stream);
+                                                  impl_->headDim, info.tile, &stream);
                          });
   }
 }
@@ -377,10 +382,10 @@ void SparseAttention::backward(const TensorView &q, const TensorView &k, const T
           p.v = vArg;
           if (info.role == KernelRole::BwdDkDv)
             rt::launchAttentionBwdDkdv(impl_->function(info), p, info.blocksPerHead,
-                                       impl_->headDim, &stream);
+                                       impl_->headDim, info.tile, &stream);
           else
             rt::launchAttentionBwdDq(impl_->function(info), p, info.blocksPerHead,
-                                     impl_->headDim, &stream);
+                                     impl_->headDim, info.tile, &stream);
           accumulated[info.maskIndex] =
               accumulated[info.maskIndex] || info.mode == int(AccMode::Accumulate);
         });
@@ -429,7 +434,7 @@ void SparseAttention::Impl::sumHeadGroups(const TensorView &dkHeads, const Tenso
   g.seq_len = int(T);
   const unsigned blocks = unsigned((T + kRowsPerUtilityBlock - 1) / kRowsPerUtilityBlock);
   rt::launch(groupSum, rt::Dim3{blocks, unsigned(dk.B * dk.H), 2},
-             rt::Dim3{unsigned(kNumThreads), 1, 1}, 0, &stream, g);
+             rt::Dim3{unsigned(kUtilityThreads), 1, 1}, 0, &stream, g);
 }
 
 } // namespace sparta

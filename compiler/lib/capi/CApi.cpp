@@ -237,7 +237,7 @@ int sparta_pattern_emit(const sparta_pattern *pattern, const char *stage, int he
     options.wantCubin = false;
     if (what == "plan" || what == "cuda") {
       sparta::Plan plan;
-      sparta::KernelSource source = sparta::generateForPattern(p, options.kernel, &plan);
+      sparta::KernelSource source = sparta::generateForPattern(p, options, &plan);
       *text = copyString(what == "plan" ? sparta::printPlan(plan) : source.source);
     } else if (what == "ptx") {
       *text = copyString(sparta::compileKernels(p, options).module.ptx);

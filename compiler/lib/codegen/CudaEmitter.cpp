@@ -86,7 +86,8 @@ struct Emitter {
   const Plan &plan;
   const KernelOptions &options;
   KernelSource out;
-  std::string cfg;
+  std::string dtypeName; // "BF16" or "FP16"
+  bool fuseDq = false;   // the dK/dV kernels accumulate dQ: no dQ kernels
 
   void emitComponent(const HeadPlan &head, size_t index, const PlanComponent &c, size_t count,
                      const std::string &kernelBase) {
@@ -135,36 +136,45 @@ struct Emitter {
     const char *mergeNames[] = {"Single", "First", "Middle", "Last"};
     const char *accNames[] = {"Write", "Accumulate"};
     std::string sched = fmt::format("sparta::PlannedSchedule<{}>", spec);
+    // Square tiles (kKernelTileShapes): the tile edge picks the kernel Cfg.
+    const int tile = s.qTile;
+    const std::string cfg = kernelBase + "_cfg";
+    src += fmt::format("using {} = sparta::Cfg<{}, sparta::DType::{}, {}>;\n", cfg, options.headDim,
+                       dtypeName, tile);
     auto entry = [&](const std::string &suffix, const std::string &params, const std::string &call,
                      KernelRole role, int mode, int blocks, int smem) {
       std::string name = kernelBase + suffix;
-      src += fmt::format("extern \"C\" __global__ void __launch_bounds__(sparta::kNumThreads)\n"
+      src += fmt::format("extern \"C\" __global__ void __launch_bounds__({}::kThreads)\n"
                          "{}(sparta::{} p) {{ {}; }}\n",
-                         name, params, call);
-      out.kernels.push_back(KernelInfo{name, role, int(head.maskIndex), int(index), mode, blocks, smem});
+                         cfg, name, params, call);
+      out.kernels.push_back(
+          KernelInfo{name, role, int(head.maskIndex), int(index), mode, blocks, smem, tile});
     };
     entry("_fwd", "AttnFwdParams",
           fmt::format("sparta::attention_fwd<{}, {}, sparta::MergeMode::{}>(p)", cfg, sched, mergeNames[merge]),
-          KernelRole::Forward, merge, s.numQBlocks(), fwdSmemBytes(options.headDim));
-    // A fused dK/dV kernel accumulates dQ itself: no dQ kernel.
-    const bool fuse = options.fuseDq && rt::archCanFuseDq(options.arch);
-    const char *fuseArg = fuse ? "true" : "false";
+          KernelRole::Forward, merge, s.numQBlocks(), fwdSmemBytes(options.headDim, tile));
+    const char *fuseArg = fuseDq ? "true" : "false";
     entry("_bwd_dkdv", "AttnBwdParams",
           fmt::format("sparta::attention_bwd_dkdv<{}, {}, sparta::AccMode::{}, {}>(p)", cfg, sched,
                       accNames[acc], fuseArg),
-          KernelRole::BwdDkDv, acc, s.numKBlocks(), bwdDkdvSmemBytes(options.headDim));
-    if (!fuse)
+          KernelRole::BwdDkDv, acc, s.numKBlocks(), bwdDkdvSmemBytes(options.headDim, tile));
+    if (!fuseDq)
       entry("_bwd_dq", "AttnBwdParams",
             fmt::format("sparta::attention_bwd_dq<{}, {}, sparta::AccMode::{}>(p)", cfg, sched, accNames[acc]),
-            KernelRole::BwdDq, acc, s.numQBlocks(), bwdDqSmemBytes(options.headDim));
+            KernelRole::BwdDq, acc, s.numQBlocks(), bwdDqSmemBytes(options.headDim, tile));
     src += "\n";
   }
 
   void run() {
     out.name = fmt::format("{}_d{}_{}_{}", plan.patternName, options.headDim, toString(options.dtype),
                            options.arch);
-    cfg = fmt::format("sparta::Cfg<{}, sparta::DType::{}>", options.headDim,
-                      options.dtype == ElementType::BF16 ? "BF16" : "FP16");
+    dtypeName = options.dtype == ElementType::BF16 ? "BF16" : "FP16";
+    // A fused dK/dV kernel accumulates dQ itself (no dQ kernels at all); it
+    // needs wgmma, so the arch's and 64-row tiles in every component.
+    fuseDq = options.fuseDq && rt::archCanFuseDq(options.arch);
+    for (const HeadPlan &head : plan.heads)
+      for (const PlanComponent &c : head.components)
+        fuseDq &= c.schedule.qTile == 64;
     std::string params;
     for (const auto &[name, value] : plan.params)
       params += fmt::format("{}{}={}", params.empty() ? "" : ", ", name, value);
@@ -187,14 +197,15 @@ struct Emitter {
       }
     }
     std::string prefix = plan.patternName;
-    src += fmt::format("extern \"C\" __global__ void __launch_bounds__(sparta::kNumThreads)\n"
+    const std::string cfg = fmt::format("sparta::Cfg<{}, sparta::DType::{}>", options.headDim, dtypeName);
+    src += fmt::format("extern \"C\" __global__ void __launch_bounds__(sparta::kUtilityThreads)\n"
                        "{}_bwd_preprocess(sparta::AttnBwdParams p) {{ sparta::attention_bwd_preprocess<{}>(p); }}\n",
                        prefix, cfg);
-    out.kernels.push_back(KernelInfo{prefix + "_bwd_preprocess", KernelRole::BwdPreprocess, -1, -1, 0, 0, 0});
-    src += fmt::format("extern \"C\" __global__ void __launch_bounds__(sparta::kNumThreads)\n"
+    out.kernels.push_back(KernelInfo{prefix + "_bwd_preprocess", KernelRole::BwdPreprocess, -1, -1, 0, 0, 0, 0});
+    src += fmt::format("extern \"C\" __global__ void __launch_bounds__(sparta::kUtilityThreads)\n"
                        "{}_convert(sparta::ConvertParams p) {{ sparta::convert_accumulators<{}>(p); }}\n",
                        prefix, cfg);
-    out.kernels.push_back(KernelInfo{prefix + "_convert", KernelRole::Convert, -1, -1, 0, 0, 0});
+    out.kernels.push_back(KernelInfo{prefix + "_convert", KernelRole::Convert, -1, -1, 0, 0, 0, 0});
   }
 };
 
@@ -242,7 +253,7 @@ KernelSource generateKernels(const Plan &plan, const KernelOptions &options) {
                                 c.name, head.maskIndex, c.schedule.qTile, c.schedule.kTile,
                                 kernelTileShapesText()));
     }
-  Emitter emitter{plan, options, {}, {}};
+  Emitter emitter{plan, options, {}, {}, false};
   emitter.run();
   return std::move(emitter.out);
 }

@@ -50,11 +50,11 @@ rt::CompiledModule moduleFromEntry(const CacheEntry &entry, const std::string &p
 
 const char *spartaVersion() { return SPARTA_VERSION; }
 
-KernelSource generateForPattern(const ConcretePattern &pattern, const KernelOptions &options,
+KernelSource generateForPattern(const ConcretePattern &pattern, const CompileOptions &options,
                                 Plan *planOut) {
-  checkKernelOptions(options);
-  Plan plan = planPattern(pattern);
-  KernelSource source = generateKernels(plan, options);
+  checkKernelOptions(options.kernel);
+  Plan plan = planPattern(pattern, options.plan);
+  KernelSource source = generateKernels(plan, options.kernel);
   if (planOut)
     *planOut = std::move(plan);
   return source;
@@ -108,7 +108,7 @@ CachedModule compileCached(const std::string &source, const std::string &program
 
 CompiledKernels compileKernels(const ConcretePattern &pattern, const CompileOptions &options) {
   CompiledKernels result;
-  result.source = generateForPattern(pattern, options.kernel, &result.plan);
+  result.source = generateForPattern(pattern, options, &result.plan);
   CachedModule compiled =
       compileCached(result.source.source, result.source.name + ".cu", options.kernel.arch,
                     options.wantCubin, options.useCache, options.cacheDir);

@@ -21,7 +21,9 @@
 // slower schedule, never a wrong one; the component records why.
 //
 // Every component is planned for each tile shape on offer and keeps the one
-// that computes the fewest score elements. Groups shorter than half a tile
+// with the least modelled time: the score elements it computes, each weighted
+// by its shape's cost (tileElementCost in tiling.h; small tiles cost more per
+// element). Groups shorter than half a tile
 // (strided and chunked maps) are packed several to a tile, with the exact
 // block-diagonal predicate of tiling.h, when that computes less. A component
 // left with no pair (an empty summary, a part the earlier ones cover) is
@@ -250,15 +252,23 @@ std::optional<TileSchedule> packed(const TileSchedule &s, TileShape shape) {
   return p;
 }
 
-/// The schedule of `candidate` with the tile shape that computes the least,
-/// packed where that computes less.
+/// The modelled time of a component's kernels: its computed score elements
+/// weighted by the cost of its tile shape.
+double modelledCost(const PlanComponent &component, int64_t T) {
+  const TileSchedule &s = component.schedule;
+  return double(componentWork(component, T, /*countPairs=*/false).computedElements) *
+         tileElementCost(TileShape{s.qTile, s.kTile});
+}
+
+/// The schedule of `candidate` with the tile shape of least modelled time,
+/// packed where that costs less.
 void chooseShape(PlanComponent &component, const TileSchedule &schedule,
                  const std::vector<TileShape> &shapes, int64_t T) {
-  int64_t best = -1;
+  double best = -1;
   auto consider = [&](TileSchedule s) {
     PlanComponent trial = component;
     trial.schedule = s;
-    int64_t work = componentWork(trial, T, /*countPairs=*/false).computedElements;
+    double work = modelledCost(trial, T);
     if (best < 0 || work < best) {
       best = work;
       component.schedule = s;
@@ -274,13 +284,13 @@ void chooseShape(PlanComponent &component, const TileSchedule &schedule,
   }
 }
 
-/// The table of `component` with the tile shape that computes the least.
+/// The table of `component` with the tile shape of least modelled time.
 void chooseTable(PlanComponent &component, const std::vector<TileShape> &shapes, int64_t T) {
-  int64_t best = -1;
+  double best = -1;
   for (TileShape shape : shapes) {
     PlanComponent trial = component;
     buildTable(trial, int(T), shape);
-    int64_t work = componentWork(trial, T, /*countPairs=*/false).computedElements;
+    double work = modelledCost(trial, T);
     if (best < 0 || work < best) {
       best = work;
       component = std::move(trial);
@@ -360,10 +370,13 @@ HeadPlan planHead(const Mask &mask, int64_t maskIndex, int T,
     whole.description = describe(mask, {});
     chooseTable(whole, shapes, T);
     int64_t split = 0;
-    for (const PlanComponent &c : head.components)
+    double splitCost = 0;
+    for (const PlanComponent &c : head.components) {
       split += componentWork(c, T, /*countPairs=*/false).computedElements;
+      splitCost += modelledCost(c, T);
+    }
     int64_t joined = componentWork(whole, T, /*countPairs=*/false).computedElements;
-    if (joined < split) {
+    if (modelledCost(whole, T) < splitCost) {
       whole.fallbackReason = "one table over the union computes " + std::to_string(joined) +
                              " score elements, its " + std::to_string(head.components.size()) +
                              " closed-form components " + std::to_string(split);

@@ -79,7 +79,7 @@ int runCompile(const Arguments &args) {
 
   if (stage == "plan" || stage == "cuda") {
     Plan plan;
-    KernelSource source = generateForPattern(pattern, options.kernel, &plan);
+    KernelSource source = generateForPattern(pattern, options, &plan);
     writeOutput(args, stage == "plan" ? printPlan(plan) : source.source, false);
     return 0;
   }

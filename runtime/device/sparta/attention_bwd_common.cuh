@@ -42,11 +42,12 @@ template <int D> SPARTA_DEVICE BwdBases bwdBases(const AttnBwdParams &p, int b, 
 
 /// The lse (scaled to base 2) and delta of a tile's query rows into shared
 /// memory. Rows past the group's end and rows with no allowed key (lse =
-/// -inf) get +inf so that exp2(S - lse) is exactly 0 for them.
-template <int ROWS, typename RowFn>
+/// -inf) get +inf so that exp2(S - lse) is exactly 0 for them. The CTA's
+/// THREADS threads share the work.
+template <int ROWS, int THREADS, typename RowFn>
 SPARTA_DEVICE void loadRowStats(float *sLse, float *sDelta, const float *lse, const float *delta,
                                 RowFn rowOf) {
-  for (int r = threadIdx.x; r < ROWS; r += kNumThreads) {
+  for (int r = threadIdx.x; r < ROWS; r += THREADS) {
     const int row = rowOf(r);
     const float l = row >= 0 ? lse[row] : negInf();
     sLse[r] = l == negInf() ? posInf() : l * kLog2e;
@@ -102,26 +103,28 @@ template <typename S> SPARTA_DEVICE int fwdPosition(int g, int qt, int kt, int c
 /// Row stride (floats) of the fp32 staging tile: 8 floats of padding put the
 /// 8 rows of one fragment store into 2 wavefronts instead of 8.
 template <int D> constexpr int kStageStride = D + 8;
-/// Shared bytes the fp32 staging of a 64-row gradient tile needs.
-template <int D> constexpr int kStageBytes = kBlockM * kStageStride<D> * 4;
+/// Shared bytes the fp32 staging of a ROWS-row gradient tile needs.
+template <int ROWS, int D> constexpr int kStageBytes = ROWS * kStageStride<D> * 4;
 
-/// Stores a warp's 16 gradient rows (rows 16*warp.. of a 64-row tile, in the
-/// C-fragment layout) for rows rowOf(r) >= 0: in dtype through the shared
+/// Stores a warp's 16 gradient rows (rows 16*warp.. of the CTA's tile of
+/// Cfg::kTile rows, in the C-fragment layout) for rows rowOf(r) >= 0: in
+/// dtype through the shared
 /// staging tile `stile` (Write), or added into the fp32 workspace
 /// (Accumulate; one owner per row, so a plain read-modify-write) through an
-/// fp32 staging tile at `stile` (kStageBytes<D> bytes) so that the global
+/// fp32 staging tile at `stile` (kStageBytes bytes) so that the global
 /// read-modify-write is 16 bytes per thread and no accumulator registers stay
 /// live across it. Every thread must call; `stile` must be free (synchronize
 /// before the call), and it is free again when the call returns.
-template <int D, DType DT, AccMode AM, typename RowFn>
-SPARTA_DEVICE void storeGrad(const float (&acc)[D / 8][4], char *stile, u16 *dst, i64 strideT,
-                             float *ws, RowFn rowOf) {
+template <typename Cfg, AccMode AM, typename RowFn>
+SPARTA_DEVICE void storeGrad(const float (&acc)[Cfg::kHeadDim / 8][4], char *stile, u16 *dst,
+                             i64 strideT, float *ws, RowFn rowOf) {
+  constexpr int D = Cfg::kHeadDim, ROWS = Cfg::kTile, NT = Cfg::kThreads;
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const int g = lane >> 2, c4 = lane & 3;
   if constexpr (AM == AccMode::Write) {
-    accToTile<D, DT>(stile, warp * 16, acc);
+    accToTile<D, Cfg::kDType>(stile, warp * 16, acc);
     __syncthreads();
-    storeTile<kBlockM, D>(dst, strideT, stile, rowOf);
+    storeTile<ROWS, D, NT>(dst, strideT, stile, rowOf);
   } else {
     constexpr int kS = kStageStride<D>;
     float *st = reinterpret_cast<float *>(stile);
@@ -135,7 +138,7 @@ SPARTA_DEVICE void storeGrad(const float (&acc)[D / 8][4], char *stile, u16 *dst
     __syncthreads();
     constexpr int kChunks = D / 4; // float4 per row
 #pragma unroll 4
-    for (int idx = threadIdx.x; idx < kBlockM * kChunks; idx += kNumThreads) {
+    for (int idx = threadIdx.x; idx < ROWS * kChunks; idx += NT) {
       const int r = idx / kChunks, c = idx % kChunks;
       const int row = rowOf(r);
       if (row < 0)

@@ -1,7 +1,7 @@
 //===- attention_bwd_dkdv.cuh - Backward: dK and dV per key tile -----------===//
 //
-// One CTA per key tile of the Schedule's mapped key space; warp w owns key
-// rows 16w..16w+15 and accumulates their dK and dV rows in registers while
+// One CTA per key tile of the Schedule's mapped key space (Cfg::kWarps warps,
+// one per 16 key rows of the tile); warp w owns key rows 16w..16w+15 and accumulates their dK and dV rows in registers while
 // the CTA walks the query tiles the schedule lists for the key tile (the
 // transposed schedule). Everything is computed key-major (transposed), so
 // that the products feeding dK and dV come straight out of the accumulators:
@@ -16,10 +16,10 @@
 // Query rows past the group's end and rows whose lse is -inf (no allowed
 // key) get lse = +inf here, so their P is exactly 0 and they contribute
 // nothing. Q/dO tiles (and their lse/D) are double-buffered with cp.async.
-// For d = 128 each query tile is processed in two halves of 32 columns to
+// For d = 128 a 64-row query tile is processed in two halves of 32 columns to
 // keep the S^T/dP^T accumulators small enough for no spills.
 //
-// With FUSE_DQ (sm_90a only) the pass also computes dQ, so that S and dP are
+// With FUSE_DQ (sm_90a, 64-row tiles only) the pass also computes dQ, so that S and dP are
 // computed once per tile pair (5 products instead of 7, and no dQ kernel):
 //
 //   dQ  += dS K                  dS^T stored to shared memory in 16 bits and
@@ -34,8 +34,8 @@
 // key row is owned by one CTA, so neither needs atomics. dQ always goes
 // through dq_acc (convert_accumulators turns it into dtype).
 //
-// Launch: grid (S::kNumKBlocks, batch * heads_in_launch), kNumThreads
-// threads, bwdDkdvSmemBytes(d) bytes of dynamic shared memory. The FUSE_DQ
+// Launch: grid (S::kNumKBlocks, batch * heads_in_launch), Cfg::kThreads
+// threads, bwdDkdvSmemBytes(d, tile) bytes of dynamic shared memory. The FUSE_DQ
 // kernels are not register-capped: capped at 168 registers (3 CTAs per SM at
 // d = 64) the strided transpose's kernel spilled.
 //
@@ -49,17 +49,22 @@ namespace sparta {
 
 template <typename Cfg, typename S, AccMode AM, bool FUSE_DQ = false>
 SPARTA_DEVICE void attention_bwd_dkdv(const AttnBwdParams &p) {
-  static_assert(ScheduleChecks<S>::ok, "");
-  static_assert(!FUSE_DQ || kHasWgmma, "the dK/dV pass accumulates dQ on sm_90a only");
+  static_assert(ScheduleChecks<S, Cfg>::ok, "");
+  static_assert(!FUSE_DQ || kUsesWgmma<Cfg>,
+                "the dK/dV pass accumulates dQ on sm_90a with 64-row tiles only");
   constexpr int D = Cfg::kHeadDim;
   constexpr DType DT = Cfg::kDType;
-  constexpr int BM = kBlockM, BN = kBlockN;
-  constexpr int kQSub = D >= 128 ? 32 : 64; // query columns per pass
+  constexpr int BM = Cfg::kBlockM, BN = Cfg::kBlockN, NT = Cfg::kThreads;
+  constexpr int kQSubMax = D >= 128 ? 32 : 64;           // register pressure
+  constexpr int kQSub = BM < kQSubMax ? BM : kQSubMax;   // query columns per pass
   constexpr int kNtQ = kQSub / 8;
   constexpr int kNtD = D / 8;
   constexpr int kKsD = D / 16;
   constexpr int kKsQ = kQSub / 16;
-  constexpr int kKTile = BN * D * 2, kQTile = BM * D * 2;
+  constexpr int kKTile = tileBytes(BN, D), kQTile = tileBytes(BM, D);
+  static_assert(2 * kKTile + 4 * kQTile + 4 * BM * 4 + (BN == 64 ? BN * BM * 2 : 0) + kSmemAlign ==
+                    Cfg::kDkdvSmem,
+                "the layout below");
 
   char *smem = kernelSmem();
   char *sK = smem;
@@ -93,13 +98,13 @@ SPARTA_DEVICE void attention_bwd_dkdv(const AttnBwdParams &p) {
       int pos = qtile * BM + r;
       return pos < qlen ? S::q_row(group, pos) : -1;
     };
-    loadTilePairAsync<BM, D>(aQ + buf * kQTile, bs.q, p.q.stride_t, adO + buf * kQTile, bs.dout,
-                             p.dout.stride_t, qRowOf);
-    loadRowStats<BM>(sLse + buf * BM, sDelta + buf * BM, bs.lse, bs.delta, qRowOf);
+    loadTilePairAsync<BM, D, NT>(aQ + buf * kQTile, bs.q, p.q.stride_t, adO + buf * kQTile,
+                                 bs.dout, p.dout.stride_t, qRowOf);
+    loadRowStats<BM, NT>(sLse + buf * BM, sDelta + buf * BM, bs.lse, bs.delta, qRowOf);
   };
 
   const int nTiles = S::bwd_count(group, ktile);
-  loadTilePairAsync<BN, D>(aK, bs.k, p.k.stride_t, aV, bs.v, p.v.stride_t, kRowOf);
+  loadTilePairAsync<BN, D, NT>(aK, bs.k, p.k.stride_t, aV, bs.v, p.v.stride_t, kRowOf);
   TileRef next = {0, 0};
   if (nTiles > 0) {
     next = S::bwd_tile(group, ktile, 0);
@@ -131,7 +136,7 @@ SPARTA_DEVICE void attention_bwd_dkdv(const AttnBwdParams &p) {
       for (int n0 = 0; n0 < D; n0 += kDqN) {
         float dqp[kDqN / 8][4];
         zeroAcc(dqp);
-        tileMmaIssue<D, DT, BTile::KN, kDqN, kKsK>(dqp, SmemAT{aDs}, aK, n0, 0);
+        tileMmaIssue<Cfg, BTile::KN, kDqN, kKsK>(dqp, SmemAT{aDs}, aK, n0, 0);
         if (n0 == 0 && threadIdx.x == 0) {
           pendingSem = p.dq_sem + rowIndex(p.heads, b, h, S::q_row(group, qtile * BM));
           const int count = S::fwd_count(group, qtile);
@@ -141,7 +146,7 @@ SPARTA_DEVICE void attention_bwd_dkdv(const AttnBwdParams &p) {
           fenceAcquire();
           pendingValue = rank + 1 == count ? 0 : rank + 1;
         }
-        tileMmaWait(dqp);
+        tileMmaWait<Cfg>(dqp);
         if (n0 == 0)
           __syncthreads(); // the contributions ranked before this one are in
         float *dst = bs.dqAcc + static_cast<i64>(row) * D + n0 + 2 * (c4 & 2);
@@ -185,7 +190,7 @@ SPARTA_DEVICE void attention_bwd_dkdv(const AttnBwdParams &p) {
     }
     cpAsyncCommit();
     cpAsyncWait<1>();
-    tilesReadyForMma();
+    tilesReadyForMma<Cfg>();
     __syncthreads();
     const u32 qTile = aQ + buf * kQTile, doTile = adO + buf * kQTile;
     const float *lseT = sLse + buf * BM, *deltaT = sDelta + buf * BM;
@@ -201,12 +206,12 @@ SPARTA_DEVICE void attention_bwd_dkdv(const AttnBwdParams &p) {
       // runs (wgmma) while P^T is computed.
       float st[kNtQ][4], dpt[kNtQ][4];
       zeroAcc(st);
-      tileMmaIssue<D, DT, BTile::NK, kQSub, kKsD>(st, SmemA{aK}, qTile, q0, 0);
+      tileMmaIssue<Cfg, BTile::NK, kQSub, kKsD>(st, SmemA{aK}, qTile, q0, 0);
       if (q0 == 0)
         releasePending(); // the previous tile's additions preceded the barrier
-      tileMmaWait(st);
+      tileMmaWait<Cfg>(st);
       zeroAcc(dpt);
-      tileMmaIssue<D, DT, BTile::NK, kQSub, kKsD>(dpt, SmemA{aV}, doTile, q0, 0);
+      tileMmaIssue<Cfg, BTile::NK, kQSub, kKsD>(dpt, SmemA{aV}, doTile, q0, 0);
       // P^T; C element (key row, query column).
 #pragma unroll
       for (int nt = 0; nt < kNtQ; ++nt)
@@ -234,7 +239,7 @@ SPARTA_DEVICE void attention_bwd_dkdv(const AttnBwdParams &p) {
         }
       }
       // dS^T = P^T o (dP^T - D_q), in place.
-      tileMmaWait(dpt);
+      tileMmaWait<Cfg>(dpt);
 #pragma unroll
       for (int nt = 0; nt < kNtQ; ++nt)
 #pragma unroll
@@ -254,13 +259,13 @@ SPARTA_DEVICE void attention_bwd_dkdv(const AttnBwdParams &p) {
                                      c4 * 4) = packFloat2<DT>(dpt[nt][2 * i], dpt[nt][2 * i + 1]);
       }
       // dV += P^T dO and dK += dS^T Q, in flight together.
-      tileMmaIssue<D, DT, BTile::KN, D, kKsQ>(
+      tileMmaIssue<Cfg, BTile::KN, D, kKsQ>(
           dv, [&](int ks, u32(&a)[4]) { accToA<DT>(a, st[2 * ks], st[2 * ks + 1]); }, doTile, 0,
           q0);
-      tileMmaIssue<D, DT, BTile::KN, D, kKsQ>(
+      tileMmaIssue<Cfg, BTile::KN, D, kKsQ>(
           dk, [&](int ks, u32(&a)[4]) { accToA<DT>(a, dpt[2 * ks], dpt[2 * ks + 1]); }, qTile, 0,
           q0);
-      tileMmaWait(dv, dk);
+      tileMmaWait<Cfg>(dv, dk);
     }
     if constexpr (FUSE_DQ)
       addDqContribution(cur.tile);
@@ -276,9 +281,9 @@ SPARTA_DEVICE void attention_bwd_dkdv(const AttnBwdParams &p) {
     for (int j = 0; j < 4; ++j)
       dk[i][j] *= p.scale;
   // The K/V/Q tiles are free: each gradient is staged there in turn.
-  static_assert(kStageBytes<D> <= Cfg::kDkdvSmem, "staging fits");
-  storeGrad<D, DT, AM>(dk, smem, bs.dk, p.dk.stride_t, bs.dkAcc, kRowOf);
-  storeGrad<D, DT, AM>(dv, smem, bs.dv, p.dv.stride_t, bs.dvAcc, kRowOf);
+  static_assert(kStageBytes<BN, D> <= Cfg::kDkdvSmem, "staging fits");
+  storeGrad<Cfg, AM>(dk, smem, bs.dk, p.dk.stride_t, bs.dkAcc, kRowOf);
+  storeGrad<Cfg, AM>(dv, smem, bs.dv, p.dv.stride_t, bs.dvAcc, kRowOf);
 }
 
 } // namespace sparta

@@ -3,7 +3,8 @@
 // The dQ pass, except where the dK/dV pass accumulates dQ itself (FUSE_DQ,
 // see attention_bwd_dkdv.cuh).
 // One CTA per query tile (same grid as the forward), walking the key tiles of
-// the forward schedule; warp w owns query rows 16w..16w+15 and accumulates
+// the forward schedule (Cfg::kWarps warps, as the forward); warp w owns query
+// rows 16w..16w+15 and accumulates
 // their dQ rows in registers. It recomputes what it needs instead of sharing
 // dS with the dK/dV pass, so that no atomics (and no run-to-run variation)
 // are involved:
@@ -15,8 +16,8 @@
 // shared memory and their fragments are re-read per key tile (keeping them
 // in registers would not fit next to the accumulators at d = 128).
 //
-// Launch: grid (S::kNumQBlocks, batch * heads_in_launch), kNumThreads
-// threads, bwdDqSmemBytes(d) bytes of dynamic shared memory.
+// Launch: grid (S::kNumQBlocks, batch * heads_in_launch), Cfg::kThreads
+// threads, bwdDqSmemBytes(d, tile) bytes of dynamic shared memory.
 //
 //===----------------------------------------------------------------------===//
 #ifndef SPARTA_ATTENTION_BWD_DQ_CUH
@@ -28,13 +29,14 @@ namespace sparta {
 
 template <typename Cfg, typename S, AccMode AM>
 SPARTA_DEVICE void attention_bwd_dq(const AttnBwdParams &p) {
-  static_assert(ScheduleChecks<S>::ok, "");
+  static_assert(ScheduleChecks<S, Cfg>::ok, "");
   constexpr int D = Cfg::kHeadDim;
   constexpr DType DT = Cfg::kDType;
-  constexpr int BM = kBlockM, BN = kBlockN;
+  constexpr int BM = Cfg::kBlockM, BN = Cfg::kBlockN, NT = Cfg::kThreads;
   constexpr int kNtS = BN / 8, kNtD = D / 8;
   constexpr int kKsD = D / 16, kKsK = BN / 16;
-  constexpr int kQTile = BM * D * 2, kKTile = BN * D * 2;
+  constexpr int kQTile = tileBytes(BM, D), kKTile = tileBytes(BN, D);
+  static_assert(2 * kQTile + 4 * kKTile + kSmemAlign == Cfg::kDqSmem, "the layout below");
 
   char *smem = kernelSmem();
   char *sQ = smem;
@@ -64,8 +66,8 @@ SPARTA_DEVICE void attention_bwd_dq(const AttnBwdParams &p) {
       int pos = ktile * BN + r;
       return pos < klen ? S::k_row(group, pos) : -1;
     };
-    loadTilePairAsync<BN, D>(aK + buf * kKTile, bs.k, p.k.stride_t, aV + buf * kKTile, bs.v,
-                             p.v.stride_t, kRowOf);
+    loadTilePairAsync<BN, D, NT>(aK + buf * kKTile, bs.k, p.k.stride_t, aV + buf * kKTile, bs.v,
+                                 p.v.stride_t, kRowOf);
   };
 
   // This thread's two rows: lse scaled to base 2 (+inf: contributes nothing), delta.
@@ -81,7 +83,7 @@ SPARTA_DEVICE void attention_bwd_dq(const AttnBwdParams &p) {
   const int nTiles = S::fwd_count(group, qtile);
   TileRef next = {0, 0};
   if (nTiles > 0) {
-    loadTilePairAsync<BM, D>(aQ, bs.q, p.q.stride_t, adO, bs.dout, p.dout.stride_t, qRowOf);
+    loadTilePairAsync<BM, D, NT>(aQ, bs.q, p.q.stride_t, adO, bs.dout, p.dout.stride_t, qRowOf);
     next = S::fwd_tile(group, qtile, 0);
     loadKV(next.tile, 0);
   }
@@ -100,16 +102,16 @@ SPARTA_DEVICE void attention_bwd_dq(const AttnBwdParams &p) {
     }
     cpAsyncCommit();
     cpAsyncWait<1>();
-    tilesReadyForMma();
+    tilesReadyForMma<Cfg>();
     __syncthreads();
     const u32 kTile = aK + buf * kKTile, vTile = aV + buf * kKTile;
 
     // S = Q K^T; then dP = dO V^T runs (wgmma) while P is computed.
     float s[kNtS][4], dp[kNtS][4];
     zeroAcc(s);
-    tileMma<D, DT, BTile::NK, BN, kKsD>(s, SmemA{aQ}, kTile, 0, 0);
+    tileMma<Cfg, BTile::NK, BN, kKsD>(s, SmemA{aQ}, kTile, 0, 0);
     zeroAcc(dp);
-    tileMmaIssue<D, DT, BTile::NK, BN, kKsD>(dp, SmemA{adO}, vTile, 0, 0);
+    tileMmaIssue<Cfg, BTile::NK, BN, kKsD>(dp, SmemA{adO}, vTile, 0, 0);
 #pragma unroll
     for (int nt = 0; nt < kNtS; ++nt)
 #pragma unroll
@@ -121,7 +123,7 @@ SPARTA_DEVICE void attention_bwd_dq(const AttnBwdParams &p) {
     // live during the predicate code, which d = 128 on mma.sync needs). The
     // assignment also clears a masked P that overflowed: lse only bounds the
     // allowed scores.
-    tileMmaWait(dp);
+    tileMmaWait<Cfg>(dp);
 #pragma unroll
     for (int nt = 0; nt < kNtS; ++nt)
 #pragma unroll
@@ -144,7 +146,7 @@ SPARTA_DEVICE void attention_bwd_dq(const AttnBwdParams &p) {
     }
 
     // dQ += dS K.
-    tileMma<D, DT, BTile::KN, D, kKsK>(
+    tileMma<Cfg, BTile::KN, D, kKsK>(
         dq, [&](int ks, u32(&a)[4]) { accToA<DT>(a, dp[2 * ks], dp[2 * ks + 1]); }, kTile, 0, 0);
     __syncthreads();
   }
@@ -156,8 +158,8 @@ SPARTA_DEVICE void attention_bwd_dq(const AttnBwdParams &p) {
 #pragma unroll
     for (int j = 0; j < 4; ++j)
       dq[i][j] *= p.scale;
-  static_assert(kStageBytes<D> <= Cfg::kDqSmem, "staging fits");
-  storeGrad<D, DT, AM>(dq, smem, bs.dq, p.dq.stride_t, bs.dqAcc, qRowOf);
+  static_assert(kStageBytes<BM, D> <= Cfg::kDqSmem, "staging fits");
+  storeGrad<Cfg, AM>(dq, smem, bs.dq, p.dq.stride_t, bs.dqAcc, qRowOf);
 }
 
 } // namespace sparta

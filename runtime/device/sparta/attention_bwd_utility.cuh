@@ -22,7 +22,7 @@ template <typename Cfg> SPARTA_DEVICE void attention_bwd_preprocess(const AttnBw
   constexpr int D = Cfg::kHeadDim;
   constexpr DType DT = Cfg::kDType;
   constexpr int kTpr = D / 8;                // threads per row, 8 elements each
-  constexpr int kRpp = kNumThreads / kTpr;   // rows per pass
+  constexpr int kRpp = kUtilityThreads / kTpr;   // rows per pass
   constexpr int R = kRowsPerUtilityBlock;
   const int2 bh = batchHead(p.heads);
   const int b = bh.x, h = bh.y;
@@ -56,7 +56,7 @@ template <typename Cfg> SPARTA_DEVICE void convert_accumulators(const ConvertPar
   constexpr int D = Cfg::kHeadDim;
   constexpr DType DT = Cfg::kDType;
   constexpr int kTpr = D / 8;
-  constexpr int kRpp = kNumThreads / kTpr;
+  constexpr int kRpp = kUtilityThreads / kTpr;
   constexpr int R = kRowsPerUtilityBlock;
   const int z = blockIdx.z;
   if (z >= p.count)

@@ -1,10 +1,11 @@
 //===- attention_fwd.cuh - Block-sparse attention forward (FA2-style) ------===//
 //
-// One CTA (4 warps, 128 threads) per query tile of the Schedule's mapped query
-// space; warp w owns query rows 16w..16w+15 of the tile. The CTA walks the
-// key tiles the schedule lists for its query tile:
+// One CTA per query tile of the Schedule's mapped query space (Cfg::kWarps
+// warps: 4 for 64-row tiles, 2 for 32, 1 for 16); warp w owns query rows
+// 16w..16w+15 of the tile. The CTA walks the key tiles the schedule lists for
+// its query tile:
 //
-//   S = Q K^T            tileMma: mma.sync, or wgmma on sm_90a
+//   S = Q K^T            tileMma: mma.sync, or wgmma on sm_90a (64-row tiles)
 //   (partial tile)       S = -inf where the element predicate fails
 //   online softmax       in fp32, base 2: m tracks max(S) * scale * log2(e)
 //   O += P V             P packed to 16 bits straight from the S accumulators
@@ -25,15 +26,15 @@
 //
 //   #include <sparta/attention_fwd.cuh>
 //   struct Sched0 { ... };  // see schedule.cuh
-//   extern "C" __global__ void __launch_bounds__(sparta::kNumThreads)
+//   using Cfg0 = sparta::Cfg<64, sparta::DType::BF16, 32>;  // d, dtype, tile
+//   extern "C" __global__ void __launch_bounds__(Cfg0::kThreads)
 //   sparta_fwd_h0(const sparta::AttnFwdParams p) {
-//     sparta::attention_fwd<sparta::Cfg<64, sparta::DType::BF16>, Sched0,
-//                           sparta::MergeMode::Single>(p);
+//     sparta::attention_fwd<Cfg0, Sched0, sparta::MergeMode::Single>(p);
 //   }
 //
 // launched with grid (Sched0::kNumQBlocks, batch * heads_in_launch), block
-// kNumThreads, dynamic shared memory fwdSmemBytes(d) (d = 128 needs the
-// function's max-dynamic-shared-memory attribute raised above 48 KB).
+// Cfg0::kThreads, dynamic shared memory fwdSmemBytes(d, tile) (d = 128 needs
+// the function's max-dynamic-shared-memory attribute raised above 48 KB).
 //
 //===----------------------------------------------------------------------===//
 #ifndef SPARTA_ATTENTION_FWD_CUH
@@ -58,20 +59,21 @@ SPARTA_DEVICE int2 batchHead(const HeadArgs &ha) {
 
 template <typename Cfg, typename S, MergeMode MM>
 SPARTA_DEVICE void attention_fwd(const AttnFwdParams &p) {
-  static_assert(ScheduleChecks<S>::ok, "");
+  static_assert(ScheduleChecks<S, Cfg>::ok, "");
   constexpr int D = Cfg::kHeadDim;
   constexpr DType DT = Cfg::kDType;
-  constexpr int BM = kBlockM, BN = kBlockN;
+  constexpr int BM = Cfg::kBlockM, BN = Cfg::kBlockN, NT = Cfg::kThreads;
   constexpr int kNtS = BN / 8;  // n-tiles of S per warp
   constexpr int kNtO = D / 8;   // n-tiles of O per warp
   constexpr int kKsQK = D / 16; // k-steps of Q K^T
   constexpr int kKsPV = BN / 16;
-  constexpr int kTileBytes = BM * D * 2;
+  constexpr int kTileBytes = tileBytes(BM, D); // = tileBytes(BN, D): square tiles
+  static_assert(5 * kTileBytes + kSmemAlign == Cfg::kFwdSmem, "the layout below");
 
   char *smem = kernelSmem();
   char *sQ = smem;
-  char *sK = smem + kTileBytes;                 // 2 buffers
-  char *sV = smem + kTileBytes + 2 * BN * D * 2; // 2 buffers
+  char *sK = smem + kTileBytes;     // 2 buffers
+  char *sV = smem + 3 * kTileBytes; // 2 buffers
   const u32 aQ = smemAddr(sQ), aK = smemAddr(sK), aV = smemAddr(sV);
 
   const int2 qb = S::q_block(blockIdx.x);
@@ -97,14 +99,14 @@ SPARTA_DEVICE void attention_fwd(const AttnFwdParams &p) {
       int pos = ktile * BN + r;
       return pos < klen ? S::k_row(group, pos) : -1;
     };
-    loadTilePairAsync<BN, D>(aK + buf * BN * D * 2, kBase, p.k.stride_t, aV + buf * BN * D * 2,
-                             vBase, p.v.stride_t, kRowOf);
+    loadTilePairAsync<BN, D, NT>(aK + buf * kTileBytes, kBase, p.k.stride_t, aV + buf * kTileBytes,
+                                 vBase, p.v.stride_t, kRowOf);
   };
 
   const int nTiles = S::fwd_count(group, qtile);
   TileRef next = {0, 0};
   if (nTiles > 0) {
-    loadTileAsync<BM, D>(aQ, qBase, p.q.stride_t, qRowOf);
+    loadTileAsync<BM, D, NT>(aQ, qBase, p.q.stride_t, qRowOf);
     next = S::fwd_tile(group, qtile, 0);
     loadKV(next.tile, 0);
   }
@@ -125,14 +127,14 @@ SPARTA_DEVICE void attention_fwd(const AttnFwdParams &p) {
     }
     cpAsyncCommit();
     cpAsyncWait<1>();
-    tilesReadyForMma();
+    tilesReadyForMma<Cfg>();
     __syncthreads();
-    const u32 kTile = aK + buf * BN * D * 2, vTile = aV + buf * BN * D * 2;
+    const u32 kTile = aK + buf * kTileBytes, vTile = aV + buf * kTileBytes;
 
-    // S = Q K^T for this warp's 16 rows x 64 keys.
+    // S = Q K^T for this warp's 16 rows x BN keys.
     float s[kNtS][4];
     zeroAcc(s);
-    tileMma<D, DT, BTile::NK, BN, kKsQK>(s, SmemA{aQ}, kTile, 0, 0);
+    tileMma<Cfg, BTile::NK, BN, kKsQK>(s, SmemA{aQ}, kTile, 0, 0);
 
     // Partial tiles only: the element predicate plus the bounds.
     if (!cur.full) {
@@ -182,7 +184,7 @@ SPARTA_DEVICE void attention_fwd(const AttnFwdParams &p) {
     }
 
     // O += P V: P's accumulators are the A fragments of the k-steps over keys.
-    tileMma<D, DT, BTile::KN, D, kKsPV>(
+    tileMma<Cfg, BTile::KN, D, kKsPV>(
         o, [&](int ks, u32(&a)[4]) { accToA<DT>(a, s[2 * ks], s[2 * ks + 1]); }, vTile, 0, 0);
     __syncthreads(); // buffer `buf` is refilled by the next iteration's prefetch
   }
@@ -249,7 +251,7 @@ SPARTA_DEVICE void attention_fwd(const AttnFwdParams &p) {
     accToTile<D, DT>(sQ, warp * 16, o);
     __syncthreads();
     u16 *oBase = static_cast<u16 *>(p.o.ptr) + b * p.o.stride_b + h * p.o.stride_h;
-    storeTile<BM, D>(oBase, p.o.stride_t, sQ, qRowOf);
+    storeTile<BM, D, NT>(oBase, p.o.stride_t, sQ, qRowOf);
   }
 }
 

@@ -39,7 +39,7 @@ namespace sparta {
 
 template <int D, DType DT> SPARTA_DEVICE void head_group_sum(const HeadGroupSumParams &p) {
   constexpr int kTpr = D / 8;              // threads per row, 8 elements each
-  constexpr int kRpp = kNumThreads / kTpr; // rows per pass
+  constexpr int kRpp = kUtilityThreads / kTpr; // rows per pass
   constexpr int R = kRowsPerUtilityBlock;
   const int z = blockIdx.z;
   if (z >= p.count)

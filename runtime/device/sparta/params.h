@@ -51,11 +51,16 @@ enum class MergeMode : int { Single = 0, First = 1, Middle = 2, Last = 3 };
 enum class AccMode : int { Write = 0, Accumulate = 1 };
 
 // ---- Tile configuration ---------------------------------------------------------
-// BLOCK_M query rows x BLOCK_N key rows per tile, 4 warps of 16 rows each.
-constexpr int kBlockM = 64;
-constexpr int kBlockN = 64;
-constexpr int kNumWarps = 4;
-constexpr int kNumThreads = kNumWarps * 32;
+// An attention kernel works on square tiles of kTile positions per side
+// (TileShape in tiling.h): kTile query rows x kTile key rows, one warp per 16
+// rows of the CTA's own side (the query tile of the forward and dQ kernels,
+// the key tile of the dK/dV kernel). 64-row tiles are a full warpgroup, which
+// sm_90a runs on wgmma; 32- and 16-row tiles (short groups, narrow bands) run
+// on mma.sync everywhere.
+SPARTA_HD constexpr bool isKernelTile(int tile) { return tile == 64 || tile == 32 || tile == 16; }
+SPARTA_HD constexpr int threadsForTile(int tile) { return tile / 16 * 32; }
+/// The block size of the utility kernels (preprocess, convert, head-group sums).
+constexpr int kUtilityThreads = 128;
 constexpr int kElemBytes = 2; // bf16 and fp16
 
 SPARTA_HD constexpr bool isSupportedHeadDim(int d) { return d == 32 || d == 64 || d == 128; }
@@ -65,36 +70,46 @@ SPARTA_HD constexpr bool isSupportedHeadDim(int d) { return d == 32 || d == 64 |
 /// memory base themselves (kernelSmem), so every launch asks for this slack.
 constexpr int kSmemAlign = 1024;
 
+/// Shared bytes of one ROWS x headDim tile in the tile_io.cuh layout: one
+/// panel of 64 columns per 64 head-dim columns, each panel 64 rows apart
+/// (so a tile of fewer rows at d = 128 leaves the rest of its first panel
+/// unused: the layout is the one wgmma reads, for every tile edge).
+SPARTA_HD constexpr int tileBytes(int rows, int headDim) {
+  return headDim <= 64 ? rows * headDim * kElemBytes : (headDim / 64 - 1) * 64 * 128 + rows * 128;
+}
+
 /// Dynamic shared memory of attention_fwd: Q tile + double-buffered K and V.
-SPARTA_HD constexpr int fwdSmemBytes(int headDim) {
-  return (kBlockM + 2 * kBlockN + 2 * kBlockN) * headDim * kElemBytes + kSmemAlign;
+SPARTA_HD constexpr int fwdSmemBytes(int headDim, int tile) {
+  return 5 * tileBytes(tile, headDim) + kSmemAlign;
 }
 /// attention_bwd_dkdv: resident K and V tiles, double-buffered Q and dO tiles,
-/// the tiles' lse and delta (2 x 2 x kBlockM floats) and the dS^T tile that
-/// the sm_90a kernels read back for dQ.
-SPARTA_HD constexpr int bwdDkdvSmemBytes(int headDim) {
-  return (2 * kBlockN + 2 * kBlockM + 2 * kBlockM) * headDim * kElemBytes + 4 * kBlockM * 4 +
-         kBlockN * kBlockM * kElemBytes + kSmemAlign;
+/// the tiles' lse and delta (2 x 2 x tile floats) and the dS^T tile that
+/// the sm_90a kernels read back for dQ (64-row tiles only).
+SPARTA_HD constexpr int bwdDkdvSmemBytes(int headDim, int tile) {
+  return 6 * tileBytes(tile, headDim) + 4 * tile * 4 + (tile == 64 ? tile * tile * kElemBytes : 0) +
+         kSmemAlign;
 }
 /// attention_bwd_dq: resident Q and dO tiles, double-buffered K and V tiles.
-SPARTA_HD constexpr int bwdDqSmemBytes(int headDim) {
-  return (2 * kBlockM + 2 * kBlockN + 2 * kBlockN) * headDim * kElemBytes + kSmemAlign;
+SPARTA_HD constexpr int bwdDqSmemBytes(int headDim, int tile) {
+  return 6 * tileBytes(tile, headDim) + kSmemAlign;
 }
 /// Rows per CTA of attention_bwd_preprocess and convert_accumulators.
 constexpr int kRowsPerUtilityBlock = 64;
 
-/// Compile-time kernel configuration: head dim and dtype.
-template <int HEAD_DIM, DType DT> struct Cfg {
+/// Compile-time kernel configuration: head dim, dtype and tile edge.
+template <int HEAD_DIM, DType DT, int TILE = 64> struct Cfg {
   static_assert(HEAD_DIM == 32 || HEAD_DIM == 64 || HEAD_DIM == 128, "head dim 32, 64 or 128");
+  static_assert(isKernelTile(TILE), "tiles of 64, 32 or 16 positions per side");
   static constexpr int kHeadDim = HEAD_DIM;
   static constexpr DType kDType = DT;
-  static constexpr int kBlockM = ::sparta::kBlockM;
-  static constexpr int kBlockN = ::sparta::kBlockN;
-  static constexpr int kWarps = ::sparta::kNumWarps;
-  static constexpr int kThreads = ::sparta::kNumThreads;
-  static constexpr int kFwdSmem = fwdSmemBytes(HEAD_DIM);
-  static constexpr int kDkdvSmem = bwdDkdvSmemBytes(HEAD_DIM);
-  static constexpr int kDqSmem = bwdDqSmemBytes(HEAD_DIM);
+  static constexpr int kTile = TILE;   // positions per tile side: the CTA's own rows
+  static constexpr int kBlockM = TILE; // query positions per tile
+  static constexpr int kBlockN = TILE; // key positions per tile
+  static constexpr int kWarps = TILE / 16;
+  static constexpr int kThreads = threadsForTile(TILE);
+  static constexpr int kFwdSmem = fwdSmemBytes(HEAD_DIM, TILE);
+  static constexpr int kDkdvSmem = bwdDkdvSmemBytes(HEAD_DIM, TILE);
+  static constexpr int kDqSmem = bwdDqSmemBytes(HEAD_DIM, TILE);
 };
 
 // ---- Parameter structs ------------------------------------------------------------

@@ -23,7 +23,7 @@
 // be __forceinline__ when closed-form):
 //
 //   static constexpr int kBlockM, kBlockN;  // tile sizes planned for; must
-//                                           // equal sparta::kBlockM/kBlockN
+//                                           // equal the kernel Cfg's
 //   static constexpr int kNumQBlocks;       // grid.x of fwd and dq launches
 //   static constexpr int kNumKBlocks;       // grid.x of dkdv launches
 //   int2 q_block(int bid);  // bid in [0, kNumQBlocks) -> (group, query tile)
@@ -87,10 +87,11 @@ struct TileRef {
   int full;
 };
 
-/// Compile-time checks of the parts of the concept the compiler can see.
-template <typename S> struct ScheduleChecks {
-  static_assert(S::kBlockM == kBlockM && S::kBlockN == kBlockN,
-                "the schedule was planned for other tile sizes than the kernels use");
+/// Compile-time checks of the parts of the concept the compiler can see, for
+/// a kernel of configuration Cfg (params.h).
+template <typename S, typename Cfg> struct ScheduleChecks {
+  static_assert(S::kBlockM == Cfg::kBlockM && S::kBlockN == Cfg::kBlockN,
+                "the schedule was planned for other tile sizes than the kernel's Cfg");
   static_assert(S::kNumQBlocks >= 0 && S::kNumKBlocks >= 0, "block counts");
   static constexpr bool ok = true;
 };

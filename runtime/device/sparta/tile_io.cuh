@@ -7,7 +7,9 @@
 //
 // Layout: the tile is cut into panels of (at most) 64 columns, each stored
 // row by row (kRowBytes<D> = 64 bytes per row at d = 32, else 128), panel
-// after panel (d = 128: two panels of kPanelBytes). Within a row, 16-byte
+// after panel (d = 128: two panels, kPanelBytes apart: 64 rows, whatever the
+// tile's own row count, so that one offset function serves every tile edge;
+// tileBytes() in params.h is the footprint). Within a row, 16-byte
 // chunk c is stored at chunk c ^ f(r) so that the 8 row addresses of one
 // ldmatrix (same logical chunk, 8 consecutive rows) fall into 8 distinct
 // 16-byte bank groups; without it every ldmatrix would be an 8-way (or 4-way)
@@ -23,11 +25,9 @@
 
 namespace sparta {
 
-/// Bytes of one row of a panel, and of one panel (64 rows: every tile is
-/// kBlockM = kBlockN rows).
+/// Bytes of one row of a panel, and the distance between panels (64 rows).
 template <int D> constexpr int kRowBytes = D >= 64 ? 128 : D * 2;
-constexpr int kPanelBytes = kBlockM * 128;
-static_assert(kBlockM == kBlockN, "tiles of both sides share one layout");
+constexpr int kPanelBytes = 64 * 128;
 
 /// The kernel's dynamic shared memory, from its first kSmemAlign-aligned
 /// byte: CUDA only guarantees 16-byte alignment of the base, and wgmma's
@@ -50,16 +50,16 @@ template <int D> SPARTA_DEVICE u32 tileOffset(int r, int c) {
 /// Issues the cp.async copies of a ROWS x D tile. `rowOf(r)` returns the
 /// original token index of tile row r, or -1 (zero-fill). `base` points at
 /// element (b, h, t=0, 0) and rows are `strideT` elements apart. Every thread
-/// of the CTA must call it (the work is split over kNumThreads threads).
-template <int ROWS, int D, typename RowFn>
+/// of the CTA (THREADS of them) must call it: the work is split over them.
+template <int ROWS, int D, int THREADS, typename RowFn>
 SPARTA_DEVICE void loadTileAsync(u32 sbase, const u16 *base, i64 strideT, RowFn rowOf) {
   constexpr int kChunks = D / 8;
   constexpr int kTotal = ROWS * kChunks;
-  static_assert(kTotal % kNumThreads == 0, "tile chunks must split evenly over the CTA");
+  static_assert(kTotal % THREADS == 0, "tile chunks must split evenly over the CTA");
   const int tid = threadIdx.x;
 #pragma unroll
-  for (int i = 0; i < kTotal / kNumThreads; ++i) {
-    int idx = tid + i * kNumThreads;
+  for (int i = 0; i < kTotal / THREADS; ++i) {
+    int idx = tid + i * THREADS;
     int r = idx / kChunks, c = idx % kChunks;
     int row = rowOf(r);
     const u16 *src = row >= 0 ? base + static_cast<i64>(row) * strideT + c * 8 : base;
@@ -70,19 +70,19 @@ SPARTA_DEVICE void loadTileAsync(u32 sbase, const u16 *base, i64 strideT, RowFn 
 /// Like loadTileAsync for two tensors that share the row map (K and V, or Q
 /// and dO): the row index is computed once per row and both copies issued
 /// together, which also keeps fewer 64-bit addresses live at a time.
-template <int ROWS, int D, typename RowFn>
+template <int ROWS, int D, int THREADS, typename RowFn>
 SPARTA_DEVICE void loadTilePairAsync(u32 sbase0, const u16 *base0, i64 strideT0, u32 sbase1,
                                      const u16 *base1, i64 strideT1, RowFn rowOf) {
   constexpr int kChunks = D / 8;
   constexpr int kTotal = ROWS * kChunks;
-  static_assert(kTotal % kNumThreads == 0, "tile chunks must split evenly over the CTA");
+  static_assert(kTotal % THREADS == 0, "tile chunks must split evenly over the CTA");
   // At d = 128 a full unroll computes 16 64-bit addresses at once, next to
   // 128 accumulator registers in the backward: unroll by 2 there.
-  constexpr int kUnroll = D >= 128 ? 2 : kTotal / kNumThreads;
+  constexpr int kUnroll = D >= 128 ? 2 : kTotal / THREADS;
   const int tid = threadIdx.x;
 #pragma unroll kUnroll
-  for (int i = 0; i < kTotal / kNumThreads; ++i) {
-    int idx = tid + i * kNumThreads;
+  for (int i = 0; i < kTotal / THREADS; ++i) {
+    int idx = tid + i * THREADS;
     int r = idx / kChunks, c = idx % kChunks;
     int row = rowOf(r);
     const bool ok = row >= 0;
@@ -90,16 +90,6 @@ SPARTA_DEVICE void loadTilePairAsync(u32 sbase0, const u16 *base0, i64 strideT0,
     const u32 so = tileOffset<D>(r, c);
     cpAsync16(sbase0 + so, base0 + rr * strideT0 + c * 8, ok);
     cpAsync16(sbase1 + so, base1 + rr * strideT1 + c * 8, ok);
-  }
-}
-
-/// Loads the fp32 values of one row-vector (lse, delta) for a tile: v[r] =
-/// src[rowOf(r)] or `fill` for invalid rows. Threads 0..ROWS-1 do the work.
-template <int ROWS, typename RowFn>
-SPARTA_DEVICE void loadRowVector(float *dst, const float *src, RowFn rowOf, float fill) {
-  for (int r = threadIdx.x; r < ROWS; r += kNumThreads) {
-    int row = rowOf(r);
-    dst[r] = row >= 0 ? src[row] : fill;
   }
 }
 
@@ -154,15 +144,17 @@ template <int D> SPARTA_DEVICE void loadBTrans(u32 (&b)[4], u32 base, int n0, in
 }
 
 /// Writes a ROWS x D tile from shared memory to global rows rowOf(r) (rows
-/// with rowOf(r) < 0 are skipped), 16 bytes per thread per step.
-template <int ROWS, int D, typename RowFn>
+/// with rowOf(r) < 0 are skipped), 16 bytes per thread per step over the
+/// CTA's THREADS threads.
+template <int ROWS, int D, int THREADS, typename RowFn>
 SPARTA_DEVICE void storeTile(u16 *base, i64 strideT, const char *stile, RowFn rowOf) {
   constexpr int kChunks = D / 8;
   constexpr int kTotal = ROWS * kChunks;
+  static_assert(kTotal % THREADS == 0, "tile chunks must split evenly over the CTA");
   const int tid = threadIdx.x;
 #pragma unroll
-  for (int i = 0; i < kTotal / kNumThreads; ++i) {
-    int idx = tid + i * kNumThreads;
+  for (int i = 0; i < kTotal / THREADS; ++i) {
+    int idx = tid + i * THREADS;
     int r = idx / kChunks, c = idx % kChunks;
     int row = rowOf(r);
     if (row >= 0) {

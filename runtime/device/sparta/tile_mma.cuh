@@ -1,17 +1,18 @@
 //===- tile_mma.cuh - One warpgroup product: mma.sync or wgmma -------------===//
 //
-// Every matrix product of the attention kernels has one shape: the 64 rows
-// of an A operand (each warp's 16 rows) times a B block read from a swizzled
-// shared tile (tile_io.cuh), accumulated in fp32 registers in the C-fragment
-// layout. A is either register fragments produced by the caller (softmax
+// Every matrix product of the attention kernels has one shape: the rows of
+// an A operand (16 per warp of the CTA: 64, 32 or 16 by the kernel's tile
+// edge, Cfg in params.h) times a B block read from a swizzled shared tile
+// (tile_io.cuh), accumulated in fp32 registers in the C-fragment layout. A is either register fragments produced by the caller (softmax
 // output repacked from accumulators) or a whole shared tile (SmemA: Q, K, V,
 // dO). tileMma is that product (tileMmaIssue + tileMmaWait where products
 // should overlap), and the only place that chooses the instruction:
 //
 //  - sm_80 .. sm_90: mma.sync m16n8k16 per warp, A and B fragments via
 //    ldmatrix (every warp re-reads the whole B block from shared memory);
-//  - sm_90a: wgmma m64nNk16 for the warpgroup, B (and an SmemA) read by the
-//    tensor cores straight from shared memory through matrix descriptors.
+//  - sm_90a with 64-row tiles (the CTA is one warpgroup): wgmma m64nNk16, B
+//    (and an SmemA) read by the tensor cores straight from shared memory
+//    through matrix descriptors. Smaller tiles use mma.sync there too.
 //
 // B comes in two orientations:
 //   BTile::NK  the tile's rows are the product's N (e.g. K for S = Q K^T);
@@ -32,6 +33,10 @@ namespace sparta {
 
 enum class BTile { NK, KN };
 
+/// Whether a kernel of configuration Cfg runs its products on wgmma: sm_90a
+/// and a CTA of one whole warpgroup.
+template <typename Cfg> constexpr bool kUsesWgmma = kHasWgmma && Cfg::kWarps == 4;
+
 template <int NT> SPARTA_DEVICE void zeroAcc(float (&acc)[NT][4]) {
 #pragma unroll
   for (int i = 0; i < NT; ++i)
@@ -40,8 +45,8 @@ template <int NT> SPARTA_DEVICE void zeroAcc(float (&acc)[NT][4]) {
 
 /// Called by every thread after its cp.async copies completed and before the
 /// barrier that publishes them to the CTA.
-SPARTA_DEVICE void tilesReadyForMma() {
-  if constexpr (kHasWgmma)
+template <typename Cfg> SPARTA_DEVICE void tilesReadyForMma() {
+  if constexpr (kUsesWgmma<Cfg>)
     fenceSharedForWgmma();
 }
 
@@ -124,10 +129,12 @@ SPARTA_DEVICE void mmaSyncProduct(float (&acc)[N / 8][4], AFrag aFrag, u32 tile,
 /// above. On wgmma the product runs asynchronously until tileMmaWait; several
 /// products may be in flight (they must not share accumulators). On mma.sync
 /// it is complete when this returns.
-template <int D, DType DT, BTile BL, int N, int KS, typename AFrag>
+template <typename Cfg, BTile BL, int N, int KS, typename AFrag>
 SPARTA_DEVICE void tileMmaIssue(float (&acc)[N / 8][4], AFrag aFrag, u32 tile, int n0, int k0) {
+  constexpr int D = Cfg::kHeadDim;
+  constexpr DType DT = Cfg::kDType;
   static_assert(N % 16 == 0 && (BL == BTile::KN || KS == D / 16), "NK blocks span all D columns");
-  if constexpr (kHasWgmma) {
+  if constexpr (kUsesWgmma<Cfg>) {
     // A fragments first: wgmma reads its registers asynchronously, so they
     // must all exist before the first issue (ptxas would serialize otherwise).
     u32 a[KS][4];
@@ -147,10 +154,12 @@ SPARTA_DEVICE void tileMmaIssue(float (&acc)[N / 8][4], AFrag aFrag, u32 tile, i
 }
 
 /// The same with A read from shared memory (SmemA; K = D).
-template <int D, DType DT, BTile BL, int N, int KS>
+template <typename Cfg, BTile BL, int N, int KS>
 SPARTA_DEVICE void tileMmaIssue(float (&acc)[N / 8][4], SmemA a, u32 tile, int n0, int k0) {
+  constexpr int D = Cfg::kHeadDim;
+  constexpr DType DT = Cfg::kDType;
   static_assert(KS == D / 16, "an SmemA operand spans all D columns");
-  if constexpr (kHasWgmma) {
+  if constexpr (kUsesWgmma<Cfg>) {
     wgmmaFenceOperands(acc);
     wgmmaFence();
 #pragma unroll
@@ -173,9 +182,12 @@ struct SmemAT {
   u32 tile;
 };
 
-template <int D, DType DT, BTile BL, int N, int KS>
+template <typename Cfg, BTile BL, int N, int KS>
 SPARTA_DEVICE void tileMmaIssue(float (&acc)[N / 8][4], SmemAT a, u32 tile, int n0, int k0) {
-  static_assert(kHasWgmma || N < 0, "transposed shared A operands need wgmma (sm_90a)");
+  constexpr int D = Cfg::kHeadDim;
+  constexpr DType DT = Cfg::kDType;
+  static_assert(kUsesWgmma<Cfg> || N < 0,
+                "transposed shared A operands need wgmma (sm_90a, 64-row tiles)");
   wgmmaFenceOperands(acc);
   wgmmaFence();
 #pragma unroll
@@ -187,18 +199,18 @@ SPARTA_DEVICE void tileMmaIssue(float (&acc)[N / 8][4], SmemAT a, u32 tile, int 
 
 /// Waits for every product issued so far; `acc...` are their accumulators
 /// (pinned after the wait so that no read of them moves above it).
-template <typename... Acc> SPARTA_DEVICE void tileMmaWait(Acc &...acc) {
-  if constexpr (kHasWgmma) {
+template <typename Cfg, typename... Acc> SPARTA_DEVICE void tileMmaWait(Acc &...acc) {
+  if constexpr (kUsesWgmma<Cfg>) {
     wgmmaWait<0>();
     (wgmmaFenceOperands(acc), ...);
   }
 }
 
 /// tileMmaIssue + tileMmaWait: acc holds the finished product on return.
-template <int D, DType DT, BTile BL, int N, int KS, typename AOp>
+template <typename Cfg, BTile BL, int N, int KS, typename AOp>
 SPARTA_DEVICE void tileMma(float (&acc)[N / 8][4], AOp a, u32 tile, int n0, int k0) {
-  tileMmaIssue<D, DT, BL, N, KS>(acc, a, tile, n0, k0);
-  tileMmaWait(acc);
+  tileMmaIssue<Cfg, BL, N, KS>(acc, a, tile, n0, k0);
+  tileMmaWait<Cfg>(acc);
 }
 
 } // namespace sparta

@@ -118,10 +118,21 @@ struct TileShape {
   int qRows, kRows;
 };
 
-/// The tile shapes the attention kernels are built for. The planner picks one
-/// per component among these; a new kernel shape is one more entry.
-constexpr TileShape kKernelTileShapes[] = {{64, 64}};
+/// The tile shapes the attention kernels are built for (params.h: square
+/// tiles, one warp per 16 rows). The planner picks one per component among
+/// these; a new kernel shape is one more entry.
+constexpr TileShape kKernelTileShapes[] = {{64, 64}, {32, 32}, {16, 16}};
 constexpr int kNumKernelTileShapes = int(sizeof(kKernelTileShapes) / sizeof(kKernelTileShapes[0]));
+
+/// The planner's cost model: time per computed score element of a shape's
+/// kernels relative to 64 x 64 (smaller CTAs run mma.sync instead of wgmma
+/// on sm_90a and spend more of their time on loads, barriers and softmax
+/// bookkeeping per element). Measured on an H200 with dense causal attention
+/// (T = 4096, d = 64, forward + backward, each tile edge forced): 1.7 and 2.6
+/// (docs/performance.md). Shapes the kernels do not offer (studies) cost 1.
+SPARTA_TILING_FN constexpr double tileElementCost(TileShape s) {
+  return s.qRows == 32 && s.kRows == 32 ? 1.7 : s.qRows == 16 && s.kRows == 16 ? 2.6 : 1.0;
+}
 
 enum ScheduleKind : int {
   kBand = 0,   // same group, dlo <= qpos - kpos <= dhi, and qpos < qlimit

@@ -5,8 +5,8 @@
 
 // CHECK:      sparta.plan @bigbird(T = 256, L = 32, W = 32, block = 32, g = 1, r = 2, seed = 3) {
 // CHECK-NEXT:   sparta.head_plan 0 mask = union(band(0, 32), global_keys(1), global_queries(1), random_blocks(32, 2, 3)) {
-// CHECK-NEXT:     sparta.component @band band(0, 32) tile = 64x64, queries = identity, keys = identity, schedule = band<0, 32>, grid = <fwd = 4, bwd = 4>
-// CHECK-NEXT:     sparta.component @global_keys global_keys(1) minus band(0, 32) tile = 64x64, queries = identity, keys = identity, schedule = prefix<global_keys, count = 1, offset = 33>, grid = <fwd = 4, bwd = 4>
-// CHECK-NEXT:     sparta.component @table random_blocks(32, 2, 3) minus band(0, 32), global_keys(1) tile = 64x64, queries = identity, keys = identity, schedule = table<fwd_offsets = [0, 1, 3, 5, 7], fwd_entries = [0, 0, 2, 0, 2, 0, 2], bwd_offsets = [0, 4, 7, 7, 7], bwd_entries = [0, 2, 4, 6, 2, 4, 6]>, grid = <fwd = 4, bwd = 4>
+// CHECK-NEXT:     sparta.component @band band(0, 32) tile = 32x32, queries = identity, keys = identity, schedule = band<0, 32>, grid = <fwd = 8, bwd = 8>
+// CHECK-NEXT:     sparta.component @global_keys global_keys(1) minus band(0, 32) tile = 16x16, queries = identity, keys = identity, schedule = prefix<global_keys, count = 1, offset = 33>, grid = <fwd = 16, bwd = 16>
+// CHECK-NEXT:     sparta.component @table random_blocks(32, 2, 3) minus band(0, 32), global_keys(1) tile = 32x32, queries = identity, keys = identity, schedule = table<fwd_offsets = [0, 0, 1, 2, 3, 5, 6, 7, 8], fwd_entries = [0, 2, 4, 0, 3, 7, 0, 7], bwd_offsets = [0, 3, 5, 6, 8, 8, 8, 8, 8], bwd_entries = [2, 8, 12, 4, 9, 6, 11, 15]>, grid = <fwd = 8, bwd = 8>
 // CHECK-NEXT:   }
 // CHECK-NEXT: }

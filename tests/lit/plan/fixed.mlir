@@ -1,7 +1,11 @@
 // sparta-plan on patterns/fixed.mlir: the chunk head is a causal band on the
 // chunked map, four chunks of 16 rows to a 64-row tile; the summary head a
 // prefix over the gathered summary keys.
-// RUN: sparta-opt %sparta_src/patterns/fixed.mlir --sparta-instantiate=bind=T=256,L=16,c=4 --sparta-plan | FileCheck %s
+// With 64-row tiles (--sparta-plan=tile=64) the short groups are packed;
+// the planner's own choice at this size is 16-row tiles, one group each.
+// RUN: sparta-opt %sparta_src/patterns/fixed.mlir --sparta-instantiate=bind=T=256,L=16,c=4 --sparta-plan=tile=64 | FileCheck %s
+// RUN: sparta-opt %sparta_src/patterns/fixed.mlir --sparta-instantiate=bind=T=256,L=16,c=4 --sparta-plan | FileCheck %s --check-prefix=CHOSEN
+// CHOSEN: tile = 16x16
 // A summary of width 0 allows nothing: its head plan has no component.
 // RUN: sparta-opt %sparta_src/patterns/fixed.mlir --sparta-instantiate=bind=T=256,L=16,c=0 --sparta-plan | FileCheck %s --check-prefix=EMPTY
 

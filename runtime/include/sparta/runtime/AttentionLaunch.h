@@ -38,14 +38,16 @@ size_t dqSemaphoreBytes(int batch, int numHeads, int seqLen);
 /// Throws sparta::Error when the head set or shape is malformed.
 void validateHeads(const HeadArgs &heads, int headDim, const char *kernelKind);
 
+/// The attention kernels of tile edge `tile` (Cfg's TILE: 64, 32 or 16) run
+/// threadsForTile(tile) threads per CTA.
 void launchAttentionFwd(const Function &fn, const AttnFwdParams &p, int numQBlocks, int headDim,
-                        const Stream *stream);
+                        int tile, const Stream *stream);
 void launchAttentionBwdPreprocess(const Function &fn, const AttnBwdParams &p, int headDim,
                                   const Stream *stream);
 void launchAttentionBwdDkdv(const Function &fn, const AttnBwdParams &p, int numKBlocks, int headDim,
-                            const Stream *stream);
+                            int tile, const Stream *stream);
 void launchAttentionBwdDq(const Function &fn, const AttnBwdParams &p, int numQBlocks, int headDim,
-                          const Stream *stream);
+                          int tile, const Stream *stream);
 void launchConvertAccumulators(const Function &fn, const ConvertParams &p, const Stream *stream);
 
 /// A TensorArg for a contiguous [B, H, T, d] tensor at `ptr`.

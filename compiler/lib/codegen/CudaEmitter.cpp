@@ -141,12 +141,15 @@ struct Emitter {
     const std::string cfg = kernelBase + "_cfg";
     src += fmt::format("using {} = sparta::Cfg<{}, sparta::DType::{}, {}>;\n", cfg, options.headDim,
                        dtypeName, tile);
+    // One-warp CTAs (16-row tiles) promise one block per SM as the minimum:
+    // without it ptxas held the d = 128 dQ kernel to 128 registers and spilled.
+    const std::string bounds = tile == 16 ? cfg + "::kThreads, 1" : cfg + "::kThreads";
     auto entry = [&](const std::string &suffix, const std::string &params, const std::string &call,
                      KernelRole role, int mode, int blocks, int smem) {
       std::string name = kernelBase + suffix;
-      src += fmt::format("extern \"C\" __global__ void __launch_bounds__({}::kThreads)\n"
+      src += fmt::format("extern \"C\" __global__ void __launch_bounds__({})\n"
                          "{}(sparta::{} p) {{ {}; }}\n",
-                         cfg, name, params, call);
+                         bounds, name, params, call);
       out.kernels.push_back(
           KernelInfo{name, role, int(head.maskIndex), int(index), mode, blocks, smem, tile});
     };

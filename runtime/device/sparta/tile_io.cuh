@@ -77,8 +77,10 @@ SPARTA_DEVICE void loadTilePairAsync(u32 sbase0, const u16 *base0, i64 strideT0,
   constexpr int kTotal = ROWS * kChunks;
   static_assert(kTotal % THREADS == 0, "tile chunks must split evenly over the CTA");
   // At d = 128 a full unroll computes 16 64-bit addresses at once, next to
-  // 128 accumulator registers in the backward: unroll by 2 there.
-  constexpr int kUnroll = D >= 128 ? 2 : kTotal / THREADS;
+  // 128 accumulator registers in the backward: unroll by 2 there, and not at
+  // all in CTAs of fewer threads (more iterations each: the dQ kernel of
+  // 32-row tiles spilled with 2).
+  constexpr int kUnroll = D < 128 ? kTotal / THREADS : THREADS == 128 ? 2 : 1;
   const int tid = threadIdx.x;
 #pragma unroll kUnroll
   for (int i = 0; i < kTotal / THREADS; ++i) {

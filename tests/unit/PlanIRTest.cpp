@@ -228,3 +228,20 @@ TEST(PlanIR, ReadRejectsPlansThatDoNotVerify) {
 }
 
 } // namespace
+
+// A plan for a tile edge the kernels do not offer (what AttentionConfig::tile
+// = 8 asks for) is refused by the code generator, naming the shapes offered.
+TEST(PlanIR, CodeGeneratorRefusesTilesTheKernelsLack) {
+  ConcretePattern pattern = loadPatternFile("strided", Params{256, 16, 8});
+  Plan plan = planPattern(pattern, PlanOptions::square(8));
+  try {
+    generateKernels(plan, KernelOptions{});
+    FAIL() << "an 8x8 plan was accepted";
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find("is planned for 8x8 tiles, which the kernels do not offer "
+                                         "(kernel tile shapes: 64x64, 32x32, 16x16)"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_NO_THROW(generateKernels(planPattern(pattern, PlanOptions::square(16)), KernelOptions{}));
+}

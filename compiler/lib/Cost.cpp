@@ -10,14 +10,14 @@
 
 namespace sparta {
 
-MaskCost maskCost(const Mask &mask, int64_t T, int64_t tile) {
+MaskCost maskCost(const Mask &mask, int64_t T, int64_t tile, bool causal) {
   if (T <= 0)
     throw Error("T must be positive, not " + std::to_string(T));
   if (tile <= 0)
     throw Error("the tile size must be positive, not " + std::to_string(tile));
   const int64_t tiles = (T + tile - 1) / tile;
   MaskCost cost;
-  cost.tilesCausal = tiles * (tiles + 1) / 2;
+  cost.tilesCausal = causal ? tiles * (tiles + 1) / 2 : tiles * tiles;
   cost.minKeys = T;
 
   std::vector<uint64_t> row(wordsFor(T));
@@ -29,15 +29,17 @@ MaskCost maskCost(const Mask &mask, int64_t T, int64_t tile) {
       std::fill(any.begin(), any.end(), 0);
       std::fill(all.begin(), all.end(), 1);
     }
-    fillMaskRow(mask, T, i, row.data());
-    const int64_t keys = countBits(row.data(), 0, i + 1);
+    fillMaskRow(mask, T, i, row.data(), causal);
+    const int64_t keys = countBits(row.data(), 0, rowEnd(T, i, causal));
+    // Key tiles of the domain for this query tile.
+    const int64_t lastTile = causal ? qt : tiles - 1;
     cost.pairs += keys;
     cost.maxKeys = std::max(cost.maxKeys, keys);
     cost.minKeys = std::min(cost.minKeys, keys);
     if (keys == 0)
       ++cost.emptyQueries;
-    for (int64_t kt = 0; kt <= qt; ++kt) {
-      const int64_t begin = kt * tile, end = std::min(begin + tile, i + 1);
+    for (int64_t kt = 0; kt <= lastTile; ++kt) {
+      const int64_t begin = kt * tile, end = std::min(begin + tile, rowEnd(T, i, causal));
       const int64_t n = countBits(row.data(), begin, end);
       if (n > 0)
         any[kt] = 1;
@@ -45,7 +47,7 @@ MaskCost maskCost(const Mask &mask, int64_t T, int64_t tile) {
         all[kt] = 0;
     }
     if (i % tile == tile - 1 || i == T - 1)
-      for (int64_t kt = 0; kt <= qt; ++kt) {
+      for (int64_t kt = 0; kt <= lastTile; ++kt) {
         cost.tilesNonEmpty += any[kt];
         cost.tilesFull += all[kt];
       }
@@ -64,7 +66,7 @@ CostReport costReport(const ConcretePattern &pattern, int64_t tile) {
   MaskCost &all = report.overall;
   all.minKeys = pattern.T;
   for (const Mask &mask : pattern.heads) {
-    MaskCost c = maskCost(mask, pattern.T, tile);
+    MaskCost c = maskCost(mask, pattern.T, tile, pattern.causal);
     report.heads.push_back(c);
     all.pairs += c.pairs;
     all.maxKeys = std::max(all.maxKeys, c.maxKeys);

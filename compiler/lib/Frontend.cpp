@@ -226,6 +226,12 @@ int64_t constantOf(ExprAttr expr, Operation *op) {
   return *value;
 }
 
+/// W of the grid op's instantiated pattern (the verifier checked H * W == T).
+int64_t gridWidth(Operation *op) {
+  auto pattern = op->getParentOfType<PatternOp>();
+  return constantOf(pattern.getParamDefault(*pattern.lookupParam("W")), op);
+}
+
 /// The fields of one mask op; for union and intersect only the kind (the
 /// caller converts the operands).
 void convertNode(Operation *op, Mask &m) {
@@ -240,6 +246,23 @@ void convertNode(Operation *op, Mask &m) {
       .Case([&](StrideOp o) {
         m.kind = MaskKind::Stride;
         m.period = constantOf(o.getPeriod(), op);
+        m.offset = constantOf(o.getOffsetOrZero(), op);
+      })
+      // Canonicalization turns rows and columns into chunks and strides; an
+      // IR that skipped it still converts.
+      .Case([&](GridRowsOp) {
+        m.kind = MaskKind::Chunk;
+        m.size = gridWidth(op);
+      })
+      .Case([&](GridColsOp) {
+        m.kind = MaskKind::Stride;
+        m.period = gridWidth(op);
+      })
+      .Case([&](GridWindowOp o) {
+        m.kind = MaskKind::GridWindow;
+        m.period = gridWidth(op);
+        m.dh = constantOf(o.getDh(), op);
+        m.dw = constantOf(o.getDw(), op);
       })
       .Case([&](ChunkOp o) {
         m.kind = MaskKind::Chunk;
@@ -324,6 +347,7 @@ ConcretePattern toConcretePattern(PatternOp pattern) {
     throw Error("error: pattern @" + pattern.getSymName().str() + " is not instantiated");
   ConcretePattern result;
   result.name = pattern.getSymName().str();
+  result.causal = pattern.isCausal();
   for (unsigned k = 0, e = pattern.getNumParams(); k < e; ++k) {
     std::string name = pattern.getParamName(k).str();
     int64_t value = constantOf(pattern.getParamDefault(k), pattern);

@@ -11,6 +11,7 @@
 #include "sparta/Error.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 namespace sparta {
 
@@ -31,7 +32,7 @@ std::vector<int64_t> randomBlocksOf(uint64_t seed, int64_t qblock, int64_t count
   return blocks;
 }
 
-/// The mask's predicate for a pair already known to be causal (0 <= j <= i < T).
+/// The mask's predicate for a pair already known to be in the domain.
 static bool holds(const Mask &mask, int64_t i, int64_t j) {
   switch (mask.kind) {
   case MaskKind::Dense:
@@ -39,7 +40,7 @@ static bool holds(const Mask &mask, int64_t i, int64_t j) {
   case MaskKind::Band:
     return mask.lo <= i - j && i - j <= mask.hi;
   case MaskKind::Stride:
-    return mask.period > 0 && (i - j) % mask.period == 0;
+    return mask.period > 0 && ((i - j) % mask.period + mask.period) % mask.period == mask.offset;
   case MaskKind::Chunk:
     return mask.size > 0 && i / mask.size == j / mask.size;
   case MaskKind::Summary:
@@ -63,14 +64,15 @@ static bool holds(const Mask &mask, int64_t i, int64_t j) {
     return true;
   case MaskKind::Empty:
     return false;
+  case MaskKind::GridWindow:
+    return mask.period > 0 && std::abs(i / mask.period - j / mask.period) <= mask.dh &&
+           std::abs(i % mask.period - j % mask.period) <= mask.dw;
   }
   return false;
 }
 
-bool allowed(const Mask &mask, int64_t T, int64_t i, int64_t j) {
-  if (!(0 <= j && j <= i && i < T))
-    return false;
-  return holds(mask, i, j);
+bool allowed(const Mask &mask, int64_t T, int64_t i, int64_t j, bool causal) {
+  return inDomain(T, i, j, causal) && holds(mask, i, j);
 }
 
 bool allowed(const ConcretePattern &pattern, int64_t head, int64_t i, int64_t j) {
@@ -79,7 +81,7 @@ bool allowed(const ConcretePattern &pattern, int64_t head, int64_t i, int64_t j)
   if (head < 0)
     throw Error("head " + std::to_string(head) + " is negative");
   const Mask &mask = pattern.heads[head % static_cast<int64_t>(pattern.heads.size())];
-  return allowed(mask, pattern.T, i, j);
+  return allowed(mask, pattern.T, i, j, pattern.causal);
 }
 
 } // namespace sparta

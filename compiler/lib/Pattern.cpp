@@ -21,7 +21,7 @@ bool Mask::operator==(const Mask &other) const {
   case MaskKind::Band:
     return lo == other.lo && hi == other.hi;
   case MaskKind::Stride:
-    return period == other.period;
+    return period == other.period && offset == other.offset;
   case MaskKind::Chunk:
     return size == other.size;
   case MaskKind::Summary:
@@ -34,6 +34,8 @@ bool Mask::operator==(const Mask &other) const {
   case MaskKind::Union:
   case MaskKind::Intersect:
     return operands == other.operands;
+  case MaskKind::GridWindow:
+    return period == other.period && dh == other.dh && dw == other.dw;
   }
   return false;
 }
@@ -50,7 +52,10 @@ static void print(std::ostringstream &os, const Mask &m) {
     os << "band(" << m.lo << ", " << m.hi << ")";
     return;
   case MaskKind::Stride:
-    os << "stride(" << m.period << ")";
+    os << "stride(" << m.period;
+    if (m.offset != 0)
+      os << ", " << m.offset;
+    os << ")";
     return;
   case MaskKind::Chunk:
     os << "chunk(" << m.size << ")";
@@ -66,6 +71,9 @@ static void print(std::ostringstream &os, const Mask &m) {
     return;
   case MaskKind::RandomBlocks:
     os << "random_blocks(" << m.block << ", " << m.count << ", " << m.seed << ")";
+    return;
+  case MaskKind::GridWindow:
+    os << "grid_window(" << m.period << ", " << m.dh << ", " << m.dw << ")";
     return;
   case MaskKind::Union:
   case MaskKind::Intersect:

@@ -65,17 +65,25 @@ Acc dot(const float *a, const float *b, int64_t d) {
 }
 } // namespace
 
-RowKeys RowKeys::fromMasks(const std::vector<Mask> &heads, int64_t T) {
+static RowKeys keysOf(const std::vector<Mask> &heads, int64_t T, bool causal) {
   RowKeys keys;
   for (const Mask &mask : heads) {
     std::vector<std::vector<int64_t>> rows(T);
     for (int64_t i = 0; i < T; ++i)
-      for (int64_t j = 0; j <= i; ++j)
-        if (allowed(mask, T, i, j))
+      for (int64_t j = 0; j < (causal ? i + 1 : T); ++j)
+        if (allowed(mask, T, i, j, causal))
           rows[i].push_back(j);
     keys.perMask.push_back(std::move(rows));
   }
   return keys;
+}
+
+RowKeys RowKeys::fromMasks(const std::vector<Mask> &heads, int64_t T) {
+  return keysOf(heads, T, /*causal=*/true);
+}
+
+RowKeys RowKeys::fromPattern(const ConcretePattern &pattern) {
+  return keysOf(pattern.heads, pattern.T, pattern.causal);
 }
 
 RowKeys RowKeys::fromPredicates(int64_t T,
@@ -320,15 +328,16 @@ AttentionGrads lowPrecisionBackward(const std::vector<Mask> &heads, const Attent
 AttentionOutput referenceForward(const ConcretePattern &pattern, int64_t B, int64_t H, int64_t d,
                                  const std::vector<float> &q, const std::vector<float> &k,
                                  const std::vector<float> &v, double scale) {
-  return referenceForward(pattern.heads, AttentionShape{B, H, pattern.T, d}, q, k, v, scale);
+  return referenceForward(RowKeys::fromPattern(pattern), AttentionShape{B, H, pattern.T, d}, q, k,
+                          v, scale);
 }
 
 AttentionGrads referenceBackward(const ConcretePattern &pattern, int64_t B, int64_t H, int64_t d,
                                  const std::vector<float> &q, const std::vector<float> &k,
                                  const std::vector<float> &v, const std::vector<float> &dout,
                                  double scale) {
-  return referenceBackward(pattern.heads, AttentionShape{B, H, pattern.T, d}, q, k, v, dout,
-                           scale);
+  return referenceBackward(RowKeys::fromPattern(pattern), AttentionShape{B, H, pattern.T, d}, q, k,
+                           v, dout, scale);
 }
 
 double maxAbsDiff(const std::vector<float> &a, const std::vector<float> &b) {

@@ -2,8 +2,9 @@
 //
 // For each query i (ascending), the set of positions reachable in s steps is a
 // row of bits: S1 = row(i) of the top layer, S(s+1) = OR of row(p) of the next
-// layer down over p in S(s). All masks are causal, so every set lies within
-// [0, i] and the query is satisfied once [0, i] is full. Rows are ORed in
+// layer down over p in S(s). In a causal pattern every set lies within
+// [0, i] and the query is satisfied once [0, i] is full; in a bidirectional
+// one the target is all of [0, T). Rows are ORed in
 // ascending p while tracking the lowest clear bit `low`: words below it are
 // full and are skipped, which keeps the work near-linear for the paper's
 // patterns (their rows fill from the bottom up). Within a step, ORing stops
@@ -58,7 +59,7 @@ ValidityResult checkValidity(const ConcretePattern &pattern,
     int64_t index = perHead ? m % n : 0;
     auto &slot = matrices[index];
     if (!slot)
-      slot = std::make_unique<MaskMatrix>(layerMask(pattern, options, m), T);
+      slot = std::make_unique<MaskMatrix>(layerMask(pattern, options, m), T, pattern.causal);
     layer[m] = slot.get();
   }
 
@@ -66,31 +67,32 @@ ValidityResult checkValidity(const ConcretePattern &pattern,
   std::vector<uint64_t> current(W), next(W);
   ValidityResult result;
   for (int64_t i = 0; i < T; ++i) {
-    const int64_t iw = (i >> 6) + 1; // words holding [0, i]
+    const int64_t end = rowEnd(T, i, pattern.causal); // the keys to reach: [0, end)
+    const int64_t iw = ((end - 1) >> 6) + 1;           // words holding them
     // Step 1: the top layer's row.
     const uint64_t *top = layer[k - 1]->row(i);
     std::copy(top, top + iw, current.begin());
-    int64_t low = firstClearBit(current.data(), 0, i + 1);
+    int64_t low = firstClearBit(current.data(), 0, end);
     // Steps 2..k, through layers k-2 .. 0. (A full set is no reason to stop
     // before the last step: the next layer may map it to less.)
     for (int64_t m = k - 2; m >= 0; --m) {
       std::fill(next.begin(), next.begin() + iw, 0);
       int64_t nextLow = 0;
       const MaskMatrix &M = *layer[m];
-      for (int64_t w = 0; w < iw && nextLow <= i; ++w) {
-        for (uint64_t bits = current[w]; bits && nextLow <= i; bits &= bits - 1) {
+      for (int64_t w = 0; w < iw && nextLow < end; ++w) {
+        for (uint64_t bits = current[w]; bits && nextLow < end; bits &= bits - 1) {
           const int64_t p = (w << 6) + __builtin_ctzll(bits);
           const uint64_t *row = M.row(p);
-          const int64_t pw = (p >> 6) + 1;
+          const int64_t pw = ((rowEnd(T, p, pattern.causal) - 1) >> 6) + 1;
           for (int64_t v = nextLow >> 6; v < pw; ++v)
             next[v] |= row[v];
-          nextLow = firstClearBit(next.data(), nextLow, i + 1);
+          nextLow = firstClearBit(next.data(), nextLow, end);
         }
       }
       current.swap(next);
       low = nextLow;
     }
-    if (low <= i) {
+    if (low < end) {
       result.valid = false;
       result.query = i;
       result.key = low;

@@ -1,9 +1,12 @@
 //===- Canonicalize.cpp - The sparta-canonicalize pass ---------------------===//
 //
 // Exact simplification of mask expressions. Each rewrite keeps the set of
-// allowed (i, j) pairs unchanged under the causal semantics 0 <= j <= i < T;
-// several use that window: i - j is always in [0, T-1], and i, j < T. Rules
-// that need T only fire inside instantiated patterns. The planner relies on
+// allowed (i, j) pairs unchanged in the pattern's domain: 0 <= j <= i < T for
+// a causal pattern, 0 <= i, j < T for a bidirectional one. Several use that
+// window: i - j is always in [0, T-1] (causal) or [-(T-1), T-1], and i, j < T.
+// Rules that need T only fire inside instantiated patterns. The grid ops
+// become chunks and strides (rows and columns of an instantiated grid), and
+// windows of one row or one column intersections with a band. The planner relies on
 // the result: unions and intersections are flat, operands distinct, and a
 // primitive that covers all or nothing is spelled sparta.dense/sparta.empty.
 //
@@ -35,6 +38,24 @@ static std::optional<int64_t> knownT(Operation *op) {
 }
 
 static std::optional<int64_t> constant(ExprAttr e) { return e.getConstantValue(); }
+
+/// Whether the enclosing pattern is causal (the default).
+static bool isCausal(Operation *op) {
+  auto pattern = op->getParentOfType<PatternOp>();
+  return !pattern || pattern.isCausal();
+}
+
+/// The value of parameter `name` of an instantiated enclosing pattern.
+static std::optional<int64_t> knownParam(Operation *op, StringRef name) {
+  auto pattern = op->getParentOfType<PatternOp>();
+  return pattern ? pattern.getParamValue(name) : std::nullopt;
+}
+
+static Value createBand(PatternRewriter &rewriter, Location loc, int64_t lo, int64_t hi) {
+  MLIRContext *ctx = rewriter.getContext();
+  return BandOp::create(rewriter, loc, MaskType::get(ctx), ExprAttr::getConstant(ctx, lo),
+                        ExprAttr::getConstant(ctx, hi));
+}
 
 static void replaceWithDense(PatternRewriter &rewriter, Operation *op) {
   rewriter.replaceOp(
@@ -103,7 +124,7 @@ struct SimplifySetOp : public OpRewritePattern<OpTy> {
   }
 };
 
-/// band: lo <= i-j <= hi with i-j in [0, T-1].
+/// band: lo <= i-j <= hi with i-j in [0, T-1] (causal) or [-(T-1), T-1].
 struct SimplifyBand : public OpRewritePattern<BandOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(BandOp op, PatternRewriter &rewriter) const override {
@@ -111,13 +132,15 @@ struct SimplifyBand : public OpRewritePattern<BandOp> {
     if (!lo || !hi)
       return failure();
     std::optional<int64_t> t = knownT(op);
-    int64_t newLo = std::max<int64_t>(*lo, 0);
+    bool causal = isCausal(op);
+    int64_t least = causal ? 0 : t ? -(*t - 1) : *lo; // the domain's least i - j
+    int64_t newLo = std::max<int64_t>(*lo, least);
     int64_t newHi = t ? std::min<int64_t>(*hi, *t - 1) : *hi;
     if (newLo > newHi) {
       replaceWithEmpty(rewriter, op);
       return success();
     }
-    if (t && newLo == 0 && newHi == *t - 1) {
+    if (t && newLo == least && newHi == *t - 1) {
       replaceWithDense(rewriter, op);
       return success();
     }
@@ -130,12 +153,15 @@ struct SimplifyBand : public OpRewritePattern<BandOp> {
   }
 };
 
-/// stride: period 1 admits every i-j; a period >= T admits only i-j = 0.
+/// stride: period 1 admits every i-j (the offset is then 0); a period >= T
+/// admits only i-j = offset (and offset - period, bidirectional): |i-j| < T.
+/// A written offset of 0 is dropped.
 struct SimplifyStride : public OpRewritePattern<StrideOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(StrideOp op, PatternRewriter &rewriter) const override {
     std::optional<int64_t> period = constant(op.getPeriod());
-    if (!period)
+    std::optional<int64_t> offset = constant(op.getOffsetOrZero());
+    if (!period || !offset)
       return failure();
     if (*period == 1) {
       replaceWithDense(rewriter, op);
@@ -143,11 +169,68 @@ struct SimplifyStride : public OpRewritePattern<StrideOp> {
     }
     std::optional<int64_t> t = knownT(op);
     if (t && *period >= *t) {
-      ExprAttr zero = ExprAttr::getConstant(op.getContext(), 0);
-      rewriter.replaceOpWithNewOp<BandOp>(op, op.getType(), zero, zero);
+      Value forward = createBand(rewriter, op.getLoc(), *offset, *offset);
+      if (isCausal(op) || *offset == 0) {
+        rewriter.replaceOp(op, forward);
+        return success();
+      }
+      Value backward = createBand(rewriter, op.getLoc(), *offset - *period, *offset - *period);
+      rewriter.replaceOpWithNewOp<UnionOp>(op, op.getType(), ValueRange{forward, backward});
+      return success();
+    }
+    if (op.getOffsetAttr() && *offset == 0) {
+      rewriter.replaceOpWithNewOp<StrideOp>(op, op.getType(), op.getPeriod(), ExprAttr());
       return success();
     }
     return failure();
+  }
+};
+
+/// grid_rows = chunk size = W, grid_cols = stride period = W, once W is known.
+template <typename OpTy, typename NewOpTy>
+struct GridLine : public OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+  LogicalResult matchAndRewrite(OpTy op, PatternRewriter &rewriter) const override {
+    std::optional<int64_t> w = knownParam(op, "W");
+    if (!w)
+      return failure();
+    ExprAttr width = ExprAttr::getConstant(op.getContext(), *w);
+    if constexpr (std::is_same_v<NewOpTy, ChunkOp>)
+      rewriter.replaceOpWithNewOp<ChunkOp>(op, op.getType(), width);
+    else
+      rewriter.replaceOpWithNewOp<StrideOp>(op, op.getType(), width, ExprAttr());
+    return success();
+  }
+};
+
+/// grid_window of one row (dh = 0) is a band inside the row's chunk; of one
+/// column (dw = 0), a band on the stride of W; covering the grid, dense.
+struct SimplifyGridWindow : public OpRewritePattern<GridWindowOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(GridWindowOp op, PatternRewriter &rewriter) const override {
+    std::optional<int64_t> dh = constant(op.getDh()), dw = constant(op.getDw());
+    std::optional<int64_t> w = knownParam(op, "W"), h = knownParam(op, "H");
+    if (!dh || !dw || !w || !h)
+      return failure();
+    MLIRContext *ctx = op.getContext();
+    if (*dh >= *h - 1 && *dw >= *w - 1) {
+      replaceWithDense(rewriter, op);
+      return success();
+    }
+    int64_t back = isCausal(op) ? 0 : 1; // whether the band reaches forward too
+    Value line, band;
+    if (*dh == 0) {
+      line = ChunkOp::create(rewriter, op.getLoc(), MaskType::get(ctx), ExprAttr::getConstant(ctx, *w));
+      band = createBand(rewriter, op.getLoc(), -back * *dw, *dw);
+    } else if (*dw == 0) {
+      line = StrideOp::create(rewriter, op.getLoc(), MaskType::get(ctx),
+                              ExprAttr::getConstant(ctx, *w), ExprAttr());
+      band = createBand(rewriter, op.getLoc(), -back * *dh * *w, *dh * *w);
+    } else {
+      return failure();
+    }
+    rewriter.replaceOpWithNewOp<IntersectOp>(op, op.getType(), ValueRange{line, band});
+    return success();
   }
 };
 
@@ -219,7 +302,8 @@ struct SimplifyRandomBlocks : public OpRewritePattern<RandomBlocksOp> {
 /// The rewrites of single mask ops (everything but union and intersect).
 void addLeafPatterns(RewritePatternSet &set) {
   set.add<SimplifyBand, SimplifyStride, SimplifyChunk, SimplifySummary,
-          SimplifyGlobal<GlobalKeysOp>, SimplifyGlobal<GlobalQueriesOp>, SimplifyRandomBlocks>(
+          SimplifyGlobal<GlobalKeysOp>, SimplifyGlobal<GlobalQueriesOp>, SimplifyRandomBlocks,
+          GridLine<GridRowsOp, ChunkOp>, GridLine<GridColsOp, StrideOp>, SimplifyGridWindow>(
       set.getContext());
 }
 

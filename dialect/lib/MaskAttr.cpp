@@ -24,13 +24,14 @@ unsigned MaskAttr::arity(MaskNodeKind kind) {
   switch (kind) {
   case MaskNodeKind::Band:
   case MaskNodeKind::Summary:
+  case MaskNodeKind::Stride: // period, offset (written only when not 0)
     return 2;
-  case MaskNodeKind::Stride:
   case MaskNodeKind::Chunk:
   case MaskNodeKind::GlobalKeys:
   case MaskNodeKind::GlobalQueries:
     return 1;
   case MaskNodeKind::RandomBlocks:
+  case MaskNodeKind::GridWindow:
     return 3;
   default:
     return 0;
@@ -66,7 +67,12 @@ FailureOr<MaskAttr> MaskAttr::parseBare(AsmParser &parser) {
     if (parser.parseLParen())
       return failure();
     for (unsigned k = 0; k < n; ++k) {
-      if (k && parser.parseComma())
+      // A stride's offset is optional: stride(8) is stride(8, 0).
+      if (*kind == MaskNodeKind::Stride && k == 1 && failed(parser.parseOptionalComma())) {
+        values.push_back(0);
+        break;
+      }
+      if (k && !(*kind == MaskNodeKind::Stride && k == 1) && parser.parseComma())
         return failure();
       // The seed of random_blocks is unsigned 64-bit (sparta::Mask::seed).
       if (*kind == MaskNodeKind::RandomBlocks && k == 2) {
@@ -105,6 +111,8 @@ void MaskAttr::printBare(raw_ostream &os) const {
     return;
   os << '(';
   for (auto [k, value] : llvm::enumerate(getValues())) {
+    if (kind == MaskNodeKind::Stride && k == 1 && value == 0)
+      break;
     if (k)
       os << ", ";
     if (kind == MaskNodeKind::RandomBlocks && k == 2)
@@ -148,7 +156,15 @@ LogicalResult MaskAttr::verify(function_ref<InFlightDiagnostic()> emitError, Mas
   };
   switch (kind) {
   case MaskNodeKind::Stride:
-    return atLeast(0, 1, "period");
+    if (failed(atLeast(0, 1, "period")) || failed(atLeast(1, 0, "offset")))
+      return failure();
+    if (values[1] >= values[0])
+      return emitError() << "mask 'stride': offset must be below period, got offset = "
+                         << values[1] << " >= period = " << values[0];
+    return success();
+  case MaskNodeKind::GridWindow:
+    return failure(failed(atLeast(0, 1, "width")) || failed(atLeast(1, 0, "dh")) ||
+                   failed(atLeast(2, 0, "dw")));
   case MaskNodeKind::Chunk:
     return atLeast(0, 1, "size");
   case MaskNodeKind::Summary:

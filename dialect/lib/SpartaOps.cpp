@@ -110,6 +110,11 @@ ParseResult PatternOp::parse(OpAsmParser &parser, OperationState &result) {
   result.addAttribute(getSymNameAttrName(result.name), symName);
   result.addAttribute(getParamNamesAttrName(result.name), ArrayAttr::get(ctx, names));
   result.addAttribute(getParamDefaultsAttrName(result.name), ArrayAttr::get(ctx, defaults));
+  // `causal` is the default and only accepted; `bidirectional` is the attribute.
+  if (succeeded(parser.parseOptionalKeyword("bidirectional")))
+    result.addAttribute(getBidirectionalAttrName(result.name), UnitAttr::get(ctx));
+  else
+    (void)parser.parseOptionalKeyword("causal");
   if (succeeded(parser.parseOptionalKeyword("instantiated")))
     result.addAttribute(getInstantiatedAttrName(result.name), UnitAttr::get(ctx));
   if (parser.parseOptionalAttrDictWithKeyword(result.attributes))
@@ -139,11 +144,14 @@ void PatternOp::print(OpAsmPrinter &p) {
     }
   }
   p << ')';
+  if (getBidirectional())
+    p << " bidirectional";
   if (getInstantiated())
     p << " instantiated";
   p.printOptionalAttrDictWithKeyword(
       (*this)->getAttrs(), {getSymNameAttrName(), getParamNamesAttrName(),
-                            getParamDefaultsAttrName(), getInstantiatedAttrName()});
+                            getParamDefaultsAttrName(), getBidirectionalAttrName(),
+                            getInstantiatedAttrName()});
   p << ' ';
   p.printRegion(getBody(), /*printEntryBlockArgs=*/false, /*printBlockTerminators=*/true);
 }
@@ -155,7 +163,8 @@ LogicalResult PatternOp::verify() {
   llvm::StringSet<> seen;
   for (unsigned k = 0, e = getNumParams(); k < e; ++k) {
     StringRef name = getParamName(k);
-    if (!isIdentifier(name) || name == "mod" || name == "instantiated")
+    if (!isIdentifier(name) || name == "mod" || name == "instantiated" || name == "causal" ||
+        name == "bidirectional")
       return emitOpError() << "parameter name '" << name
                            << "' is not an identifier (or is a reserved word)";
     if (!seen.insert(name).second)
@@ -254,14 +263,67 @@ static LogicalResult checkAtLeast(Operation *op, StringRef field, std::optional<
 }
 
 LogicalResult BandOp::verify() {
-  return verifyExprs(*this, {{"lo", getLo()}, {"hi", getHi()}});
+  auto v = verifyExprs(*this, {{"lo", getLo()}, {"hi", getHi()}});
+  if (failed(v))
+    return failure();
+  // In a causal pattern j <= i anyway: a negative lo would only read as if the
+  // band reached forward, which it never can.
+  auto pattern = (*this)->getParentOfType<PatternOp>();
+  if (std::optional<int64_t> lo = (*v)[0]; lo && *lo < 0 && pattern && pattern.isCausal())
+    return emitOpError() << "lo = " << *lo
+                         << " reaches keys after the query (j > i), which a causal pattern "
+                            "never allows; declare the pattern 'bidirectional' or write lo >= 0";
+  return success();
+}
+
+ExprAttr StrideOp::getOffsetOrZero() {
+  return getOffsetAttr() ? getOffsetAttr() : ExprAttr::getConstant(getContext(), 0);
 }
 
 LogicalResult StrideOp::verify() {
-  auto v = verifyExprs(*this, {{"period", getPeriod()}});
-  if (failed(v))
+  auto v = verifyExprs(*this, {{"period", getPeriod()}, {"offset", getOffsetOrZero()}});
+  if (failed(v) || failed(checkAtLeast(*this, "period", (*v)[0], 1)) ||
+      failed(checkAtLeast(*this, "offset", (*v)[1], 0)))
     return failure();
-  return checkAtLeast(*this, "period", (*v)[0], 1);
+  std::optional<int64_t> period = (*v)[0], offset = (*v)[1];
+  if (period && offset && *offset >= *period)
+    return emitOpError() << "offset must be below period, got offset = " << *offset
+                         << " >= period = " << *period;
+  return success();
+}
+
+/// The grid ops need parameters H and W, and H * W == T once they are known.
+static LogicalResult verifyGrid(Operation *op) {
+  auto pattern = op->getParentOfType<PatternOp>();
+  if (!pattern)
+    return success();
+  for (StringRef name : {"H", "W"})
+    if (!pattern.lookupParam(name))
+      return op->emitOpError() << "needs pattern parameters H and W (a grid of H rows of W "
+                                  "positions), but '"
+                               << name << "' is not declared (declared: "
+                               << pattern.getParamList() << ")";
+  std::optional<int64_t> h = pattern.getParamValue("H"), w = pattern.getParamValue("W"),
+                         t = pattern.getKnownT();
+  if (!h || !w || !t)
+    return success();
+  int64_t cells = 0;
+  if (*h < 1 || *w < 1 || __builtin_mul_overflow(*h, *w, &cells) || cells != *t)
+    return op->emitOpError() << "needs a grid of H rows of W positions with H * W == T, got H = "
+                             << *h << ", W = " << *w << ", T = " << *t;
+  return success();
+}
+
+LogicalResult GridRowsOp::verify() { return verifyGrid(*this); }
+
+LogicalResult GridColsOp::verify() { return verifyGrid(*this); }
+
+LogicalResult GridWindowOp::verify() {
+  auto v = verifyExprs(*this, {{"dh", getDh()}, {"dw", getDw()}});
+  if (failed(v) || failed(checkAtLeast(*this, "dh", (*v)[0], 0)) ||
+      failed(checkAtLeast(*this, "dw", (*v)[1], 0)))
+    return failure();
+  return verifyGrid(*this);
 }
 
 LogicalResult ChunkOp::verify() {

@@ -17,6 +17,27 @@
 using namespace mlir;
 using namespace mlir::sparta;
 
+/// An offset bound: an integer, `inf` or `-inf` (+-tiling::kUnbounded).
+static ParseResult parseBound(AsmParser &parser, int64_t &value) {
+  bool negative = succeeded(parser.parseOptionalMinus());
+  if (succeeded(parser.parseOptionalKeyword("inf")))
+    value = BandScheduleAttr::kUnbounded;
+  else if (parser.parseInteger(value))
+    return failure();
+  if (negative)
+    value = -value;
+  return success();
+}
+
+static void printBound(raw_ostream &os, int64_t value) {
+  if (value >= BandScheduleAttr::kUnbounded)
+    os << "inf";
+  else if (value <= -BandScheduleAttr::kUnbounded)
+    os << "-inf";
+  else
+    os << value;
+}
+
 //===----------------------------------------------------------------------===//
 // #sparta.map
 //===----------------------------------------------------------------------===//
@@ -36,9 +57,21 @@ FailureOr<IndexMapAttr> IndexMapAttr::parseBare(AsmParser &parser) {
       return failure();
     if (*kind == IndexMapKind::SummaryGather && (parser.parseComma() || parser.parseInteger(width)))
       return failure();
-    if (*kind != IndexMapKind::SummaryGather && succeeded(parser.parseOptionalComma()) &&
-        (parser.parseKeyword("pack") || parser.parseEqual() || parser.parseInteger(pack)))
-      return failure();
+    // strided<p, rotate = k> keeps the rotation in `width` (tiling::IndexMap::w).
+    while (*kind != IndexMapKind::SummaryGather && succeeded(parser.parseOptionalComma())) {
+      StringRef key;
+      SMLoc keyLoc = parser.getCurrentLocation();
+      if (parser.parseKeyword(&key) || parser.parseEqual())
+        return failure();
+      if (key == "pack" || (key == "rotate" && *kind == IndexMapKind::Strided)) {
+        if (parser.parseInteger(key == "pack" ? pack : width))
+          return failure();
+      } else {
+        return parser.emitError(keyLoc, "unknown index map option '")
+               << key << "' (expected pack" << (*kind == IndexMapKind::Strided ? " or rotate" : "")
+               << ")";
+      }
+    }
     if (parser.parseGreater())
       return failure();
   }
@@ -56,6 +89,8 @@ void IndexMapAttr::printBare(raw_ostream &os) const {
   os << '<' << getPeriod();
   if (getKind() == IndexMapKind::SummaryGather)
     os << ", " << getWidth();
+  if (getKind() == IndexMapKind::Strided && getWidth() != 0)
+    os << ", rotate = " << getWidth();
   if (getPack() != 1)
     os << ", pack = " << getPack();
   os << '>';
@@ -90,8 +125,14 @@ LogicalResult IndexMapAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (period < 1)
     return emitError() << "index map '" << stringifyIndexMapKind(kind)
                        << "': period must be at least 1, got " << period;
-  if (kind != IndexMapKind::SummaryGather && width != 0)
+  if (kind == IndexMapKind::Strided && width != 0 && (width < 0 || width >= period || pack != 1))
+    return emitError() << "index map 'strided': rotate must be in [0, period) and the map "
+                          "unpacked, got rotate = "
+                       << width;
+  if (kind == IndexMapKind::Chunked && width != 0)
     return emitError() << "index map '" << stringifyIndexMapKind(kind) << "' takes no width";
+  if (kind == IndexMapKind::Strided)
+    return success();
   if (width < 0 || width > period)
     return emitError() << "index map 'summary_gather': width must be in [0, period], got "
                        << width;
@@ -112,11 +153,8 @@ Attribute BandScheduleAttr::parse(AsmParser &parser, Type) {
   SMLoc loc = parser.getCurrentLocation();
   int64_t dlo = 0, dhi = 0;
   std::optional<int64_t> rowsBelow;
-  if (parser.parseLess() || parser.parseInteger(dlo) || parser.parseComma())
-    return {};
-  if (succeeded(parser.parseOptionalKeyword("inf")))
-    dhi = kUnbounded;
-  else if (parser.parseInteger(dhi))
+  if (parser.parseLess() || parseBound(parser, dlo) || parser.parseComma() ||
+      parseBound(parser, dhi))
     return {};
   if (succeeded(parser.parseOptionalComma())) {
     int64_t rows = 0;
@@ -131,11 +169,10 @@ Attribute BandScheduleAttr::parse(AsmParser &parser, Type) {
 }
 
 void BandScheduleAttr::print(AsmPrinter &printer) const {
-  printer << '<' << getDlo() << ", ";
-  if (getDhi() >= kUnbounded)
-    printer << "inf";
-  else
-    printer << getDhi();
+  printer << '<';
+  printBound(printer.getStream(), getDlo());
+  printer << ", ";
+  printBound(printer.getStream(), getDhi());
   if (getRowsBelow())
     printer << ", rows_below = " << *getRowsBelow();
   printer << '>';
@@ -143,10 +180,11 @@ void BandScheduleAttr::print(AsmPrinter &printer) const {
 
 LogicalResult BandScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError, int64_t dlo,
                                        int64_t dhi, std::optional<int64_t> rowsBelow) {
-  // Offsets are causal (qpos >= kpos), and dhi beyond kUnbounded would
-  // overflow the kernels' int arithmetic.
-  if (dlo < 0)
-    return emitError() << "band schedule: dlo must be at least 0, got " << dlo;
+  // Offsets beyond +-kUnbounded would overflow the kernels' int arithmetic;
+  // negative offsets (keys after the query) need a bidirectional plan, which
+  // the component's verifier checks.
+  if (dlo < -kUnbounded)
+    return emitError() << "band schedule: dlo must be at least -2^30 (write -inf), got " << dlo;
   if (dlo > dhi)
     return emitError() << "band schedule: dlo must not exceed dhi, got dlo = " << dlo
                        << " > dhi = " << dhi;
@@ -176,7 +214,7 @@ Attribute PrefixScheduleAttr::parse(AsmParser &parser, Type) {
   if (*kind == PrefixScheduleKind::GlobalKeys &&
       (parser.parseComma() || parser.parseKeyword("count") || parser.parseEqual() ||
        parser.parseInteger(count) || parser.parseComma() || parser.parseKeyword("offset") ||
-       parser.parseEqual() || parser.parseInteger(offset)))
+       parser.parseEqual() || parseBound(parser, offset)))
     return {};
   if (*kind == PrefixScheduleKind::GlobalKeys && succeeded(parser.parseOptionalComma()) &&
       (parser.parseKeyword("skip_period") || parser.parseEqual() ||
@@ -190,8 +228,10 @@ Attribute PrefixScheduleAttr::parse(AsmParser &parser, Type) {
 
 void PrefixScheduleAttr::print(AsmPrinter &printer) const {
   printer << '<' << stringifyPrefixScheduleKind(getKind());
-  if (getKind() == PrefixScheduleKind::GlobalKeys)
-    printer << ", count = " << getCount() << ", offset = " << getOffset();
+  if (getKind() == PrefixScheduleKind::GlobalKeys) {
+    printer << ", count = " << getCount() << ", offset = ";
+    printBound(printer.getStream(), getOffset());
+  }
   if (getSkipPeriod() != 0)
     printer << ", skip_period = " << getSkipPeriod();
   printer << '>';
@@ -203,8 +243,9 @@ LogicalResult PrefixScheduleAttr::verify(function_ref<InFlightDiagnostic()> emit
   if (kind != PrefixScheduleKind::GlobalKeys && (count != 0 || offset != 0))
     return emitError() << "prefix schedule '" << stringifyPrefixScheduleKind(kind)
                        << "' takes no count or offset";
-  if (count < 0 || offset < 0)
-    return emitError() << "prefix schedule: count and offset must be at least 0, got count = "
+  if (count < 0 || offset < -BandScheduleAttr::kUnbounded || offset > BandScheduleAttr::kUnbounded)
+    return emitError() << "prefix schedule: count must be at least 0 and offset within +-2^30, "
+                          "got count = "
                        << count << ", offset = " << offset;
   if (skipPeriod != 0 && (kind != PrefixScheduleKind::GlobalKeys || skipPeriod < 2))
     return emitError() << "prefix schedule: skip_period must be 0 or at least 2, and only for "

@@ -63,6 +63,8 @@ ParseResult PlanOp::parse(OpAsmParser &parser, OperationState &result) {
   result.addAttribute(getSymNameAttrName(result.name), symName);
   result.addAttribute(getParamNamesAttrName(result.name), ArrayAttr::get(ctx, names));
   result.addAttribute(getParamValuesAttrName(result.name), DenseI64ArrayAttr::get(ctx, values));
+  if (succeeded(parser.parseOptionalKeyword("bidirectional")))
+    result.addAttribute(getBidirectionalAttrName(result.name), UnitAttr::get(ctx));
   if (parser.parseOptionalAttrDictWithKeyword(result.attributes))
     return failure();
   Region *body = result.addRegion();
@@ -81,9 +83,11 @@ void PlanOp::print(OpAsmPrinter &p) {
     p << (k ? ", " : "") << llvm::cast<StringAttr>(std::get<0>(entry)).getValue() << " = "
       << std::get<1>(entry);
   p << ')';
+  if (getBidirectional())
+    p << " bidirectional";
   p.printOptionalAttrDictWithKeyword((*this)->getAttrs(),
                                      {getSymNameAttrName(), getParamNamesAttrName(),
-                                      getParamValuesAttrName()});
+                                      getParamValuesAttrName(), getBidirectionalAttrName()});
   p << ' ';
   p.printRegion(getBody(), /*printEntryBlockArgs=*/false, /*printBlockTerminators=*/false);
 }
@@ -307,10 +311,21 @@ LogicalResult ComponentOp::verify() {
   }
 
   Attribute schedule = getSchedule();
+  // Keys after the query exist only in a bidirectional plan.
+  bool causal = !plan.getBidirectional();
   if (auto band = llvm::dyn_cast<BandScheduleAttr>(schedule)) {
     if (std::optional<int64_t> rows = band.getRowsBelow(); rows && *rows > T)
       return emitOpError() << "band rows_below = " << *rows << " exceeds T = " << T;
+    if (causal && band.getDlo() < 0)
+      return emitOpError() << "band dlo = " << band.getDlo()
+                           << " < 0 (keys after the query) needs a bidirectional plan";
   } else if (auto prefix = llvm::dyn_cast<PrefixScheduleAttr>(schedule)) {
+    if (causal && prefix.getOffset() < 0)
+      return emitOpError() << "prefix offset = "
+                           << (prefix.getOffset() <= -BandScheduleAttr::kUnbounded
+                                   ? std::string("-inf")
+                                   : std::to_string(prefix.getOffset()))
+                           << " < 0 (keys after the query) needs a bidirectional plan";
     if (!identityQueries)
       return emitOpError() << "prefix schedules need the identity query map";
     bool global = prefix.getKind() == PrefixScheduleKind::GlobalKeys;

@@ -72,6 +72,10 @@ void ModelConfig::validate() const {
 ConcretePattern ModelConfig::loadPattern() const {
   ConcretePattern pattern = sparta::loadPattern(patternPath, bindings());
   if (pattern.T != T) throw Error("pattern T differs from the model's T");
+  // The model predicts each token from the ones before it.
+  if (!pattern.causal)
+    throw Error("the model is autoregressive, but " + patternPath +
+                " is bidirectional: its queries would see the tokens they predict");
   if (headsMode == HeadsMode::Merged && pattern.heads.size() != 1)
     throw Error("heads mode 'merged' needs a pattern with one (union) mask; " + patternPath + " has " +
                 std::to_string(pattern.heads.size()) +

@@ -33,9 +33,11 @@ def test_import_and_version():
 
 @pytest.mark.parametrize("path", PATTERN_FILES, ids=os.path.basename)
 def test_check_agrees_with_the_tool(path):
-    p = sparta.Pattern(path, T=512, L=32)
+    # Image patterns need a grid of H x W = T positions.
+    grid = {"H": 16, "W": 32} if os.path.basename(path).startswith("image_") else {}
+    p = sparta.Pattern(path, T=512, L=32, **grid)
     report = p.check(layers=2)
-    tool = cli_report(path, "T=512", "L=32")
+    tool = cli_report(path, "T=512", "L=32", *[f"{k}={v}" for k, v in grid.items()])
     assert report.valid == (tool["valid"] == "yes")
     assert report.overall.pairs == int(tool["pairs"])
     assert f"{report.work_ratio:.3f}" == tool["work-ratio"]

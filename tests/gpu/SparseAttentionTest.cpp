@@ -7,10 +7,11 @@
 // heads wrap around the pattern's masks unevenly). CorpusOnGpu adds entries of
 // the plan corpus (tests/plan-corpus/, tests/unit/PlanCorpusTest.cpp) that
 // reach each lowering: packed short groups, dilated windows, global keys
-// minus a stride, one table over overlapping windows; EmptyHeads runs masks
-// with no pair (O = 0, lse = -inf, zero gradients). TileShapes runs every
-// pattern file with each kernel tile edge forced (AttentionConfig::tile) and
-// checks that a second backward gives the same bits.
+// minus a stride, one table over overlapping windows, strides with an offset
+// and bidirectional cuts and bands; EmptyHeads runs masks with no pair (O = 0,
+// lse = -inf, zero gradients). TileShapes runs every pattern file with each
+// kernel tile edge forced (AttentionConfig::tile) and checks that a second
+// backward gives the same bits.
 //
 // Criterion (FlashAttention style): the kernel's max error against an fp64
 // reference computed from the same rounded inputs must be at most twice the
@@ -182,10 +183,11 @@ Outcome runCase(const Case &c) {
   }
 
   LowPrecision lp = c.dtype == ElementType::BF16 ? LowPrecision::BF16 : LowPrecision::FP16;
-  AttentionOutput ref = referenceForward(pattern.heads, shape, q, k, v, scale);
-  AttentionOutput low = lowPrecisionForward(pattern.heads, shape, q, k, v, scale, lp);
-  AttentionGrads gref = referenceBackward(pattern.heads, shape, q, k, v, dout, scale);
-  AttentionGrads glow = lowPrecisionBackward(pattern.heads, shape, q, k, v, dout, scale, lp);
+  const RowKeys keys = RowKeys::fromPattern(pattern); // causal or bidirectional
+  AttentionOutput ref = referenceForward(keys, shape, q, k, v, scale);
+  AttentionOutput low = lowPrecisionForward(keys, shape, q, k, v, scale, lp);
+  AttentionGrads gref = referenceBackward(keys, shape, q, k, v, dout, scale);
+  AttentionGrads glow = lowPrecisionBackward(keys, shape, q, k, v, dout, scale, lp);
   bool ok = within("o", o, ref.o, low.o, out.detail);
   // fp32 rounding of dP - D (d products of magnitude |dO| |V|), carried into
   // dQ = scale dS K and dK = scale dS^T Q over at most T keys or queries.
@@ -224,6 +226,10 @@ std::vector<Case> casesFor(const std::string &name) {
     cases.push_back(Case{file, {{"T", 200}, {"L", 16}}, ElementType::BF16, 64, 1, 3});
     if (name.rfind("fixed", 0) == 0)
       cases.back().params["c"] = 4;
+    if (name.rfind("image", 0) == 0) {
+      cases.back().params["H"] = 10;
+      cases.back().params["W"] = 20;
+    }
     return cases;
   }
   for (ElementType t : {ElementType::BF16, ElementType::FP16})
@@ -233,6 +239,12 @@ std::vector<Case> casesFor(const std::string &name) {
   if (name.rfind("fixed", 0) == 0)
     for (Case &c : cases)
       c.params["c"] = c.params["L"] / 4;
+  if (name.rfind("image", 0) == 0) // an H x W grid of T positions (T = 4096: the default 64 x 64)
+    for (Case &c : cases)
+      if (c.params["T"] == 1000) {
+        c.params["H"] = 25;
+        c.params["W"] = 40;
+      }
   return cases;
 }
 
@@ -252,7 +264,10 @@ TEST_P(PatternOnGpu, ForwardAndBackwardMatchReference) { runCases(casesFor(GetPa
 INSTANTIATE_TEST_SUITE_P(Patterns, PatternOnGpu,
                          ::testing::Values("strided.mlir", "strided_merged.mlir", "fixed.mlir",
                                            "fixed_merged.mlir", "dense.mlir", "local.mlir",
-                                           "longformer.mlir", "bigbird.mlir"),
+                                           "longformer.mlir", "bigbird.mlir",
+                                           // bidirectional patterns and grid ops (issue 15)
+                                           "longformer_bidir.mlir", "bigbird_bidir.mlir",
+                                           "image_axial.mlir", "image_window.mlir"),
                          [](const auto &info) {
                            std::string name = info.param.substr(0, info.param.find('.'));
                            return name;
@@ -271,6 +286,14 @@ TEST(CorpusOnGpu, ForwardAndBackwardMatchReference) {
       {C + "axial.mlir", {{"T", 1024}, {"L", 32}}, bf16, 128},           // packed chunks
       {C + "band_stride_global.mlir", {{"T", 1024}, {"L", 32}}, bf16, 64}, // skip period
       {C + "local_dilated.mlir", {{"T", 4096}, {"L", 64}, {"D", 2}}, bf16, 64}, // one table
+      // Strides with an offset (rotated key maps), bidirectional bands cut out of a
+      // stride (two components), forward-only bands and bidirectional primitives.
+      {C + "stride_offset.mlir", {{"T", 1000}, {"L", 30}, {"k", 7}}, bf16, 64},
+      {C + "stride_offset.mlir", {{"T", 4096}, {"L", 64}}, ElementType::FP16, 64},
+      {C + "bidir_strided.mlir", {{"T", 1000}, {"L", 30}}, bf16, 64},
+      {C + "bidir_strided.mlir", {{"T", 4096}, {"L", 64}}, bf16, 128},
+      {C + "bidir_offsets.mlir", {{"T", 1000}, {"L", 30}}, bf16, 64},
+      {C + "bidir_offsets.mlir", {{"T", 3072}, {"L", 64}}, ElementType::FP16, 32},
   };
   runCases(cases);
 }

@@ -24,13 +24,13 @@ using namespace sparta::testing;
 namespace {
 
 /// The same figures by brute force over the reference semantics.
-MaskCost bruteCost(const Mask &mask, int64_t T, int64_t M) {
+MaskCost bruteCost(const Mask &mask, int64_t T, int64_t M, bool causalPattern = true) {
   MaskCost c;
   c.minKeys = T;
   for (int64_t i = 0; i < T; ++i) {
     int64_t keys = 0;
     for (int64_t j = 0; j < T; ++j)
-      keys += allowed(mask, T, i, j);
+      keys += allowed(mask, T, i, j, causalPattern);
     c.pairs += keys;
     c.maxKeys = std::max(c.maxKeys, keys);
     c.minKeys = std::min(c.minKeys, keys);
@@ -42,8 +42,8 @@ MaskCost bruteCost(const Mask &mask, int64_t T, int64_t M) {
       int64_t causal = 0, allowedPairs = 0;
       for (int64_t i = qt * M; i < std::min(T, qt * M + M); ++i)
         for (int64_t j = kt * M; j < std::min(T, kt * M + M); ++j) {
-          causal += j <= i;
-          allowedPairs += allowed(mask, T, i, j);
+          causal += !causalPattern || j <= i;
+          allowedPairs += allowed(mask, T, i, j, causalPattern);
         }
       c.tilesCausal += causal > 0;
       c.tilesNonEmpty += allowedPairs > 0;
@@ -145,6 +145,19 @@ TEST(Cost, MatchesBruteForce) {
       for (int64_t M : {1, 3, 4, 16, 64, 200})
         expectEqualCost(maskCost(m, T, M), bruteCost(m, T, M),
                         toString(m) + " T=" + std::to_string(T) + " M=" + std::to_string(M));
+}
+
+TEST(Cost, BidirectionalMatchesBruteForce) {
+  std::vector<Mask> masks = {leaf(MaskKind::Dense), band(-3, 3), band(-9, -2), stride(5, 2),
+                             chunk(6), gridWindow(6, 1, 2), unite({band(-4, 4), stride(4)}),
+                             unite({chunk(8), globalQueries(2), globalKeys(1)})};
+  for (const Mask &m : masks)
+    for (int64_t T : {1, 5, 16, 37, 70, 130})
+      for (int64_t M : {1, 3, 16, 64})
+        expectEqualCost(maskCost(m, T, M, /*causal=*/false), bruteCost(m, T, M, false),
+                        toString(m) + " T=" + std::to_string(T) + " M=" + std::to_string(M));
+  // All ceil(T/M)^2 tiles belong to the domain.
+  EXPECT_EQ(maskCost(band(-1, 1), 130, 16, false).tilesCausal, 81);
 }
 
 TEST(Cost, OverallIsPerHeadSumsAndMeans) {

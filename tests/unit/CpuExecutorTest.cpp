@@ -79,8 +79,9 @@ Errors compare(const ConcretePattern &pattern, const Plan &plan, uint32_t seed,
   const int64_t n = shape.elements();
   std::vector<float> q = randomTensor(n, seed), k = randomTensor(n, seed + 1),
                      v = randomTensor(n, seed + 2), dout = randomTensor(n, seed + 3);
-  AttentionOutput ref = referenceForward(pattern.heads, shape, q, k, v, kScale);
-  AttentionGrads refGrad = referenceBackward(pattern.heads, shape, q, k, v, dout, kScale);
+  const RowKeys keys = RowKeys::fromPattern(pattern);
+  AttentionOutput ref = referenceForward(keys, shape, q, k, v, kScale);
+  AttentionGrads refGrad = referenceBackward(keys, shape, q, k, v, dout, kScale);
   AttentionOutput got = cpuForward(plan, kB, kH, kD, q, k, v, kScale);
   AttentionGrads grad = cpuBackward(plan, kB, kH, kD, q, k, v, got.o, got.lse, dout, kScale);
   if (emptyRows)
@@ -95,7 +96,7 @@ Errors compare(const ConcretePattern &pattern, const Plan &plan, uint32_t seed,
 TEST(CpuExecutorTest, MatchesReferenceOverGrid) {
   int checked = 0;
   int64_t emptyRows = 0;
-  int packed = 0, skipping = 0, dilated = 0, rectangular = 0;
+  int packed = 0, skipping = 0, dilated = 0, rectangular = 0, rotated = 0, forward = 0;
   double worst = 0;
   for (const PatternCase &pc : allCases())
     for (const auto &[tiles, options] : tileChoices()) {
@@ -107,6 +108,8 @@ TEST(CpuExecutorTest, MatchesReferenceOverGrid) {
           skipping += c.schedule.skipPeriod > 0;
           dilated += c.name == "dilated";
           rectangular += c.schedule.qTile != c.schedule.kTile;
+          rotated += c.schedule.k.kind == tiling::kStrided && c.schedule.k.w > 0;
+          forward += !c.causal && c.schedule.kind == tiling::kBand && c.schedule.dlo < 0;
         }
       Errors e = compare(pc.pattern, plan, 1000 + checked, &emptyRows);
       EXPECT_LE(e.worst(), kTol) << e.text() << "\n" << printPlan(plan);
@@ -123,6 +126,10 @@ TEST(CpuExecutorTest, MatchesReferenceOverGrid) {
   EXPECT_GT(skipping, 0);
   EXPECT_GT(dilated, 0);
   EXPECT_GT(rectangular, 0);
+  // Strides with an offset (rotated key maps) and bidirectional bands (keys
+  // after the query: dlo < 0).
+  EXPECT_GT(rotated, 0);
+  EXPECT_GT(forward, 0);
   std::cout << "[ note ] " << checked << " plans, worst relative error " << worst << "\n";
 }
 

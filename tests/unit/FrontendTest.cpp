@@ -119,6 +119,55 @@ TEST(Frontend, BigBird) {
   EXPECT_HEADS(p, unite({band(0, 16), globalKeys(1), globalQueries(1), randomBlocks(16, 2, 7)}));
 }
 
+TEST(Frontend, BidirectionalPatterns) {
+  ConcretePattern l = loadPattern(patternPath("longformer_bidir.mlir"), {{"T", 1024}, {"L", 32}});
+  EXPECT_FALSE(l.causal);
+  EXPECT_HEADS(l, unite({band(-128, 128), globalKeys(1), globalQueries(1)}));
+  ConcretePattern b = loadPattern(patternPath("bigbird_bidir.mlir"), {{"T", 1024}, {"L", 32}});
+  EXPECT_FALSE(b.causal);
+  EXPECT_HEADS(b, unite({band(-96, 96), globalKeys(1), globalQueries(1), randomBlocks(32, 2, 0)}));
+  // Causal stays the default.
+  EXPECT_TRUE(loadPattern(patternPath("longformer.mlir"), {{"T", 64}, {"L", 8}}).causal);
+}
+
+TEST(Frontend, GridOps) {
+  // Rows are chunks of W, columns strides of W; a general window stays one.
+  ConcretePattern a = loadPattern(patternPath("image_axial.mlir"), {{"T", 1000}, {"L", 32},
+                                                                    {"H", 25}, {"W", 40}});
+  EXPECT_HEADS(a, chunk(40), stride(40));
+  ConcretePattern w = loadPattern(patternPath("image_window.mlir"), {{"T", 4096}, {"L", 64}});
+  EXPECT_HEADS(w, unite({gridWindow(64, 2, 16), chunk(64)}));
+  std::string error = errorOf(
+      [&] { loadPattern(patternPath("image_axial.mlir"), {{"T", 1000}, {"L", 32}}); });
+  EXPECT_NE(error.find("image_axial.mlir:"), std::string::npos) << error;
+  EXPECT_NE(error.find("needs a grid of H rows of W positions with H * W == T, got H = 32, W = 32, "
+                       "T = 1000"),
+            std::string::npos)
+      << error;
+}
+
+TEST(Frontend, StrideOffsets) {
+  const char *source = R"(
+sparta.pattern @offsets(T, L, k = 3) {
+  %a = sparta.stride period = L, offset = k
+  %b = sparta.stride period = L, offset = 0
+  %c = sparta.stride period = 2 * T, offset = k
+  sparta.heads %a, %b, %c
+}
+)";
+  ConcretePattern p = loadPatternFromSource(source, "offsets.mlir", {{"T", 64}, {"L", 8}});
+  // offset 0 is the plain stride; a period past T leaves one offset (causal).
+  EXPECT_HEADS(p, stride(8, 3), stride(8), band(3, 3));
+  EXPECT_EQ(toString(stride(8, 3)), "stride(8, 3)");
+  std::string error =
+      errorOf([&] { loadPatternFromSource(source, "offsets.mlir", {{"T", 64}, {"L", 8}, {"k", 9}}); });
+  EXPECT_EQ(error.rfind("offsets.mlir:3:8: error: 'sparta.stride' op offset must be below period, "
+                        "got offset = 9 >= period = 8",
+                        0),
+            0u)
+      << error;
+}
+
 TEST(Frontend, SourceWithSeveralPatternsNeedsAName) {
   const char *source = R"(
 sparta.pattern @a(T, L) {
@@ -126,7 +175,7 @@ sparta.pattern @a(T, L) {
   sparta.heads %d
 }
 sparta.pattern @b(T, L, k = 2 * L + 1) {
-  %x = sparta.band lo = -3, hi = k
+  %x = sparta.band lo = 0, hi = k
   %y = sparta.stride period = T / L
   %u = sparta.union %x, %y, %x
   sparta.heads %u, %x

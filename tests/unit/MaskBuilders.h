@@ -38,6 +38,20 @@ inline Mask stride(int64_t period) {
   m.period = period;
   return m;
 }
+/// (i - j) mod period == offset.
+inline Mask stride(int64_t period, int64_t offset) {
+  Mask m = stride(period);
+  m.offset = offset;
+  return m;
+}
+/// The row-major grid of rows of W: |drow| <= dh, |dcol| <= dw.
+inline Mask gridWindow(int64_t W, int64_t dh, int64_t dw) {
+  Mask m = leaf(MaskKind::GridWindow);
+  m.period = W;
+  m.dh = dh;
+  m.dw = dw;
+  return m;
+}
 inline Mask chunk(int64_t size) {
   Mask m = leaf(MaskKind::Chunk);
   m.size = size;
@@ -84,6 +98,14 @@ inline ConcretePattern makePattern(const std::string &name, int64_t T, std::vect
   p.name = name;
   p.T = T;
   p.heads = std::move(heads);
+  return p;
+}
+
+/// A bidirectional pattern (no j <= i).
+inline ConcretePattern makeBidirectional(const std::string &name, int64_t T,
+                                         std::vector<Mask> heads) {
+  ConcretePattern p = makePattern(name, T, std::move(heads));
+  p.causal = false;
   return p;
 }
 

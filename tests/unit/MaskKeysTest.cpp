@@ -2,7 +2,7 @@
 //
 // The key lists the sampling decoder uploads (Decoder.h's maskKeys, built
 // from MaskRows.h's bit rows) must hold exactly the keys MaskSemantics.h's
-// allowed() admits, for every pattern file and T not a multiple of 64; and
+// allowed() admits, for every causal pattern file and T not a multiple of 64; and
 // each heads mode maps a (layer, head) to the mask the training kernels use.
 //
 //===----------------------------------------------------------------------===//
@@ -23,7 +23,14 @@ TEST(MaskKeys, EveryPatternFileMatchesAllowed) {
   int files = 0;
   for (const auto &entry : std::filesystem::directory_iterator(std::string(SPARTA_SOURCE_DIR) + "/patterns")) {
     const int64_t T = 150;
-    ConcretePattern pattern = loadPattern(entry.path().string(), {{"T", T}, {"L", 12}});
+    ParamBindings params{{"T", T}, {"L", 12}};
+    if (entry.path().filename().string().rfind("image_", 0) == 0) { // a grid of H x W = T
+      params["H"] = 10;
+      params["W"] = 15;
+    }
+    ConcretePattern pattern = loadPattern(entry.path().string(), params);
+    if (!pattern.causal)
+      continue; // the decoder samples autoregressive models (ModelConfig refuses these)
     MaskKeys mk = maskKeys(pattern.heads, T);
     ASSERT_EQ(mk.T, T);
     ASSERT_EQ(mk.rowStart.size(), pattern.heads.size() * std::size_t(T + 1)) << entry.path();

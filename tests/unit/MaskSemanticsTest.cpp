@@ -265,8 +265,17 @@ Mask randomMask(std::mt19937_64 &rng, int depth) {
   case 5: return globalKeys(pick(0, 10));
   case 6: return globalQueries(pick(0, 10));
   case 7: return randomBlocks(pick(1, 8), pick(0, 4), rng());
-  case 8: return leaf(MaskKind::Empty);
-  case 9: return band(0, pick(0, 8));
+  case 8: {
+    switch (pick(0, 2)) {
+    case 0: return leaf(MaskKind::Empty);
+    case 1: {
+      int64_t p = pick(1, 12);
+      return stride(p, pick(0, p - 1));
+    }
+    default: return gridWindow(pick(1, 12), pick(0, 3), pick(0, 4));
+    }
+  }
+  case 9: return band(pick(-9, 3), pick(-4, 8));
   case 10: {
     std::vector<Mask> ops;
     for (int64_t k = pick(0, 3); k > 0; --k)
@@ -282,21 +291,23 @@ Mask randomMask(std::mt19937_64 &rng, int depth) {
   }
 }
 
-void expectRowsMatch(const Mask &mask, int64_t T) {
+void expectRowsMatch(const Mask &mask, int64_t T, bool causal = true) {
   std::vector<uint64_t> row(wordsFor(T) + 1, ~0ULL);
   for (int64_t i = 0; i < T; ++i) {
     std::fill(row.begin(), row.end(), ~0ULL); // fillMaskRow must clear what it owns
-    fillMaskRow(mask, T, i, row.data());
-    for (int64_t j = 0; j <= i; ++j)
-      ASSERT_EQ(testBit(row.data(), j), allowed(mask, T, i, j))
-          << toString(mask) << " T=" << T << " i=" << i << " j=" << j;
-    for (int64_t j = i + 1; j < ((i >> 6) + 1) * 64; ++j)
-      ASSERT_FALSE(testBit(row.data(), j)) << "bit above the diagonal, i=" << i << " j=" << j;
+    fillMaskRow(mask, T, i, row.data(), causal);
+    const int64_t end = rowEnd(T, i, causal);
+    for (int64_t j = 0; j < end; ++j)
+      ASSERT_EQ(testBit(row.data(), j), allowed(mask, T, i, j, causal))
+          << toString(mask) << " T=" << T << " i=" << i << " j=" << j << " causal=" << causal;
+    for (int64_t j = end; j < ((end - 1) / 64 + 1) * 64; ++j)
+      ASSERT_FALSE(testBit(row.data(), j)) << "bit past the domain, i=" << i << " j=" << j;
   }
-  MaskMatrix matrix(mask, T);
+  MaskMatrix matrix(mask, T, causal);
   for (int64_t i = 0; i < T; ++i)
     for (int64_t j = 0; j < T; ++j)
-      ASSERT_EQ(j <= i && testBit(matrix.row(i), j), allowed(mask, T, i, j));
+      ASSERT_EQ(j < rowEnd(T, i, causal) && testBit(matrix.row(i), j),
+                allowed(mask, T, i, j, causal));
 }
 
 } // namespace
@@ -335,8 +346,47 @@ TEST(MaskRows, RandomExpressionsMatchTheReference) {
   for (int round = 0; round < 300; ++round) {
     Mask mask = randomMask(rng, 2);
     int64_t T = std::uniform_int_distribution<int64_t>(1, 150)(rng);
-    expectRowsMatch(mask, T);
+    expectRowsMatch(mask, T, /*causal=*/true);
+    expectRowsMatch(mask, T, /*causal=*/false);
   }
+}
+
+TEST(Reference, StrideOffset) {
+  Mask m = stride(5, 2);
+  for (int64_t i = 0; i < 30; ++i)
+    for (int64_t j = 0; j < 30; ++j) {
+      bool want = ((i - j) % 5 + 5) % 5 == 2;
+      EXPECT_EQ(allowed(m, 30, i, j), j <= i && want) << i << " " << j;
+      EXPECT_EQ(allowed(m, 30, i, j, /*causal=*/false), want) << i << " " << j;
+    }
+  // Offset 2 back is offset 3 forward.
+  EXPECT_TRUE(allowed(m, 30, 7, 5, false));
+  EXPECT_TRUE(allowed(m, 30, 5, 8, false));
+  EXPECT_FALSE(allowed(m, 30, 5, 7, false));
+}
+
+TEST(Reference, GridWindowNeverWraps) {
+  // A 4 x 6 grid (rows of 6): (row 1, col 5) = 11 and (row 2, col 0) = 12 are
+  // neighbours in i - j but 5 columns apart.
+  Mask m = gridWindow(6, 1, 1);
+  EXPECT_FALSE(allowed(m, 24, 12, 11));
+  EXPECT_TRUE(allowed(m, 24, 12, 7));   // row 1, col 1
+  EXPECT_TRUE(allowed(m, 24, 13, 6));   // one row up, one column left
+  EXPECT_FALSE(allowed(m, 24, 13, 9));  // two columns away
+  EXPECT_FALSE(allowed(m, 24, 20, 8));  // two rows away
+  EXPECT_FALSE(allowed(m, 24, 7, 13));  // causal: j > i
+  EXPECT_TRUE(allowed(m, 24, 7, 13, /*causal=*/false));
+}
+
+TEST(Reference, BidirectionalDomain) {
+  ConcretePattern p = pattern(10, {band(-2, 1)});
+  p.causal = false;
+  EXPECT_TRUE(allowed(p, 0, 3, 5));
+  EXPECT_TRUE(allowed(p, 0, 3, 2));
+  EXPECT_FALSE(allowed(p, 0, 3, 6));
+  EXPECT_FALSE(allowed(p, 0, 9, 10)); // outside [0, T)
+  p.causal = true;
+  EXPECT_FALSE(allowed(p, 0, 3, 5));
 }
 
 //===----------------------------------------------------------------------===//

@@ -59,6 +59,18 @@ TEST(ModelConfig, ValidationErrorsNameTheField) {
   EXPECT_EQ(parseHeadsMode("interleaved"), HeadsMode::Interleaved);
 }
 
+TEST(ModelConfig, BidirectionalPatternsAreRefused) {
+  ModelConfig c = base();
+  c.patternPath = std::string(SPARTA_SOURCE_DIR) + "/patterns/longformer_bidir.mlir";
+  c.patternParams = {{"L", 16}};
+  try {
+    c.loadPattern();
+    FAIL() << "a bidirectional pattern was accepted";
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find("is bidirectional"), std::string::npos) << e.what();
+  }
+}
+
 TEST(ModelConfig, KeyValuesRoundTrip) {
   ModelConfig c = base();
   c.headsMode = HeadsMode::Interleaved;

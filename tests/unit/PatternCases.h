@@ -22,8 +22,9 @@ namespace sparta::testing {
 
 /// The pattern files every plan test covers (patterns/<name>.mlir).
 inline const std::vector<std::string> kPatternFiles = {
-    "strided", "strided_merged", "fixed",    "fixed_merged",
-    "dense",   "local",          "longformer", "bigbird"};
+    "strided",          "strided_merged", "fixed",       "fixed_merged", "dense",
+    "local",            "longformer",     "bigbird",     "longformer_bidir",
+    "bigbird_bidir",    "image_axial",    "image_window"};
 
 struct Params {
   int64_t T, L, c;
@@ -54,10 +55,21 @@ inline std::string paramText(const Params &p) {
   return "T=" + std::to_string(p.T) + " L=" + std::to_string(p.L) + " c=" + std::to_string(p.c);
 }
 
-/// Loads patterns/<name>.mlir with T, L and c bound; a parameter the pattern
-/// does not declare (the front end rejects unknown bindings) is dropped.
+/// A grid of T positions for the grid ops: W the least divisor of T with
+/// W * W >= T, H = T / W.
+inline int64_t gridWidth(int64_t T) {
+  int64_t w = 1;
+  while (w * w < T || T % w != 0)
+    ++w;
+  return w;
+}
+
+/// Loads patterns/<name>.mlir with T, L, c and a grid H x W = T bound; a
+/// parameter the pattern does not declare (the front end rejects unknown
+/// bindings) is dropped.
 inline ConcretePattern loadPatternFile(const std::string &name, const Params &p) {
-  ParamBindings bindings = {{"T", p.T}, {"L", p.L}, {"c", p.c}};
+  ParamBindings bindings = {{"T", p.T}, {"L", p.L}, {"c", p.c},
+                            {"H", p.T / gridWidth(p.T)}, {"W", gridWidth(p.T)}};
   std::string path = std::string(SPARTA_SOURCE_DIR) + "/patterns/" + name + ".mlir";
   for (;;) {
     try {
@@ -108,6 +120,38 @@ inline std::vector<PatternCase> handBuiltCases(const Params &p) {
   std::vector<PatternCase> cases;
   for (auto &[name, heads] : masks)
     cases.push_back({name + " " + paramText(p), makePattern(name, T, heads)});
+  // Causal strides with an offset: alone, minus a band, in a dilated window,
+  // with global keys (a stride with an offset is no skip period: a table).
+  const int64_t k = (L + 1) / 2 % L; // 0 < k < L where L > 1
+  std::vector<std::pair<std::string, std::vector<Mask>>> offsets = {
+      {"stride-offset", {stride(L, k), unite({band(0, L), stride(L, k)}),
+                         intersect({band(0, 3 * L), stride(L, k)}),
+                         unite({stride(L, k), globalKeys(c)})}},
+  };
+  for (auto &[name, heads] : offsets)
+    cases.push_back({name + " " + paramText(p), makePattern(name, T, heads)});
+  // Bidirectional: every primitive with keys after the query, a forward
+  // band, symmetric bands cut out of strides and chunks (two components),
+  // globals both ways (Longformer), a summary seen by every query, grid
+  // windows (a table) and tables over the whole square.
+  const int64_t W = gridWidth(T);
+  std::vector<std::pair<std::string, std::vector<Mask>>> bidirectional = {
+      {"bidir-primitives", {leaf(MaskKind::Dense), band(-L, L), band(-2 * L, -1), stride(L), stride(L, k),
+                            chunk(L), summary(L, c), globalKeys(c), globalQueries(3)}},
+      {"bidir-cuts", {unite({band(-L, L), stride(L)}), unite({band(-1, 2), chunk(L)}),
+                      unite({band(-L, 0), stride(L, k)}),
+                      intersect({band(-3 * L, 2 * L), stride(2)})}},
+      {"bidir-globals", {unite({band(-L, L), globalKeys(c), globalQueries(1)}),
+                         unite({band(-2, 2), globalKeys(2), globalQueries(3)})}},
+      {"bidir-tables", {unite({chunk(L), summary(L, c)}), gridWindow(W, 1, 1),
+                        unite({gridWindow(W, 1, 2), chunk(W)}),
+                        unite({band(-4, 4), randomBlocks(8, 2, 5)})}},
+  };
+  for (auto &[name, heads] : bidirectional)
+    cases.push_back({name + " " + paramText(p), makeBidirectional(name, T, heads)});
+  // Causal grid windows (a table).
+  cases.push_back({"grid-window " + paramText(p),
+                   makePattern("grid-window", T, {gridWindow(W, 1, 1), gridWindow(W, 2, 0)})});
   return cases;
 }
 

@@ -37,7 +37,9 @@ std::string label(const Config &c) {
 
 TEST(PatternKernels, EveryConfigurationCompilesWithoutSpills) {
   const char *files[] = {"strided.mlir", "strided_merged.mlir", "fixed.mlir", "fixed_merged.mlir",
-                         "dense.mlir",   "local.mlir",          "longformer.mlir", "bigbird.mlir"};
+                         "dense.mlir",   "local.mlir",          "longformer.mlir", "bigbird.mlir",
+                         // bidirectional: bands with keys after the query, a table of a grid window
+                         "longformer_bidir.mlir", "image_window.mlir"};
   std::vector<Config> configs;
   for (const char *file : files)
     for (ElementType dtype : {ElementType::BF16, ElementType::FP16})
@@ -58,6 +60,10 @@ TEST(PatternKernels, EveryConfigurationCompilesWithoutSpills) {
         ParamBindings params{{"T", 1000}, {"L", 32}};
         if (c.file.rfind("fixed", 0) == 0)
           params["c"] = 4;
+        if (c.file.rfind("image", 0) == 0) { // a grid of H x W = T
+          params["H"] = 25;
+          params["W"] = 40;
+        }
         ConcretePattern pattern =
             loadPattern(std::string(SPARTA_SOURCE_DIR) + "/patterns/" + c.file, params);
         CompileOptions options;
@@ -95,9 +101,9 @@ TEST(PatternKernels, EveryConfigurationCompilesWithoutSpills) {
     t.join();
   for (const std::string &f : failures)
     ADD_FAILURE() << f;
-  // 96 kernel sets; at least 5 kernels each (the fused ones have no dQ kernel).
-  EXPECT_EQ(configs.size(), 96u);
-  EXPECT_GE(kernelsChecked, 96 * 4);
+  // 120 kernel sets; at least 5 kernels each (the fused ones have no dQ kernel).
+  EXPECT_EQ(configs.size(), 120u);
+  EXPECT_GE(kernelsChecked, 120 * 4);
   std::printf("compiled %zu kernel sets, %d kernels, %zu failures\n", configs.size(), kernelsChecked,
               failures.size());
 }

@@ -140,7 +140,7 @@ inline int64_t checkComponent(const PlanComponent &c, int64_t T, const std::stri
           std::to_string(fwd.size()) + ")");
   int64_t own = 0; // the component's pairs, from its definition
   for (int64_t i = 0; i < T; ++i)
-    for (int64_t j = 0; j <= i; ++j)
+    for (int64_t j = 0; j < (c.causal ? i + 1 : T); ++j)
       own += c.covers(T, i, j);
   if (own != produced) // (a)
     d.add(where + ": produces " + std::to_string(produced) + " pairs but covers " +
@@ -158,6 +158,8 @@ inline Defects planDefects(const ConcretePattern &pattern, const Plan &plan) {
   }
   for (size_t h = 0; h < plan.heads.size(); ++h) {
     const HeadPlan &head = plan.heads[h];
+    if (plan.causal != pattern.causal)
+      d.add("plan and pattern differ in direction (causal / bidirectional)");
     if (head.maskIndex != int64_t(h) || head.mask != pattern.heads[h])
       d.add("head " + std::to_string(h) + ": wrong mask index or mask");
     int64_t produced = 0, allowedPairs = 0;
@@ -167,8 +169,8 @@ inline Defects planDefects(const ConcretePattern &pattern, const Plan &plan) {
                                      " (" + head.components[n].description + ")",
                                  d);
     for (int64_t i = 0; i < T; ++i) // (a)
-      for (int64_t j = 0; j <= i; ++j)
-        allowedPairs += allowed(pattern.heads[h], T, i, j);
+      for (int64_t j = 0; j < (pattern.causal ? i + 1 : T); ++j)
+        allowedPairs += allowed(pattern.heads[h], T, i, j, pattern.causal);
     if (produced != allowedPairs)
       d.add("head " + std::to_string(h) + ": components produce " + std::to_string(produced) +
             " pairs, the mask allows " + std::to_string(allowedPairs));
@@ -187,8 +189,8 @@ inline double workRatioLowerBound(const ConcretePattern &pattern, tiling::TileSh
   for (const Mask &mask : pattern.heads) {
     std::vector<int64_t> keysOf(pattern.T, 0), queriesOf(pattern.T, 0);
     for (int64_t i = 0; i < pattern.T; ++i)
-      for (int64_t j = 0; j <= i; ++j)
-        if (allowed(mask, pattern.T, i, j)) {
+      for (int64_t j = 0; j < (pattern.causal ? i + 1 : pattern.T); ++j)
+        if (allowed(mask, pattern.T, i, j, pattern.causal)) {
           ++keysOf[i];
           ++queriesOf[j];
           ++pairs;

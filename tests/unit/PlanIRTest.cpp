@@ -55,6 +55,7 @@ void expectSamePlan(const Plan &a, const Plan &b, const std::string &label) {
   EXPECT_EQ(a.patternName, b.patternName) << label;
   EXPECT_EQ(a.T, b.T) << label;
   EXPECT_EQ(a.params, b.params) << label;
+  EXPECT_EQ(a.causal, b.causal) << label;
   ASSERT_EQ(a.heads.size(), b.heads.size()) << label;
   for (size_t h = 0; h < a.heads.size(); ++h) {
     const HeadPlan &x = a.heads[h], &y = b.heads[h];
@@ -69,6 +70,7 @@ void expectSamePlan(const Plan &a, const Plan &b, const std::string &label) {
       EXPECT_EQ(c.description, d.description) << what;
       EXPECT_EQ(c.part, d.part) << what;
       EXPECT_EQ(c.excluded, d.excluded) << what;
+      EXPECT_EQ(c.causal, d.causal) << what;
       expectSameSchedule(c.schedule, d.schedule, what);
       EXPECT_EQ(c.fwdOffsets, d.fwdOffsets) << what;
       EXPECT_EQ(c.fwdEntries, d.fwdEntries) << what;
@@ -131,6 +133,7 @@ TEST(PlanIR, RoundTripIsLossless) {
   for (PatternCase &c : syntaxCases())
     cases.push_back(std::move(c));
   int tables = 0, prefixes = 0, withRowsBelow = 0, emptyHeads = 0, kernelSets = 0;
+  int bidirectional = 0, rotated = 0;
   for (const PatternCase &pc : cases)
     for (const auto &[tiles, options] : tileChoices()) {
       std::string label = pc.label + " " + tiles;
@@ -150,6 +153,8 @@ TEST(PlanIR, RoundTripIsLossless) {
           tables += c.schedule.kind == tiling::kTable;
           prefixes += c.schedule.kind == tiling::kPrefix;
           withRowsBelow += c.schedule.kind == tiling::kBand && c.schedule.qlimit < plan.T;
+          bidirectional += !c.causal;
+          rotated += c.schedule.k.kind == tiling::kStrided && c.schedule.k.w > 0;
         }
       }
       if (HasFailure())
@@ -160,6 +165,8 @@ TEST(PlanIR, RoundTripIsLossless) {
   EXPECT_GT(prefixes, 0);
   EXPECT_GT(withRowsBelow, 0);
   EXPECT_GT(emptyHeads, 0);
+  EXPECT_GT(bidirectional, 0); // `bidirectional`, -inf bounds
+  EXPECT_GT(rotated, 0);       // strided<p, rotate = k>
   // The kernels are built for square tiles of 64, 32 and 16 (tile=16 and
   // tile=64 here); the rectangular choice compares the code generator's
   // refusal, which is still the same for both.

@@ -40,8 +40,8 @@ WorkReport bruteForceWork(const ConcretePattern &pattern, const Plan &plan) {
     }
   for (const Mask &mask : pattern.heads)
     for (int64_t i = 0; i < pattern.T; ++i)
-      for (int64_t j = 0; j <= i; ++j)
-        w.allowedPairs += allowed(mask, pattern.T, i, j);
+      for (int64_t j = 0; j < (pattern.causal ? i + 1 : pattern.T); ++j)
+        w.allowedPairs += allowed(mask, pattern.T, i, j, pattern.causal);
   return w;
 }
 
@@ -171,15 +171,19 @@ TEST(PlanTest, RandomMasks) {
     return std::uniform_int_distribution<int64_t>(lo, hi)(gen);
   };
   auto randomLeaf = [&](int64_t T) -> Mask {
-    switch (pick(0, 7)) {
+    switch (pick(0, 9)) {
     case 0: return leaf(MaskKind::Dense);
     case 1: { int64_t lo = pick(-5, 6); return band(lo, lo + pick(-3, 2 * T)); }
     case 2: return stride(pick(1, T + 2));
+    case 8: { int64_t p = pick(1, T + 2); return stride(p, pick(0, p - 1)); }
+    case 9: { int64_t lo = pick(-T, 2); return band(lo, lo + pick(0, T)); }
     case 3: return chunk(pick(1, T + 2));
     case 4: { int64_t p = pick(1, 12); return summary(p, pick(1, p)); }
     case 5: return globalKeys(pick(1, T + 2));
     case 6: return globalQueries(pick(1, T + 2));
-    default: return randomBlocks(pick(1, 20), pick(1, 3), uint64_t(pick(0, 99)));
+    default:
+      return pick(0, 1) ? randomBlocks(pick(1, 20), pick(1, 3), uint64_t(pick(0, 99)))
+                        : gridWindow(pick(1, 20), pick(0, 3), pick(0, 5));
     }
   };
   int failures = 0;
@@ -194,6 +198,7 @@ TEST(PlanTest, RandomMasks) {
                 : pick(0, 4) == 0   ? intersect(operands)
                                     : unite(operands);
     ConcretePattern pattern = makePattern("random", T, {mask});
+    pattern.causal = pick(0, 1) == 0; // half of them bidirectional
     const int tile = int(16 * pick(1, 3));
     Plan plan = planPattern(pattern, pick(0, 2) == 0
                                          ? PlanOptions{{{tile, 16}, {16, tile}}}

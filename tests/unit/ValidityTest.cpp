@@ -57,7 +57,7 @@ ValidityResult bruteValidity(const ConcretePattern &p, int64_t layers, bool inte
   ValidityResult r;
   for (int64_t i = 0; i < p.T; ++i) {
     std::vector<bool> reach = bruteReach(p, layers, interleaved, i);
-    for (int64_t j = 0; j <= i; ++j)
+    for (int64_t j = 0; j < (p.causal ? i + 1 : p.T); ++j)
       if (!reach[j]) {
         r.valid = false;
         r.query = i;
@@ -225,7 +225,26 @@ TEST(Validity, MatchesBruteForceOnSmallPatterns) {
     ConcretePattern p = pattern(pick(1, 40), heads);
     expectSameAsBrute(p, pick(1, 4), pick(0, 1) == 1);
   }
+  // Bidirectional patterns: every pair must be reached, keys after the query too.
+  for (int round = 0; round < 200; ++round) {
+    std::vector<Mask> heads;
+    for (int64_t h = pick(1, 3); h > 0; --h)
+      heads.push_back(pick(0, 2) == 0 ? band(-pick(0, 4), pick(0, 4))
+                      : pick(0, 1)    ? stride(pick(2, 6), 0)
+                                      : randomMask());
+    ConcretePattern p = pattern(pick(1, 40), heads);
+    p.causal = false;
+    expectSameAsBrute(p, pick(1, 3), pick(0, 1) == 1);
+  }
   // Rows longer than one word, where the skipping of full words matters.
+  for (int64_t T : {63, 64, 65, 129, 200}) {
+    ConcretePattern axial = pattern(T, {chunk(13), stride(13)});
+    axial.causal = false;
+    expectSameAsBrute(axial, 2, false);
+    ConcretePattern window = pattern(T, {band(-9, 9)});
+    window.causal = false;
+    expectSameAsBrute(window, 3, false);
+  }
   for (int64_t T : {63, 64, 65, 129, 200}) {
     expectSameAsBrute(pattern(T, {band(0, 9), stride(9)}), 2, false);
     expectSameAsBrute(pattern(T, {chunk(16), summary(16, 2)}), 2, false);

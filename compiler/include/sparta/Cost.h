@@ -8,9 +8,10 @@
 // Density is pairs / T^2, the convention of FlexAttention benchmarks: causal
 // dense attention has density (T+1)/(2T), about 0.5.
 //
-// The causal tiles are the tiles (query tile qt, key tile kt) with kt <= qt,
-// ceil(T/M) (ceil(T/M) + 1) / 2 of them; a tile is full when every causal pair
-// (j <= i < T) it holds is allowed.
+// The domain's tiles are, in a causal pattern, the tiles (query tile qt, key
+// tile kt) with kt <= qt, ceil(T/M) (ceil(T/M) + 1) / 2 of them, and in a
+// bidirectional one all ceil(T/M)^2; a tile is full when every pair of the
+// domain (j <= i < T, resp. i, j < T) it holds is allowed.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -30,8 +31,8 @@ struct MaskCost {
   int64_t emptyQueries = 0;   // queries with no allowed key (their softmax is empty)
   double density = 0;         // pairs / T^2
   int64_t tilesNonEmpty = 0;  // M x M tiles holding an allowed pair
-  int64_t tilesFull = 0;      // tiles whose every causal pair is allowed
-  int64_t tilesCausal = 0;    // tiles holding a causal pair
+  int64_t tilesFull = 0;      // tiles whose every pair of the domain is allowed
+  int64_t tilesCausal = 0;    // tiles holding a pair of the domain (j <= i when causal)
 };
 
 struct CostReport {
@@ -44,8 +45,9 @@ struct CostReport {
   MaskCost overall;
 };
 
-/// The cost of one mask. Throws sparta::Error when T <= 0 or tile <= 0.
-MaskCost maskCost(const Mask &mask, int64_t T, int64_t tile);
+/// The cost of one mask in a causal (or bidirectional) pattern. Throws
+/// sparta::Error when T <= 0 or tile <= 0.
+MaskCost maskCost(const Mask &mask, int64_t T, int64_t tile, bool causal = true);
 
 /// The cost of every head and overall. Throws sparta::Error as maskCost and
 /// when the pattern has no heads.

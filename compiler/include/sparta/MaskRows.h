@@ -34,21 +34,32 @@ int64_t countBits(const uint64_t *words, int64_t begin, int64_t end);
 /// Index of the first clear bit in [begin, end), or `end` if all are set.
 int64_t firstClearBit(const uint64_t *words, int64_t begin, int64_t end);
 
-/// Writes row i (0 <= i < T) of `mask` into words[0 .. i/64]: bit j is set iff
-/// allowed(mask, T, i, j). Words above i/64 are not touched (they would be 0).
-void fillMaskRow(const Mask &mask, int64_t T, int64_t i, uint64_t *words);
+/// Keys of row i that the domain holds: [0, rowEnd) (j <= i when causal).
+inline int64_t rowEnd(int64_t T, int64_t i, bool causal) { return causal ? i + 1 : T; }
 
-/// All rows of a mask as a lower-triangular bit matrix: row i occupies
-/// wordsPerRow() words, of which the first i/64 + 1 are meaningful.
+/// Writes row i (0 <= i < T) of `mask` into words[0 .. (rowEnd - 1)/64]: bit j
+/// is set iff allowed(mask, T, i, j, causal). Later words are not touched
+/// (they would be 0).
+void fillMaskRow(const Mask &mask, int64_t T, int64_t i, uint64_t *words, bool causal);
+/// The same for a causal pattern.
+inline void fillMaskRow(const Mask &mask, int64_t T, int64_t i, uint64_t *words) {
+  fillMaskRow(mask, T, i, words, /*causal=*/true);
+}
+
+/// All rows of a mask as a bit matrix: row i occupies wordsPerRow() words, of
+/// which the first (rowEnd - 1)/64 + 1 are meaningful (lower-triangular when
+/// causal).
 class MaskMatrix {
 public:
-  MaskMatrix(const Mask &mask, int64_t T);
+  MaskMatrix(const Mask &mask, int64_t T, bool causal = true);
   int64_t size() const { return T; }
   int64_t wordsPerRow() const { return words; }
+  bool isCausal() const { return causal; }
   const uint64_t *row(int64_t i) const { return bits.data() + i * words; }
 
 private:
   int64_t T;
+  bool causal;
   int64_t words;
   std::vector<uint64_t> bits;
 };

@@ -4,21 +4,23 @@
 // tested against. It evaluates a mask expression for one (query, key) pair by
 // following its definition literally; it is deliberately slow and simple.
 //
-// Every mask is causal: query i may attend to key j only if 0 <= j <= i < T,
-// and then iff the mask's predicate holds:
+// Query i may attend to key j only if 0 <= i, j < T and, in a causal pattern
+// (the default), j <= i; then iff the mask's predicate holds:
 //
 //   dense                 true
 //   band(lo, hi)          lo <= i - j <= hi
-//   stride(period)        (i - j) mod period == 0
+//   stride(period, k)     (i - j) mod period == k (floor mod; k = 0 when omitted)
 //   chunk(size)           floor(i / size) == floor(j / size)
 //   summary(period, w)    j mod period >= period - w
 //   global_keys(count)    j < count
 //   global_queries(count) i < count
 //   random_blocks(block, count, seed)
 //                         randomBlockChosen(seed, i / block, j / block, count)
+//   grid_window(W, dh, dw) |i / W - j / W| <= dh and |i mod W - j mod W| <= dw
+//                         (positions of a row-major grid with rows of W)
 //   union(a, b, ...)      any operand holds (an empty union holds nowhere)
 //   intersect(a, b, ...)  every operand holds (an empty intersection holds
-//                         everywhere, within the causal triangle)
+//                         everywhere, within the domain)
 //   empty                 false
 //
 // Degenerate parameters are not errors here (the front end rejects most of
@@ -56,12 +58,24 @@ bool randomBlockChosen(uint64_t seed, int64_t qblock, int64_t kblock, int64_t co
 std::vector<int64_t> randomBlocksOf(uint64_t seed, int64_t qblock, int64_t count);
 
 /// Whether query i may attend to key j under `mask` for sequence length T:
-/// false outside 0 <= j <= i < T, otherwise the mask's predicate.
-bool allowed(const Mask &mask, int64_t T, int64_t i, int64_t j);
+/// false outside the domain (0 <= i, j < T, and j <= i when `causal`),
+/// otherwise the mask's predicate.
+bool allowed(const Mask &mask, int64_t T, int64_t i, int64_t j, bool causal);
+
+/// The same for a mask of a causal pattern.
+inline bool allowed(const Mask &mask, int64_t T, int64_t i, int64_t j) {
+  return allowed(mask, T, i, j, /*causal=*/true);
+}
+
+/// Whether (i, j) lies in the domain: 0 <= i, j < T, and j <= i when causal.
+inline bool inDomain(int64_t T, int64_t i, int64_t j, bool causal) {
+  return 0 <= i && i < T && 0 <= j && j < T && (!causal || j <= i);
+}
 
 /// Whether query i of head `head` may attend to key j: head h uses
-/// pattern.heads[h % pattern.heads.size()]. Throws sparta::Error when `head`
-/// is negative or the pattern has no heads.
+/// pattern.heads[h % pattern.heads.size()], in the pattern's domain (causal
+/// or bidirectional). Throws sparta::Error when `head` is negative or the
+/// pattern has no heads.
 bool allowed(const ConcretePattern &pattern, int64_t head, int64_t i, int64_t j);
 
 } // namespace sparta

@@ -6,9 +6,9 @@
 // report and the planner consume it. It deliberately holds plain integers so
 // that everything downstream of the front end can be tested without MLIR.
 //
-// Semantics (docs/pattern-language.md): every mask is causal. Query i may
-// attend to key j only if 0 <= j <= i < T, and then iff the mask expression
-// holds for (i, j).
+// Semantics (docs/pattern-language.md): query i may attend to key j only if
+// 0 <= i, j < T, in a causal pattern (the default) also j <= i, and then iff
+// the mask expression holds for (i, j).
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -23,7 +23,7 @@ namespace sparta {
 enum class MaskKind {
   Dense,         // every j <= i
   Band,          // lo <= i - j <= hi
-  Stride,        // (i - j) mod period == 0
+  Stride,        // (i - j) mod period == offset (floor mod)
   Chunk,         // floor(i / size) == floor(j / size)
   Summary,       // j mod period >= period - width
   GlobalKeys,    // j < count: the first `count` keys are seen by every query
@@ -32,18 +32,22 @@ enum class MaskKind {
   Union,         // any operand holds
   Intersect,     // every operand holds
   Empty,         // nothing (what canonicalisation leaves of an impossible mask)
+  GridWindow,    // on a row-major grid of rows of `period` positions:
+                 // |i / period - j / period| <= dh and |i mod period - j mod period| <= dw
 };
 
 /// One node of a mask expression. Only the fields of its kind are meaningful.
 struct Mask {
   MaskKind kind = MaskKind::Empty;
   int64_t lo = 0, hi = 0; // Band
-  int64_t period = 0;     // Stride, Summary
+  int64_t period = 0;     // Stride, Summary, GridWindow (the grid's width W)
+  int64_t offset = 0;     // Stride: 0 <= offset < period
   int64_t size = 0;       // Chunk
   int64_t width = 0;      // Summary
   int64_t count = 0;      // GlobalKeys, GlobalQueries, RandomBlocks (blocks per query block)
   int64_t block = 0;      // RandomBlocks: block edge
   uint64_t seed = 0;      // RandomBlocks
+  int64_t dh = 0, dw = 0; // GridWindow: rows and columns either side
   std::vector<Mask> operands; // Union, Intersect
 
   bool operator==(const Mask &other) const;
@@ -55,10 +59,12 @@ struct ConcretePattern {
   std::string name;                        // the pattern's symbol, e.g. "strided"
   int64_t T = 0;                           // sequence length, the parameter T
   std::map<std::string, int64_t> params;   // every other parameter's value, L included
+  bool causal = true;                      // false: a bidirectional pattern (no j <= i)
   std::vector<Mask> heads;                 // at least one
 };
 
-/// Human-readable one-line form of a mask, e.g. "union(band(0, 8), stride(8))".
+/// Human-readable one-line form of a mask, e.g. "union(band(0, 8), stride(8))";
+/// a stride with an offset prints as "stride(8, 3)".
 std::string toString(const Mask &mask);
 
 } // namespace sparta

@@ -42,6 +42,8 @@ struct PlanComponent {
   /// schedule.allowed, which is equivalent in mapped coordinates.
   Mask part;
   std::vector<Mask> excluded;
+  /// The pattern's domain: causal (pairs j <= i) or bidirectional.
+  bool causal = true;
   /// Tile lists of a kTable component (TableData layout, see tiling.h).
   std::vector<int> fwdOffsets, fwdEntries, bwdOffsets, bwdEntries;
   /// Why a kTable component has no closed form (empty otherwise).
@@ -50,7 +52,7 @@ struct PlanComponent {
   /// The schedule with its table pointers aimed at this component's vectors.
   tiling::TileSchedule hostSchedule() const;
   /// Whether (i, j), original coordinates, is computed by this component
-  /// (reference semantics of part minus excluded; causal).
+  /// (reference semantics of part minus excluded, in the domain of `causal`).
   bool covers(int64_t T, int64_t i, int64_t j) const;
 };
 
@@ -74,6 +76,7 @@ struct Plan {
   std::string patternName;
   int64_t T = 0;
   std::map<std::string, int64_t> params; // the pattern's other parameter values (not T)
+  bool causal = true;                    // false: a bidirectional pattern
   std::vector<HeadPlan> heads;           // one per mask of the pattern
 };
 

@@ -68,8 +68,10 @@ struct AttentionGrads {
 struct RowKeys {
   std::vector<std::vector<std::vector<int64_t>>> perMask; // [mask][row] -> keys
 
-  /// Keys j <= i (masks are causal).
+  /// The keys of masks of a causal pattern (j <= i).
   static RowKeys fromMasks(const std::vector<Mask> &heads, int64_t T);
+  /// The keys of the pattern's heads in its domain (causal or bidirectional).
+  static RowKeys fromPattern(const ConcretePattern &pattern);
   /// Every j with allowed(i, j), one predicate per mask.
   static RowKeys fromPredicates(int64_t T,
                                 const std::vector<std::function<bool(int64_t, int64_t)>> &allowed);
@@ -122,7 +124,7 @@ AttentionGrads lowPrecisionBackward(const std::vector<Mask> &heads, const Attent
                                     const std::vector<float> &v, const std::vector<float> &dout,
                                     double scale, LowPrecision precision);
 
-/// Convenience: the pattern's heads and T.
+/// Convenience: the pattern's heads, T and domain.
 AttentionOutput referenceForward(const ConcretePattern &pattern, int64_t B, int64_t H, int64_t d,
                                  const std::vector<float> &q, const std::vector<float> &k,
                                  const std::vector<float> &v, double scale);

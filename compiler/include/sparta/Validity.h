@@ -1,7 +1,8 @@
 //===- Validity.h - Can every key be reached from every query in k layers? -===//
 //
 // A factorized pattern is valid (Child et al. 2019, section 4.2) when stacking
-// it k times (usually 2) lets every query i draw on every key j <= i: there is
+// it k times (usually 2) lets every query i draw on every key j <= i (every
+// key j < T in a bidirectional pattern): there is
 // a path i = p0 -> p1 -> ... -> pk = j in which each step p(s-1) -> p(s) is
 // allowed by the mask of the layer it crosses (query p(s-1) attends to key
 // p(s)). The masks are used exactly as they are: a step from p to itself is

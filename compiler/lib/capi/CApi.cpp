@@ -203,7 +203,7 @@ int sparta_pattern_mask_bits(const sparta_pattern *pattern, int head, uint64_t *
                                       p.T * W));
     std::memset(out, 0, static_cast<size_t>(out_words) * sizeof(uint64_t));
     for (int64_t i = 0; i < p.T; ++i)
-      sparta::fillMaskRow(p.heads[head], p.T, i, out + i * W);
+      sparta::fillMaskRow(p.heads[head], p.T, i, out + i * W, p.causal);
   });
 }
 

@@ -40,7 +40,12 @@ std::string maskExpr(const Mask &m) {
   case MaskKind::Dense: return "true";
   case MaskKind::Empty: return "false";
   case MaskKind::Band: return fmt::format("(i - j >= {} && i - j <= {})", m.lo, m.hi);
-  case MaskKind::Stride: return fmt::format("((i - j) % {} == 0)", m.period);
+  case MaskKind::Stride:
+    return m.offset == 0 ? fmt::format("((i - j) % {} == 0)", m.period)
+                         : fmt::format("(((i - j) % {0} + {0}) % {0} == {1})", m.period, m.offset);
+  case MaskKind::GridWindow:
+    return fmt::format("(abs(i / {0} - j / {0}) <= {1} && abs(i % {0} - j % {0}) <= {2})", m.period,
+                       m.dh, m.dw);
   case MaskKind::Chunk: return fmt::format("(i / {0} == j / {0})", m.size);
   case MaskKind::Summary: return fmt::format("(j % {} >= {})", m.period, m.period - m.width);
   case MaskKind::GlobalKeys: return fmt::format("(j < {})", m.count);
@@ -110,7 +115,7 @@ struct Emitter {
     }
     std::string covers = "false";
     if (c.schedule.kind == kTable) {
-      covers = "j <= i && " + maskExpr(c.part);
+      covers = (c.causal ? "j <= i && " : "") + maskExpr(c.part);
       for (const Mask &e : c.excluded)
         covers += " && !" + maskExpr(e);
     }

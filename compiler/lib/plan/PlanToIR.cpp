@@ -48,7 +48,11 @@ MaskAttr toMaskAttr(mlir::MLIRContext *context, const Mask &m) {
   case MaskKind::Dense: kind = MaskNodeKind::Dense; break;
   case MaskKind::Empty: kind = MaskNodeKind::Empty; break;
   case MaskKind::Band: kind = MaskNodeKind::Band; values = {m.lo, m.hi}; break;
-  case MaskKind::Stride: kind = MaskNodeKind::Stride; values = {m.period}; break;
+  case MaskKind::Stride: kind = MaskNodeKind::Stride; values = {m.period, m.offset}; break;
+  case MaskKind::GridWindow:
+    kind = MaskNodeKind::GridWindow;
+    values = {m.period, m.dh, m.dw};
+    break;
   case MaskKind::Chunk: kind = MaskNodeKind::Chunk; values = {m.size}; break;
   case MaskKind::Summary: kind = MaskNodeKind::Summary; values = {m.period, m.width}; break;
   case MaskKind::GlobalKeys: kind = MaskNodeKind::GlobalKeys; values = {m.count}; break;
@@ -74,7 +78,17 @@ Mask fromMaskAttr(MaskAttr attr) {
   case MaskNodeKind::Dense: m.kind = MaskKind::Dense; break;
   case MaskNodeKind::Empty: m.kind = MaskKind::Empty; break;
   case MaskNodeKind::Band: m.kind = MaskKind::Band; m.lo = v[0]; m.hi = v[1]; break;
-  case MaskNodeKind::Stride: m.kind = MaskKind::Stride; m.period = v[0]; break;
+  case MaskNodeKind::Stride:
+    m.kind = MaskKind::Stride;
+    m.period = v[0];
+    m.offset = v[1];
+    break;
+  case MaskNodeKind::GridWindow:
+    m.kind = MaskKind::GridWindow;
+    m.period = v[0];
+    m.dh = v[1];
+    m.dw = v[2];
+    break;
   case MaskNodeKind::Chunk: m.kind = MaskKind::Chunk; m.size = v[0]; break;
   case MaskNodeKind::Summary:
     m.kind = MaskKind::Summary;
@@ -109,7 +123,8 @@ IndexMapAttr toMapAttr(mlir::MLIRContext *context, const tiling::IndexMap &map) 
   auto kind = static_cast<IndexMapKind>(map.kind);
   if (kind == IndexMapKind::Identity)
     return IndexMapAttr::get(context, kind, 0, 0, 1);
-  return IndexMapAttr::get(context, kind, map.p, kind == IndexMapKind::SummaryGather ? map.w : 0,
+  // w is the summary width of a gather and the rotation of a strided map.
+  return IndexMapAttr::get(context, kind, map.p, kind == IndexMapKind::Chunked ? 0 : map.w,
                            map.pack);
 }
 
@@ -143,7 +158,8 @@ PlanOp buildPlanIR(const Plan &plan, mlir::OpBuilder &builder, mlir::Location lo
   }
 
   auto planOp = PlanOp::create(builder, loc, builder.getStringAttr(plan.patternName),
-                               builder.getArrayAttr(names), builder.getDenseI64ArrayAttr(values));
+                               builder.getArrayAttr(names), builder.getDenseI64ArrayAttr(values),
+                               /*bidirectional=*/!plan.causal);
   mlir::OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToEnd(&planOp.getBody().emplaceBlock());
   for (const HeadPlan &head : plan.heads) {
@@ -187,8 +203,9 @@ std::vector<int> toVector(mlir::DenseI32ArrayAttr array) {
   return std::vector<int>(array.asArrayRef().begin(), array.asArrayRef().end());
 }
 
-PlanComponent readComponent(ComponentOp op, int T) {
+PlanComponent readComponent(ComponentOp op, int T, bool causal) {
   PlanComponent c;
+  c.causal = causal;
   c.name = op.getComponentName().str();
   c.part = fromMaskAttr(op.getPart());
   for (MaskAttr e : op.getExcluded().getAsRange<MaskAttr>())
@@ -244,12 +261,13 @@ Plan readPlanIR(PlanOp op) {
     if (llvm::cast<mlir::StringAttr>(name).getValue() != "T")
       plan.params[llvm::cast<mlir::StringAttr>(name).str()] = value;
   plan.T = op.getT();
+  plan.causal = !op.getBidirectional();
   for (HeadPlanOp headOp : op.getBody().getOps<HeadPlanOp>()) {
     HeadPlan head;
     head.maskIndex = headOp.getMaskIndexValue();
     head.mask = fromMaskAttr(headOp.getMask());
     for (ComponentOp c : headOp.getBody().getOps<ComponentOp>())
-      head.components.push_back(readComponent(c, int(plan.T)));
+      head.components.push_back(readComponent(c, int(plan.T), plan.causal));
     plan.heads.push_back(std::move(head));
   }
   return plan;

@@ -14,6 +14,10 @@
 //   global_queries(g)   identity, band limited to the first g query rows
 //   anything else       explicit tile lists (TableBuilder.cpp)
 //
+// (ClosedForms.cpp.) In a bidirectional pattern the same maps carry bands
+// with negative offsets: a stride or chunk is then its whole group, not a
+// causal triangle, and a summary is seen by every query.
+//
 // Components are ordered so that later ones can subtract what earlier ones
 // cover in closed form (stride minus the local band is a band on r - r' >= 2;
 // summary minus the chunk is "earlier chunks only"). When no closed form is
@@ -40,196 +44,11 @@
 #include "sparta/MaskSemantics.h"
 
 #include <algorithm>
-#include <optional>
 
 namespace sparta {
 namespace {
 
 using namespace tiling;
-
-/// Order in which union operands are planned: closed-form exclusions exist
-/// for a later kind against an earlier one, not the other way round.
-int planningRank(const Mask &m) {
-  switch (m.kind) {
-  case MaskKind::Dense: return 0;
-  case MaskKind::Band: return 1;
-  case MaskKind::Chunk: return 2;
-  case MaskKind::Stride: return 3;
-  case MaskKind::GlobalKeys: return 4;
-  case MaskKind::GlobalQueries: return 5;
-  case MaskKind::Summary: return 6;
-  default: return 7;
-  }
-}
-
-IndexMap identityMap(int T) { return IndexMap{kIdentity, T, 1, 0, 1}; }
-
-TileSchedule bandSchedule(IndexMap map, int dlo, int dhi, int qlimit) {
-  TileSchedule s{};
-  s.q = map;
-  s.k = map;
-  s.kind = kBand;
-  s.dlo = dlo;
-  s.dhi = dhi;
-  s.qlimit = qlimit;
-  return s;
-}
-
-TileSchedule prefixSchedule(IndexMap keys, int prefixKind, int count, int offset) {
-  TileSchedule s{};
-  s.q = identityMap(keys.T);
-  s.k = keys;
-  s.kind = kPrefix;
-  s.prefixKind = prefixKind;
-  s.count = count;
-  s.offset = offset;
-  return s;
-}
-
-struct Candidate {
-  std::string name;
-  TileSchedule schedule;
-};
-
-/// intersect(stride or chunk, bands...): the stride's (chunk's) map with the
-/// bands' common offsets, which are offsets of r (pos) on that map.
-std::optional<Candidate> intersectionForm(const Mask &m, int T) {
-  int64_t lo = 0, hi = kUnbounded;
-  std::optional<Mask> grid;
-  for (const Mask &o : m.operands) {
-    if (o.kind == MaskKind::Band) {
-      lo = std::max<int64_t>(lo, o.lo);
-      hi = std::min<int64_t>(hi, o.hi);
-    } else if ((o.kind == MaskKind::Stride || o.kind == MaskKind::Chunk) && !grid) {
-      grid = o;
-    } else if (o.kind != MaskKind::Dense) {
-      return std::nullopt;
-    }
-  }
-  if (!grid || lo > hi)
-    return std::nullopt;
-  if (grid->kind == MaskKind::Chunk)
-    return Candidate{"chunk", bandSchedule(IndexMap{kChunked, T, int(grid->size), 0, 1}, int(lo),
-                                           int(hi), T)};
-  int64_t p = grid->period; // i - j == p * (r_i - r_j)
-  int64_t rlo = (lo + p - 1) / p, rhi = hi >= kUnbounded ? kUnbounded : hi / p;
-  if (rlo > rhi)
-    return std::nullopt;
-  return Candidate{"dilated", bandSchedule(IndexMap{kStrided, T, int(p), 0, 1}, int(rlo),
-                                           int(rhi), T)};
-}
-
-/// The closed-form component of one union operand, if its kind has one.
-std::optional<Candidate> closedForm(const Mask &m, int T) {
-  auto clampT = [&](int64_t v) { return int(std::clamp<int64_t>(v, 0, T)); };
-  switch (m.kind) {
-  case MaskKind::Dense:
-    return Candidate{"dense", bandSchedule(identityMap(T), 0, kUnbounded, T)};
-  case MaskKind::Band:
-    return Candidate{"band", bandSchedule(identityMap(T), int(std::max<int64_t>(m.lo, 0)),
-                                          int(std::min<int64_t>(m.hi, kUnbounded)), T)};
-  case MaskKind::Stride:
-    return Candidate{"stride", bandSchedule(IndexMap{kStrided, T, int(m.period), 0, 1}, 0,
-                                            kUnbounded, T)};
-  case MaskKind::Chunk:
-    return Candidate{"chunk", bandSchedule(IndexMap{kChunked, T, int(m.size), 0, 1}, 0,
-                                           kUnbounded, T)};
-  case MaskKind::Summary:
-    return Candidate{"summary",
-                     prefixSchedule(IndexMap{kSummaryGather, T, int(m.period), int(m.width), 1},
-                                    kPrefixSummary, 0, 0)};
-  case MaskKind::GlobalKeys:
-    return Candidate{"global_keys",
-                     prefixSchedule(identityMap(T), kPrefixGlobalKeys, clampT(m.count), 0)};
-  case MaskKind::GlobalQueries:
-    return Candidate{"global_queries", bandSchedule(identityMap(T), 0, kUnbounded, clampT(m.count))};
-  case MaskKind::Intersect:
-    return intersectionForm(m, T);
-  default:
-    return std::nullopt;
-  }
-}
-
-/// Why `m` has no closed form of its own.
-std::string noFormReason(const Mask &m) {
-  switch (m.kind) {
-  case MaskKind::RandomBlocks: return "random blocks are irregular";
-  case MaskKind::Union: return "a nested union";
-  case MaskKind::Intersect:
-    return "an intersection other than stride or chunk with bands";
-  default: return "no closed form for " + toString(m);
-  }
-}
-
-enum class Exclusion { Disjoint, Adjusted, Everything, Unknown };
-
-/// Removes the offsets [lo, hi] from the band [dlo, dhi] when the result is
-/// still one interval.
-Exclusion cutInterval(int &dlo, int &dhi, int64_t lo, int64_t hi) {
-  if (lo > hi || hi < dlo || lo > dhi)
-    return Exclusion::Disjoint;
-  if (lo <= dlo && hi >= dhi)
-    return Exclusion::Everything;
-  if (lo <= dlo) {
-    dlo = int(hi + 1);
-    return Exclusion::Adjusted;
-  }
-  if (hi >= dhi) {
-    dhi = int(lo - 1);
-    return Exclusion::Adjusted;
-  }
-  return Exclusion::Unknown;
-}
-
-/// Subtracts the pairs of an earlier component's operand `e` from candidate
-/// `c` (of operand `m`) in closed form, when one is known.
-Exclusion exclude(Candidate &c, const Mask &m, const Mask &e) {
-  TileSchedule &s = c.schedule;
-  switch (e.kind) {
-  case MaskKind::Empty:
-    return Exclusion::Disjoint;
-  case MaskKind::Dense:
-    return Exclusion::Everything;
-  case MaskKind::Band: {
-    int64_t lo = std::max<int64_t>(e.lo, 0), hi = e.hi;
-    if (s.kind == kBand && (s.q.kind == kIdentity || s.q.kind == kChunked))
-      return cutInterval(s.dlo, s.dhi, lo, hi); // mapped offset == i - j
-    if (s.kind == kBand && s.q.kind == kStrided) {
-      int64_t p = s.q.p; // i - j == p * (r_i - r_j)
-      return cutInterval(s.dlo, s.dhi, (lo + p - 1) / p, hi / p);
-    }
-    if (s.kind == kPrefix && s.prefixKind == kPrefixGlobalKeys) {
-      if (lo > s.offset)
-        return hi < s.offset ? Exclusion::Disjoint : Exclusion::Unknown;
-      s.offset = int(std::max<int64_t>(s.offset, hi + 1));
-      return Exclusion::Adjusted;
-    }
-    return Exclusion::Unknown;
-  }
-  case MaskKind::Chunk:
-    if (s.kind == kPrefix && s.prefixKind == kPrefixSummary && e.size == s.k.p) {
-      s.prefixKind = kPrefixSummaryEarlierChunks;
-      return Exclusion::Adjusted;
-    }
-    return Exclusion::Unknown;
-  case MaskKind::Stride:
-    if (e.period == 1)
-      return Exclusion::Everything; // every pair is a multiple of 1 apart
-    if (s.kind == kPrefix && s.prefixKind == kPrefixGlobalKeys &&
-        (s.skipPeriod == 0 || s.skipPeriod == e.period)) {
-      s.skipPeriod = int(e.period);
-      return Exclusion::Adjusted;
-    }
-    return e == m ? Exclusion::Everything : Exclusion::Unknown;
-  case MaskKind::GlobalKeys:
-    // Query rows below g only see keys below g.
-    if (m.kind == MaskKind::GlobalQueries && m.count <= e.count)
-      return Exclusion::Everything;
-    return Exclusion::Unknown;
-  default:
-    return e == m ? Exclusion::Everything : Exclusion::Unknown;
-  }
-}
 
 std::string describe(const Mask &part, const std::vector<Mask> &excluded) {
   std::string text = toString(part);
@@ -241,8 +60,9 @@ std::string describe(const Mask &part, const std::vector<Mask> &excluded) {
 /// Packs the short groups of a band schedule on a strided or chunked map,
 /// as many as fit one tile on both sides; nullopt when fewer than two fit.
 std::optional<TileSchedule> packed(const TileSchedule &s, TileShape shape) {
-  if (s.kind != kBand || (s.q.kind != kStrided && s.q.kind != kChunked) || s.qlimit < s.q.T)
-    return std::nullopt;
+  if (s.kind != kBand || (s.q.kind != kStrided && s.q.kind != kChunked) || s.qlimit < s.q.T ||
+      s.k.w != 0)
+    return std::nullopt; // (a rotated key map is never packed)
   int perTile = std::min(shape.qRows, shape.kRows) / s.q.baseLen();
   int pack = std::min(perTile, s.q.baseGroups());
   if (pack < 2)
@@ -311,7 +131,7 @@ bool withinBand(const Mask &m) {
   }
 }
 
-HeadPlan planHead(const Mask &mask, int64_t maskIndex, int T,
+HeadPlan planHead(const Mask &mask, int64_t maskIndex, int T, bool causal,
                   const std::vector<TileShape> &shapes) {
   HeadPlan head;
   head.maskIndex = maskIndex;
@@ -328,44 +148,57 @@ HeadPlan planHead(const Mask &mask, int64_t maskIndex, int T,
   std::vector<Mask> covered;
   for (const Mask &part : parts) {
     if (part.kind == MaskKind::Empty ||
-        (part.kind == MaskKind::Band && std::max<int64_t>(part.lo, 0) > part.hi))
+        (part.kind == MaskKind::Band && std::max<int64_t>(part.lo, causal ? 0 : part.lo) > part.hi))
       continue; // allows nothing (canonicalization removes these too)
-    std::optional<Candidate> candidate = closedForm(part, T);
-    std::string reason = candidate ? "" : noFormReason(part);
+    std::optional<Candidate> form = closedForm(part, T, causal);
+    std::vector<Candidate> candidates;
+    if (form)
+      candidates.push_back(std::move(*form));
+    std::string reason = form ? "" : noFormReason(part);
     bool nothingLeft = false;
     for (const Mask &earlier : covered) {
-      if (!candidate)
+      if (candidates.empty())
         break;
-      Exclusion result = exclude(*candidate, part, earlier);
+      Exclusion result = exclude(candidates, part, earlier, T, causal);
       if (result == Exclusion::Everything)
         nothingLeft = true;
-      if (result == Exclusion::Unknown) {
-        candidate.reset();
+      if (result == Exclusion::Unknown)
         reason = "no closed form for " + toString(part) + " minus " + toString(earlier);
-      }
     }
     if (nothingLeft)
       continue; // every pair of this operand is computed by earlier components
     PlanComponent component;
+    component.causal = causal;
     component.part = part;
     component.excluded = covered;
-    component.description = describe(part, covered);
-    if (candidate) {
-      component.name = candidate->name;
-      chooseShape(component, candidate->schedule, shapes, T);
-    } else {
+    bool any = false;
+    if (!form || !reason.empty()) {
+      component.description = describe(part, covered);
       chooseTable(component, shapes, T);
       component.fallbackReason = reason;
+      any = componentWork(component, T, /*countPairs=*/false).computedElements > 0;
+      if (any)
+        head.components.push_back(std::move(component));
     }
-    if (componentWork(component, T, /*countPairs=*/false).computedElements == 0)
-      continue; // no pair left (and none to subtract from later parts)
-    head.components.push_back(std::move(component));
-    covered.push_back(part);
+    for (Candidate &c : candidates) {
+      PlanComponent piece = component;
+      piece.part = c.part;
+      piece.description = describe(c.part, covered);
+      piece.name = c.name;
+      chooseShape(piece, c.schedule, shapes, T);
+      if (componentWork(piece, T, /*countPairs=*/false).computedElements == 0)
+        continue; // no pair left (and none to subtract from later parts)
+      head.components.push_back(std::move(piece));
+      any = true;
+    }
+    if (any)
+      covered.push_back(part);
   }
   if (head.components.size() > 1 && withinBand(mask)) {
     // Overlapping windows (a local band and a dilated one): the union's own
     // tiles, all inside one band, can be fewer than its components' tiles.
     PlanComponent whole;
+    whole.causal = causal;
     whole.part = mask;
     whole.description = describe(mask, {});
     chooseTable(whole, shapes, T);
@@ -397,10 +230,10 @@ tiling::TileSchedule PlanComponent::hostSchedule() const {
 }
 
 bool PlanComponent::covers(int64_t T, int64_t i, int64_t j) const {
-  if (!allowed(part, T, i, j))
+  if (!allowed(part, T, i, j, causal))
     return false;
   for (const Mask &e : excluded)
-    if (allowed(e, T, i, j))
+    if (allowed(e, T, i, j, causal))
       return false;
   return true;
 }
@@ -420,8 +253,10 @@ Plan planPattern(const ConcretePattern &pattern, const PlanOptions &options) {
   plan.patternName = pattern.name;
   plan.T = pattern.T;
   plan.params = pattern.params;
+  plan.causal = pattern.causal;
   for (size_t h = 0; h < pattern.heads.size(); ++h)
-    plan.heads.push_back(planHead(pattern.heads[h], int64_t(h), int(pattern.T), shapes));
+    plan.heads.push_back(
+        planHead(pattern.heads[h], int64_t(h), int(pattern.T), pattern.causal, shapes));
   return plan;
 }
 

@@ -2,7 +2,8 @@
 //
 // A component the planner cannot express as a band or a prefix in some index
 // map (random blocks, intersections, unions it cannot subtract in closed form)
-// is computed on identity maps from explicit tile lists. Each causal tile pair
+// is computed on identity maps from explicit tile lists. Each tile pair of the
+// domain (below the diagonal in a causal pattern, every one in a bidirectional)
 // is first classified on whole ranges with three-valued logic (full, empty or
 // "can't tell"); only the undecided ones are settled element by element, so
 // building the lists costs about as much as the kernel's partial tiles do.
@@ -57,8 +58,11 @@ TileClass classifyMask(const Mask &m, const Box &b) {
     if (dmax < m.lo || dmin > m.hi) return kEmpty;
     return (m.lo <= dmin && dmax <= m.hi) ? kFull : kPartial;
   case MaskKind::Stride: {
-    int64_t lastMultiple = (dmax >= 0 ? dmax / m.period : -((-dmax + m.period - 1) / m.period)) * m.period;
-    if (lastMultiple < dmin) return kEmpty;
+    // The largest i - j <= dmax that is == offset (mod period).
+    int64_t above = dmax - m.offset;
+    int64_t last = (above >= 0 ? above / m.period : -((-above + m.period - 1) / m.period)) * m.period +
+                   m.offset;
+    if (last < dmin) return kEmpty;
     return dmin == dmax ? kFull : kPartial;
   }
   case MaskKind::Chunk: {
@@ -76,6 +80,12 @@ TileClass classifyMask(const Mask &m, const Box &b) {
     return b.qb < m.count ? kFull : b.qa >= m.count ? kEmpty : kPartial;
   case MaskKind::RandomBlocks:
     return classifyRandomBlocks(m, b);
+  case MaskKind::GridWindow: {
+    // Grid rows of the box's queries and keys: too far apart, nothing.
+    int64_t W = m.period;
+    if (b.qa / W - b.kb / W > m.dh || b.ka / W - b.qb / W > m.dh) return kEmpty;
+    return kPartial;
+  }
   case MaskKind::Union: {
     TileClass result = kEmpty;
     for (const Mask &o : m.operands) {
@@ -100,7 +110,7 @@ TileClass classifyMask(const Mask &m, const Box &b) {
 
 /// Exact class of one tile pair of the component.
 TileClass classifyTile(const PlanComponent &c, int T, const Box &b, bool keyTileComplete) {
-  TileClass result = b.qa >= b.kb ? kFull : b.qb < b.ka ? kEmpty : kPartial; // causality
+  TileClass result = !c.causal ? kFull : b.qa >= b.kb ? kFull : b.qb < b.ka ? kEmpty : kPartial;
   auto meet = [&](TileClass x) {
     if (x == kEmpty || result == kEmpty) result = kEmpty;
     else if (x == kPartial) result = kPartial;
@@ -136,10 +146,12 @@ void buildTable(PlanComponent &c, int T, tiling::TileShape shape) {
   const int64_t M = shape.qRows, N = shape.kRows;
   int qTiles = int((T + M - 1) / M), kTiles = int((T + N - 1) / N);
   std::vector<std::vector<int>> bwdLists(kTiles);
-  // Every causal tile pair is classified: refuse a table that is too large to build.
+  // Every tile pair of the domain is classified: refuse a table that is too large to build.
+  // Causal: key tiles up to each query tile's last row.
+  auto keyTilesOf = [&](int64_t qb) { return c.causal ? int(qb / N + 1) : kTiles; };
   int64_t pairs = 0;
   for (int64_t qt = 0; qt < qTiles; ++qt)
-    pairs += (std::min<int64_t>(qt * M + M, T) - 1) / N + 1;
+    pairs += keyTilesOf(std::min<int64_t>(qt * M + M, T) - 1);
   if (pairs > limits::kMaxTableTilePairs)
     throw Error("component '" + c.description + "' needs a tile table of " +
                 std::to_string(pairs) + " tile pairs (T = " + std::to_string(T) + ", tile " +
@@ -149,7 +161,7 @@ void buildTable(PlanComponent &c, int T, tiling::TileShape shape) {
   c.fwdEntries.clear();
   for (int qt = 0; qt < qTiles; ++qt) {
     const int64_t qa = qt * M, qb = std::min<int64_t>(qa + M, T) - 1;
-    for (int kt = 0; kt * N <= qb; ++kt) { // causal: keys up to the tile's last row
+    for (int kt = 0; kt < keyTilesOf(qb); ++kt) {
       Box box{qa, qb, kt * N, std::min<int64_t>(kt * N + N, T) - 1};
       TileClass cls = classifyTile(c, T, box, kt * N + N <= T);
       if (cls == kEmpty)

@@ -47,14 +47,15 @@ static std::string formatDensity(double density) {
   return fixed(density, 4);
 }
 
-static void printCost(std::ostream &out, const std::string &prefix, const MaskCost &c) {
+static void printCost(std::ostream &out, const std::string &prefix, const MaskCost &c,
+                      bool causal) {
   out << prefix << "pairs: " << c.pairs << "\n";
   out << prefix << "keys-per-query: max " << c.maxKeys << ", mean " << fixed(c.meanKeys, 2)
       << ", min " << c.minKeys << "\n";
   out << prefix << "empty-queries: " << c.emptyQueries << "\n";
   out << prefix << "density: " << formatDensity(c.density) << "\n";
   out << prefix << "tiles: " << c.tilesNonEmpty << " non-empty, " << c.tilesFull
-      << " full, of " << c.tilesCausal << " causal\n";
+      << " full, of " << c.tilesCausal << (causal ? " causal" : " (all, bidirectional)") << "\n";
 }
 
 /// One word for the schedule of a component.
@@ -77,6 +78,8 @@ static void printReport(std::ostream &out, const CheckReport &report) {
   }
   out << "\n";
   out << "T: " << p.T << "\n";
+  if (!p.causal)
+    out << "direction: bidirectional\n";
   out << "heads: " << p.heads.size() << "\n";
   for (size_t h = 0; h < p.heads.size(); ++h)
     out << "head " << h << ": " << toString(p.heads[h]) << "\n";
@@ -94,8 +97,8 @@ static void printReport(std::ostream &out, const CheckReport &report) {
   // Cost, per head then over the heads.
   out << "tile: " << report.cost.tile << "\n";
   for (size_t h = 0; h < report.cost.heads.size(); ++h)
-    printCost(out, "head " + std::to_string(h) + " ", report.cost.heads[h]);
-  printCost(out, "", report.cost.overall);
+    printCost(out, "head " + std::to_string(h) + " ", report.cost.heads[h], p.causal);
+  printCost(out, "", report.cost.overall, p.causal);
 
   // What the planned kernels compute: each component's tile shape and
   // schedule, why a component has no closed form, then score elements over

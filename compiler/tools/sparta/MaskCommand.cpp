@@ -34,7 +34,7 @@ static int runMask(const Arguments &args) {
   line[T] = '\n';
   for (int64_t i = 0; i < T; ++i) {
     for (int64_t j = 0; j < T; ++j)
-      line[j] = allowed(mask, T, i, j) ? '1' : '0';
+      line[j] = allowed(mask, T, i, j, pattern.causal) ? '1' : '0';
     if (std::fwrite(line.data(), 1, line.size(), stdout) != line.size())
       throw Error("cannot write to standard output");
   }

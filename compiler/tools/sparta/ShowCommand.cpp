@@ -2,8 +2,9 @@
 //
 // Text: each head as a grid of at most --cells x --cells characters (one per
 // position when T is small enough, otherwise each cell covers a square range
-// of positions): '#' every causal pair of the cell allowed, '+' some, '.' none,
-// blank above the diagonal (no causal pair).
+// of positions): '#' every pair of the cell's domain allowed, '+' some, '.'
+// none; in a causal pattern blank above the diagonal (no pair j <= i). A
+// bidirectional pattern has no blank cells.
 //
 // PNG (--png OUT): the heads side by side, each labelled "head K", one pixel
 // per (query, key) up to T = 1024 (small T magnified to at least 256 pixels),
@@ -34,28 +35,29 @@ struct CellGrid {
   int64_t n = 0;
   std::vector<int64_t> bounds;
   std::vector<int64_t> allowed; // allowed pairs per cell, row-major
-  std::vector<int64_t> causal;  // causal pairs (j <= i) per cell
+  std::vector<int64_t> domain;  // pairs of the domain (j <= i when causal) per cell
 };
 
-static CellGrid cellGrid(const Mask &mask, int64_t T, int64_t n) {
+static CellGrid cellGrid(const Mask &mask, int64_t T, int64_t n, bool causal) {
   CellGrid grid;
   grid.n = n;
   for (int64_t k = 0; k <= n; ++k)
     grid.bounds.push_back(k * T / n);
   grid.allowed.assign(n * n, 0);
-  grid.causal.assign(n * n, 0);
+  grid.domain.assign(n * n, 0);
   std::vector<uint64_t> row(wordsFor(T));
   int64_t r = 0;
   for (int64_t i = 0; i < T; ++i) {
     while (i >= grid.bounds[r + 1])
       ++r;
-    fillMaskRow(mask, T, i, row.data());
-    for (int64_t c = 0; c <= r; ++c) {
-      const int64_t begin = grid.bounds[c], end = std::min(grid.bounds[c + 1], i + 1);
+    fillMaskRow(mask, T, i, row.data(), causal);
+    for (int64_t c = 0; c < n; ++c) {
+      const int64_t begin = grid.bounds[c];
+      const int64_t end = std::min(grid.bounds[c + 1], rowEnd(T, i, causal));
       if (begin >= end)
         break;
       grid.allowed[r * n + c] += countBits(row.data(), begin, end);
-      grid.causal[r * n + c] += end - begin;
+      grid.domain[r * n + c] += end - begin;
     }
   }
   return grid;
@@ -65,7 +67,7 @@ static void printGrid(std::ostream &out, const CellGrid &grid) {
   for (int64_t r = 0; r < grid.n; ++r) {
     std::string line;
     for (int64_t c = 0; c < grid.n; ++c) {
-      const int64_t a = grid.allowed[r * grid.n + c], k = grid.causal[r * grid.n + c];
+      const int64_t a = grid.allowed[r * grid.n + c], k = grid.domain[r * grid.n + c];
       line += k == 0 ? ' ' : a == 0 ? '.' : a == k ? '#' : '+';
     }
     line.erase(line.find_last_not_of(' ') + 1);
@@ -74,16 +76,16 @@ static void printGrid(std::ostream &out, const CellGrid &grid) {
 }
 
 /// One head's panel of the picture, `scale` pixels per cell at (x0, y0). Each
-/// cell is drawn like a character of the text: ink when every causal pair of
-/// it is allowed, a lighter blue when some are (so that a sparse head stays
+/// cell is drawn like a character of the text: ink when every pair of its
+/// domain is allowed, a lighter blue when some are (so that a sparse head stays
 /// visible however far the picture is scaled down), a tint when none are,
-/// white above the diagonal.
+/// white where the domain holds no pair (above the diagonal, causal).
 static void drawPanel(Image &image, const CellGrid &grid, int64_t scale, int64_t x0, int64_t y0) {
   const uint8_t white[3] = {255, 255, 255}, tint[3] = {222, 232, 248}, some[3] = {80, 120, 210},
                 ink[3] = {20, 28, 70};
   for (int64_t r = 0; r < grid.n; ++r)
     for (int64_t c = 0; c < grid.n; ++c) {
-      const int64_t a = grid.allowed[r * grid.n + c], k = grid.causal[r * grid.n + c];
+      const int64_t a = grid.allowed[r * grid.n + c], k = grid.domain[r * grid.n + c];
       const uint8_t *rgb = k == 0 ? white : a == 0 ? tint : a == k ? ink : some;
       for (int64_t dy = 0; dy < scale; ++dy)
         for (int64_t dx = 0; dx < scale; ++dx)
@@ -112,7 +114,7 @@ static void writePicture(const std::string &path, const ConcretePattern &pattern
       image.setRGB(x0, y0 + d, 150, 150, 150);
       image.setRGB(x0 + size + 1, y0 + d, 150, 150, 150);
     }
-    CellGrid grid = cellGrid(pattern.heads[heads[k]], T, cells);
+    CellGrid grid = cellGrid(pattern.heads[heads[k]], T, cells, pattern.causal);
     drawPanel(image, grid, scale, x0 + border, y0 + border);
   }
   writePng(path, image);
@@ -155,11 +157,13 @@ static int runShow(const Arguments &args) {
   else
     std::cout << "cell: about " << T / cells << "x" << T / cells << " positions (" << cells
               << "x" << cells << " cells)\n";
-  std::cout << "legend: '#' all allowed, '+' some allowed, '.' none allowed, blank above "
-               "the diagonal\n";
+  if (!pattern.causal)
+    std::cout << "direction: bidirectional\n";
+  std::cout << "legend: '#' all allowed, '+' some allowed, '.' none allowed"
+            << (pattern.causal ? ", blank above the diagonal" : "") << "\n";
   for (int64_t head : heads) {
     std::cout << "head " << head << ": " << toString(pattern.heads[head]) << "\n";
-    printGrid(std::cout, cellGrid(pattern.heads[head], T, cells));
+    printGrid(std::cout, cellGrid(pattern.heads[head], T, cells, pattern.causal));
   }
   if (!png.empty())
     std::cout << "png: " << png << "\n";

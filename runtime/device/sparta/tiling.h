@@ -29,7 +29,8 @@
 namespace sparta {
 namespace tiling {
 
-/// Stands for "no upper bound" in band offsets; far from overflow for T < 2^29.
+/// Stands for "no upper bound" in band offsets (and -kUnbounded for no lower
+/// bound, in bidirectional patterns); far from overflow for T < 2^29.
 constexpr int kUnbounded = 1 << 30;
 
 SPARTA_TILING_FN constexpr int ceilDiv(int a, int b) { return (a + b - 1) / b; }
@@ -40,7 +41,8 @@ SPARTA_TILING_FN constexpr int floorDiv(int a, int b) { return a >= 0 ? a / b : 
 
 enum MapKind : int {
   kIdentity = 0,      // one group: pos == row
-  kStrided = 1,       // group = row mod p, pos = row / p   (the strided transpose)
+  kStrided = 1,       // group = (row + w) mod p, pos = row / p (the strided transpose,
+                      // rotated by w columns: see IndexMap)
   kChunked = 2,       // group = row / p,   pos = row mod p (contiguous chunks of p)
   kSummaryGather = 3, // one group: the rows with row mod p >= p - w, in order
 };
@@ -54,11 +56,17 @@ enum MapKind : int {
 /// positions; a query only meets keys of its own sub-group (sub()), which
 /// makes the tile's predicate block-diagonal. The planner packs only as many
 /// groups as fit one tile on each side.
+///
+/// Rotation (strided maps, unpacked, keys only): w > 0 makes group g the
+/// column (g - w) mod p, so that query column g (an unrotated query map) meets
+/// key column (g - w) mod p: a stride with offset w, where i - j == w mod p.
+/// For g >= w, i - j = (qpos - kpos) * p + w; for g < w the key column lies
+/// one row further on, i - j = (qpos - kpos - 1) * p + w (TileSchedule::bandShift).
 struct IndexMap {
   int kind;
   int T;    // sequence length
   int p;    // period (strided, gather) or chunk size (chunked); unused for identity
-  int w;    // summary width (gather only)
+  int w;    // summary width (gather); rotation (strided, 0 <= w < p)
   int pack; // base groups per mapped group (strided, chunked); 1 otherwise
 
   //--- the base (unpacked) strided map: groups g < T mod p have one row more
@@ -82,17 +90,22 @@ struct IndexMap {
   SPARTA_TILING_FN constexpr int groups() const {
     return kind == kStrided || kind == kChunked ? ceilDiv(baseGroups(), pack) : 1;
   }
+  /// Column of the unpacked strided group g (its rotation applied).
+  SPARTA_TILING_FN constexpr int column(int g) const { return w == 0 ? g : (g + p - w) % p; }
   /// Number of mapped positions in group g.
   SPARTA_TILING_FN constexpr int len(int g) const {
     return kind == kIdentity ? T
-           : kind == kStrided && pack == 1 ? ceilDiv(T - g, p)
+           : kind == kStrided && pack == 1 ? ceilDiv(T - column(g), p)
            : kind == kChunked && pack == 1 ? minInt(p, T - g * p)
            : kind == kSummaryGather
                ? (T / p) * w + maxInt(0, T % p - (p - w))
                : baseStart(minInt((g + 1) * pack, baseGroups())) - baseStart(g * pack);
   }
-  /// The longest group (group 0 for every kind).
-  SPARTA_TILING_FN constexpr int maxLen() const { return len(0); }
+  /// The longest group (group 0 for every kind but a rotated strided map,
+  /// whose longest group is column 0's).
+  SPARTA_TILING_FN constexpr int maxLen() const {
+    return kind == kStrided && pack == 1 ? baseLen() : len(0);
+  }
   /// Rows of the first (longest) sub-group of group g.
   SPARTA_TILING_FN constexpr int firstSubLen(int g) const {
     return baseStart(g * pack + 1) - baseStart(g * pack);
@@ -100,7 +113,7 @@ struct IndexMap {
   /// Original row of mapped position pos of group g.
   SPARTA_TILING_FN constexpr int row(int g, int pos) const {
     return kind == kIdentity ? pos
-           : kind == kStrided && pack == 1 ? pos * p + g
+           : kind == kStrided && pack == 1 ? pos * p + column(g)
            : kind == kChunked ? g * p * pack + pos
            : kind == kSummaryGather
                ? (pos / w) * p + (p - w) + pos % w
@@ -135,7 +148,8 @@ SPARTA_TILING_FN constexpr double tileElementCost(TileShape s) {
 }
 
 enum ScheduleKind : int {
-  kBand = 0,   // same group, dlo <= qpos - kpos <= dhi, and qpos < qlimit
+  kBand = 0,   // same group, dlo <= qpos - kpos - bandShift(g) <= dhi, and qpos < qlimit
+               // (dlo < 0 in bidirectional patterns: keys after the query)
   kPrefix = 1, // kpos < n(qpos) for a monotone n; one group; queries identity
   kTable = 2,  // explicit lists (TableData), identity maps, element predicate supplied
 };
@@ -144,6 +158,7 @@ enum PrefixKind : int {
   // Key k (identity keys) is allowed for query q iff k < count and q >= k + offset,
   // and, when skipPeriod > 0, (q - k) mod skipPeriod != 0: the first `count`
   // keys, minus a band of width offset next to the diagonal and minus a stride.
+  // In a bidirectional pattern offset may be negative (-kUnbounded: every query).
   kPrefixGlobalKeys = 0,
   // Key k (summary-gathered keys, period p, width w) is allowed iff its row <= q.
   kPrefixSummary = 1,
@@ -191,6 +206,15 @@ struct TileSchedule {
   /// Packed maps (band schedules only): each group is one tile pair.
   SPARTA_TILING_FN constexpr bool packed() const { return q.pack > 1; }
 
+  /// Offsets of group g's band: with a rotated key map (a stride with an
+  /// offset), groups below the rotation meet the key column one row later.
+  SPARTA_TILING_FN constexpr bool rotatedKeys() const { return k.kind == kStrided && k.w > 0; }
+  SPARTA_TILING_FN constexpr int bandShift(int g) const { return rotatedKeys() && g < k.w ? 1 : 0; }
+  // (Written so that without a rotation the bound is the literal field: the
+  // kernels' register use then does not change.)
+  SPARTA_TILING_FN constexpr int bandLo(int g) const { return rotatedKeys() ? dlo + bandShift(g) : dlo; }
+  SPARTA_TILING_FN constexpr int bandHi(int g) const { return rotatedKeys() ? dhi + bandShift(g) : dhi; }
+
   /// Query rows of group g that may have keys: [0, qEnd(g)).
   SPARTA_TILING_FN constexpr int qEnd(int g) const {
     return kind == kBand ? minInt(q.len(g), qlimit) : q.len(g);
@@ -199,7 +223,7 @@ struct TileSchedule {
   //--- prefix: keys [0, n(q)) for query q; n is monotone ----------------------
   /// Smallest query row that sees key kpos (T when none does).
   SPARTA_TILING_FN constexpr int prefixFirstQuery(int kpos) const {
-    return prefixKind == kPrefixGlobalKeys ? (kpos < count ? kpos + offset : q.T)
+    return prefixKind == kPrefixGlobalKeys ? (kpos < count ? maxInt(0, kpos + offset) : q.T)
            : prefixKind == kPrefixSummary  ? k.row(0, kpos)
                                            : (kpos / k.w + 1) * k.p;
   }
@@ -218,7 +242,7 @@ struct TileSchedule {
   //--- element predicate in mapped coordinates (band and prefix) --------------
   SPARTA_TILING_FN constexpr bool allowed(int g, int qpos, int kpos) const {
     return qpos < qEnd(g) && kpos < k.len(g) &&
-           (kind == kBand ? (qpos - kpos >= dlo && qpos - kpos <= dhi &&
+           (kind == kBand ? (qpos - kpos >= bandLo(g) && qpos - kpos <= bandHi(g) &&
                              q.sub(g, qpos) == k.sub(g, kpos))
                           : kpos < prefixCount(qpos) && !skipped(qpos - kpos));
   }
@@ -231,18 +255,21 @@ struct TileSchedule {
                     : classifyRows(qt * qTile, minInt(qt * qTile + qTile, q.len(g)) - 1, g, kt);
   }
   /// A packed group is one tile pair; its longest sub-group comes first, and
-  /// pairs of different sub-groups exist in it, so it is never full.
+  /// pairs of different sub-groups exist in it, so it is never full. A
+  /// sub-group of n rows holds the offsets -(n - 1) .. n - 1.
   SPARTA_TILING_FN constexpr TileClass classifyPacked(int g) const {
-    return q.firstSubLen(g) > dlo && qEnd(g) > 0 ? kPartial : kEmpty;
+    return q.firstSubLen(g) > dlo && q.firstSubLen(g) > -dhi && qEnd(g) > 0 ? kPartial : kEmpty;
   }
   SPARTA_TILING_FN constexpr TileClass classifyRows(int qa, int qLast, int g, int kt) const {
     // Rows [qa, qLast] exist; keys [ka, kLast] exist.
-    return classifyRange(qa, qLast, minInt(qLast, qEnd(g) - 1), kt * kTile,
-                         minInt(kt * kTile + kTile, k.len(g)) - 1,
+    // A rotated key map's shift moves the keys instead of the band: qpos - kpos - s
+    // in [dlo, dhi] is qpos - (kpos + s) in [dlo, dhi].
+    return classifyRange(qa, qLast, minInt(qLast, qEnd(g) - 1), kt * kTile + bandShift(g),
+                         minInt(kt * kTile + kTile, k.len(g)) - 1 + bandShift(g),
                          kt * kTile + kTile <= k.len(g));
   }
   SPARTA_TILING_FN constexpr TileClass classifyRange(int qa, int qLast, int qLastKeyed, int ka,
-                                              int kLast, bool kComplete) const {
+                                                     int kLast, bool kComplete) const {
     return (qLastKeyed < qa || kLast < ka) ? kEmpty
            : kind == kBand
                ? ((qLastKeyed - ka < dlo || qa - kLast > dhi) ? kEmpty
@@ -274,8 +301,8 @@ struct TileSchedule {
 
   //--- forward: the key tiles of query tile qt, as a contiguous range ---------
   /// First key tile of query tile qt (band and prefix).
-  SPARTA_TILING_FN constexpr int fwdFirst(int /*g*/, int qt) const {
-    return kind == kBand && !packed() ? maxInt(0, floorDiv(qt * qTile - dhi, kTile)) : 0;
+  SPARTA_TILING_FN constexpr int fwdFirst(int g, int qt) const {
+    return kind == kBand && !packed() ? maxInt(0, floorDiv(qt * qTile - bandHi(g), kTile)) : 0;
   }
   /// One past the last key tile of query tile qt (band and prefix).
   SPARTA_TILING_FN constexpr int fwdLast(int g, int qt) const {
@@ -287,7 +314,13 @@ struct TileSchedule {
   SPARTA_TILING_FN constexpr int fwdLastRow(int g, int qLastKeyed, int qt) const {
     return qLastKeyed < 0 ? 0
            : kind == kBand
-               ? minInt(ceilDiv(k.len(g), kTile), maxInt(0, floorDiv(qLastKeyed - dlo, kTile) + 1))
+               // no key at all when the tile's least key, q - dhi, is past the group's end,
+               // which needs keys after the query (dhi < 0) or a key group shorter than
+               // the query group (a rotated map); constant false otherwise
+               ? ((dhi < 0 || rotatedKeys()) && qt * qTile - bandHi(g) >= k.len(g)
+                      ? 0
+                      : minInt(ceilDiv(k.len(g), kTile),
+                               maxInt(0, floorDiv(qLastKeyed - bandLo(g), kTile) + 1)))
                : ceilDiv(prefixCount(qLastKeyed), kTile) -
                      // with a skipped stride the last key tile may hold only skipped pairs
                      (skipPeriod > 0 && prefixCount(qLastKeyed) > 0 &&
@@ -309,7 +342,7 @@ struct TileSchedule {
   //--- backward: the query tiles of key tile kt, as a contiguous range --------
   SPARTA_TILING_FN constexpr int bwdFirst(int g, int kt) const {
     return packed()       ? 0
-           : kind == kBand ? maxInt(0, floorDiv(kt * kTile + dlo, qTile))
+           : kind == kBand ? maxInt(0, floorDiv(kt * kTile + bandLo(g), qTile))
                            : prefixFirstQuery(kt * kTile) / qTile +
                                  // with a skipped stride the first query tile may hold only skipped pairs
                                  (skipPeriod > 0 && prefixFirstQuery(kt * kTile) < q.len(g) &&
@@ -321,14 +354,16 @@ struct TileSchedule {
     return packed() ? (classifyPacked(g) == kEmpty ? 0 : 1)
            : kind == kBand
                ? minInt(ceilDiv(qEnd(g), qTile),
-                        maxInt(0, floorDiv(minInt(kt * kTile + kTile, k.len(g)) - 1 + minInt(dhi, q.T), qTile) + 1))
+                        maxInt(0, floorDiv(minInt(kt * kTile + kTile, k.len(g)) - 1 +
+                                               minInt(bandHi(g), q.T),
+                                           qTile) + 1))
                : ceilDiv(q.len(g), qTile) -
                      (skipPeriod > 0 && classify(g, ceilDiv(q.len(g), qTile) - 1, kt) == kEmpty ? 1 : 0);
   }
   SPARTA_TILING_FN constexpr int bwdCount(int g, int kt) const {
     return kind == kTable ? table.bwdOffsets[kt + 1] - table.bwdOffsets[kt]
            : (kt * kTile >= k.len(g) ||
-              (kind == kBand && kt * kTile + dlo >= qEnd(g)) ||
+              (kind == kBand && kt * kTile + bandLo(g) >= qEnd(g)) ||
               (kind == kPrefix && prefixFirstQuery(kt * kTile) >= q.len(g)))
                ? 0
                : maxInt(0, bwdLast(g, kt) - bwdFirst(g, kt));

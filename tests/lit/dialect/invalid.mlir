@@ -187,3 +187,67 @@ sparta.pattern @instantiated_symbolic(T = 4, L = T) instantiated {
 
 // expected-error @+1 {{expects parent op 'sparta.pattern'}}
 %d = sparta.dense
+
+// -----
+
+sparta.pattern @causal_forward_band(T, L) {
+  // expected-error @+1 {{'sparta.band' op lo = -1 reaches keys after the query (j > i), which a causal pattern never allows; declare the pattern 'bidirectional' or write lo >= 0}}
+  %b = sparta.band lo = -1, hi = L
+  sparta.heads %b
+}
+
+// -----
+
+sparta.pattern @stride_offset_negative(T, L) {
+  // expected-error @+1 {{'sparta.stride' op offset must be at least 0, got -1}}
+  %s = sparta.stride period = L, offset = -1
+  sparta.heads %s
+}
+
+// -----
+
+sparta.pattern @stride_offset_too_large(T, L) {
+  // expected-error @+1 {{'sparta.stride' op offset must be below period, got offset = 4 >= period = 4}}
+  %s = sparta.stride period = 4, offset = 4
+  sparta.heads %s
+}
+
+// -----
+
+sparta.pattern @stride_offset_unknown(T, L) {
+  // expected-error @+1 {{'sparta.stride' op uses unknown parameter 'k' in 'offset' (declared: T, L)}}
+  %s = sparta.stride period = L, offset = k
+  sparta.heads %s
+}
+
+// -----
+
+sparta.pattern @grid_without_w(T, L, H = 4) {
+  // expected-error @+1 {{'sparta.grid_rows' op needs pattern parameters H and W (a grid of H rows of W positions), but 'W' is not declared (declared: T, L, H)}}
+  %r = sparta.grid_rows
+  sparta.heads %r
+}
+
+// -----
+
+sparta.pattern @grid_mismatch(T = 64, L = 8, H = 8, W = 9) instantiated {
+  // expected-error @+1 {{'sparta.grid_cols' op needs a grid of H rows of W positions with H * W == T, got H = 8, W = 9, T = 64}}
+  %c = sparta.grid_cols
+  sparta.heads %c
+}
+
+// -----
+
+sparta.pattern @grid_window_negative(T, L, H, W) {
+  // expected-error @+1 {{'sparta.grid_window' op dw must be at least 0, got -1}}
+  %w = sparta.grid_window dh = 1, dw = -1
+  sparta.heads %w
+}
+
+// -----
+
+// expected-error @+1 {{parameter name 'bidirectional' is not an identifier (or is a reserved word)}}
+sparta.pattern @reserved_direction(T, L, bidirectional) {
+  %d = sparta.dense
+  sparta.heads %d
+}

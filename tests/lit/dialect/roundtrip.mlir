@@ -57,3 +57,31 @@ sparta.pattern @done(T = 64, L = 8) instantiated {
   %b = sparta.band lo = 0, hi = 8
   sparta.heads %b
 }
+
+// Directions: `causal` is the default and is not printed; `bidirectional`
+// is, before `instantiated`. Strides with offsets and the grid ops.
+// CHECK-LABEL: sparta.pattern @written_causal(T, L) {
+sparta.pattern @written_causal(T, L) causal {
+  // CHECK-NEXT: sparta.stride period = L, offset = L / 2{{$}}
+  %s = sparta.stride period = L, offset = L / 2
+  sparta.heads %s
+}
+
+// CHECK-LABEL: sparta.pattern @both_ways(T, L, H = L, W = L) bidirectional {
+sparta.pattern @both_ways(T, L, H = L, W = L) bidirectional {
+  // CHECK-NEXT: sparta.band lo = -L, hi = L{{$}}
+  // CHECK-NEXT: sparta.grid_rows{{$}}
+  // CHECK-NEXT: sparta.grid_cols{{$}}
+  // CHECK-NEXT: sparta.grid_window dh = 1, dw = W / 4{{$}}
+  %b = sparta.band lo = -L, hi = L
+  %r = sparta.grid_rows
+  %c = sparta.grid_cols
+  %w = sparta.grid_window dh = 1, dw = W / 4
+  sparta.heads %b, %r, %c, %w
+}
+
+// CHECK-LABEL: sparta.pattern @both_ways_done(T = 16, L = 4) bidirectional instantiated {
+sparta.pattern @both_ways_done(T = 16, L = 4) bidirectional instantiated {
+  %b = sparta.band lo = -4, hi = -1
+  sparta.heads %b
+}

@@ -93,11 +93,11 @@ sparta.pattern @dense_and_empty(T = 16, L = 4) instantiated {
 // CHECK-NEXT: %[[B3:.*]] = sparta.band lo = 5, hi = 5
 // CHECK-NEXT: sparta.heads %[[B1]], %[[B2]], %[[E]], %[[E]], %[[D]], %[[D]], %[[B3]]
 sparta.pattern @band(T = 16, L = 4) instantiated {
-  %b1 = sparta.band lo = -5, hi = 3    // lo clamped to 0
+  %b1 = sparta.band lo = 0, hi = 3
   %b2 = sparta.band lo = 2, hi = 100   // hi clamped to T-1
   %b3 = sparta.band lo = 4, hi = 3     // lo > hi
   %b4 = sparta.band lo = 16, hi = 20   // beyond T-1
-  %b5 = sparta.band lo = -1, hi = 15   // everything
+  %b5 = sparta.band lo = 0, hi = 15    // everything
   %b6 = sparta.band lo = 0, hi = 40
   %b7 = sparta.band lo = 5, hi = 5
   sparta.heads %b1, %b2, %b3, %b4, %b5, %b6, %b7
@@ -152,17 +152,17 @@ sparta.pattern @summary_global(T = 16, L = 4) instantiated {
 // CHECK-NEXT: %[[C:.*]] = sparta.chunk size = 100
 // CHECK-NEXT: %[[S:.*]] = sparta.stride period = 1000
 // CHECK-NEXT: %[[G:.*]] = sparta.global_keys count = 1000
-// CHECK-NEXT: %[[X:.*]] = sparta.band lo = -3, hi = L
+// CHECK-NEXT: %[[X:.*]] = sparta.band lo = 3, hi = L
 // CHECK-NEXT: sparta.heads %[[D]], %[[E]], %[[B]], %[[C]], %[[S]], %[[G]], %[[D]], %[[X]]
 sparta.pattern @symbolic(T, L) {
   %m = sparta.summary period = L, width = L
   %b0 = sparta.band lo = 3, hi = 2
-  %b = sparta.band lo = -3, hi = 100
+  %b = sparta.band lo = 0, hi = 100
   %c = sparta.chunk size = 100
   %s = sparta.stride period = 1000
   %g = sparta.global_keys count = 1000
   %s1 = sparta.stride period = 2 - 1
-  %x = sparta.band lo = -3, hi = L
+  %x = sparta.band lo = 3, hi = L
   sparta.heads %m, %b0, %b, %c, %s, %g, %s1, %x
 }
 
@@ -176,4 +176,85 @@ sparta.pattern @unused(T = 16, L = 4) instantiated {
   %b = sparta.stride period = 4
   %u = sparta.union %a, %b
   sparta.heads %a
+}
+
+// Bidirectional patterns: i - j lies in [-(T-1), T-1]; a band is clamped to
+// it and is dense when it covers it; without T nothing is clamped.
+// CHECK-LABEL: @band_bidirectional(
+// CHECK-NEXT: %[[B1:.*]] = sparta.band lo = -15, hi = 3
+// CHECK-NEXT: %[[B2:.*]] = sparta.band lo = -4, hi = -2
+// CHECK-NEXT: %[[D:.*]] = sparta.dense
+// CHECK-NEXT: %[[E:.*]] = sparta.empty
+// CHECK-NEXT: sparta.heads %[[B1]], %[[B2]], %[[D]], %[[E]]
+sparta.pattern @band_bidirectional(T = 16, L = 4) bidirectional instantiated {
+  %b1 = sparta.band lo = -40, hi = 3
+  %b2 = sparta.band lo = -4, hi = -2
+  %b3 = sparta.band lo = -15, hi = 20
+  %b4 = sparta.band lo = -30, hi = -16
+  sparta.heads %b1, %b2, %b3, %b4
+}
+
+// CHECK-LABEL: @band_bidirectional_symbolic(
+// CHECK-NEXT: %[[B:.*]] = sparta.band lo = -3, hi = L
+// CHECK-NEXT: sparta.heads %[[B]]
+sparta.pattern @band_bidirectional_symbolic(T, L) bidirectional {
+  %b = sparta.band lo = -3, hi = L
+  sparta.heads %b
+}
+
+// A stride's offset: 0 is dropped; a period >= T leaves one offset (causal)
+// or the two with |i - j| < T (bidirectional).
+// CHECK-LABEL: @stride_offset(
+// CHECK-NEXT: %[[S0:.*]] = sparta.stride period = 4{{$}}
+// CHECK-NEXT: %[[S1:.*]] = sparta.stride period = 4, offset = 3
+// CHECK-NEXT: %[[B:.*]] = sparta.band lo = 5, hi = 5
+// CHECK-NEXT: sparta.heads %[[S0]], %[[S1]], %[[B]]
+sparta.pattern @stride_offset(T = 16, L = 4) instantiated {
+  %s0 = sparta.stride period = 4, offset = 0
+  %s1 = sparta.stride period = 4, offset = 3
+  %s2 = sparta.stride period = 20, offset = 5
+  sparta.heads %s0, %s1, %s2
+}
+
+// CHECK-LABEL: @stride_offset_bidirectional(
+// CHECK-NEXT: %[[F:.*]] = sparta.band lo = 5, hi = 5
+// CHECK-NEXT: %[[B:.*]] = sparta.band lo = -15, hi = -15
+// CHECK-NEXT: %[[U:.*]] = sparta.union %[[F]], %[[B]]
+// CHECK-NEXT: sparta.heads %[[U]]
+sparta.pattern @stride_offset_bidirectional(T = 16, L = 4) bidirectional instantiated {
+  %s = sparta.stride period = 20, offset = 5
+  sparta.heads %s
+}
+
+// Grid ops on a 4 x 4 grid: rows are chunks of W, columns strides of W; a
+// window of one row or one column is a band inside it; a window covering
+// the grid is dense; any other window stays.
+// CHECK-LABEL: @grid(
+// CHECK-NEXT: %[[R:.*]] = sparta.chunk size = 4
+// CHECK-NEXT: %[[C:.*]] = sparta.stride period = 4{{$}}
+// CHECK-NEXT: %[[B1:.*]] = sparta.band lo = 0, hi = 1
+// CHECK-NEXT: %[[W1:.*]] = sparta.intersect %[[R]], %[[B1]]
+// CHECK-NEXT: %[[B2:.*]] = sparta.band lo = 0, hi = 8
+// CHECK-NEXT: %[[W2:.*]] = sparta.intersect %[[C]], %[[B2]]
+// CHECK-NEXT: %[[D:.*]] = sparta.dense
+// CHECK-NEXT: %[[W:.*]] = sparta.grid_window dh = 1, dw = 1
+// CHECK-NEXT: sparta.heads %[[R]], %[[C]], %[[W1]], %[[W2]], %[[D]], %[[W]]
+sparta.pattern @grid(T = 16, L = 4, H = 4, W = 4) instantiated {
+  %r = sparta.grid_rows
+  %c = sparta.grid_cols
+  %w1 = sparta.grid_window dh = 0, dw = 1
+  %w2 = sparta.grid_window dh = 2, dw = 0
+  %w3 = sparta.grid_window dh = 3, dw = 3
+  %w = sparta.grid_window dh = 1, dw = 1
+  sparta.heads %r, %c, %w1, %w2, %w3, %w
+}
+
+// CHECK-LABEL: @grid_bidirectional(
+// CHECK-NEXT: %[[R:.*]] = sparta.chunk size = 4
+// CHECK-NEXT: %[[B:.*]] = sparta.band lo = -1, hi = 1
+// CHECK-NEXT: %[[W:.*]] = sparta.intersect %[[R]], %[[B]]
+// CHECK-NEXT: sparta.heads %[[W]]
+sparta.pattern @grid_bidirectional(T = 16, L = 4, H = 4, W = 4) bidirectional instantiated {
+  %w = sparta.grid_window dh = 0, dw = 1
+  sparta.heads %w
 }

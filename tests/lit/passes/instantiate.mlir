@@ -5,7 +5,7 @@
 // RUN: sparta-opt %s --sparta-instantiate="bind=T=64,L=8" --sparta-instantiate="bind=T=128" | FileCheck %s --check-prefix=AGAIN
 
 // CHECK-LABEL: sparta.pattern @p(T = 64, L = 8, c = 8, w = 16, q = 7) instantiated {
-// CHECK-NEXT: sparta.band lo = -2, hi = 16
+// CHECK-NEXT: sparta.band lo = 0, hi = 16
 // CHECK-NEXT: sparta.stride period = 8
 // CHECK-NEXT: sparta.chunk size = 8
 // CHECK-NEXT: sparta.summary period = 8, width = 8
@@ -16,7 +16,7 @@
 // EXPLICIT: sparta.summary period = 8, width = 3
 // AGAIN: sparta.pattern @p(T = 128, L = 8, c = 8, w = 16, q = 7) instantiated {
 sparta.pattern @p(T, L, c = 8, w = 2 * L, q = (c - 1) mod L) {
-  %b = sparta.band lo = -(L / 4), hi = w
+  %b = sparta.band lo = -(L / 4) + 2, hi = w
   %s = sparta.stride period = L
   %ch = sparta.chunk size = T / (T / L)
   %sm = sparta.summary period = L, width = c

@@ -232,7 +232,7 @@ sparta.plan @p(T = 64, L = 8) {
 
 sparta.plan @p(T = 64, L = 8) {
   sparta.head_plan 0 mask = dense {
-    // expected-error @+1 {{band schedule: dlo must be at least 0, got -1}}
+    // expected-error @+1 {{band dlo = -1 < 0 (keys after the query) needs a bidirectional plan}}
     sparta.component @c dense tile = 16x16, queries = identity, keys = identity, schedule = band<-1, 4>
   }
 }
@@ -259,7 +259,7 @@ sparta.plan @p(T = 64, L = 8) {
 
 sparta.plan @p(T = 64, L = 8) {
   sparta.head_plan 0 mask = dense {
-    // expected-error @+1 {{prefix schedule: count and offset must be at least 0, got count = -1, offset = 0}}
+    // expected-error @+1 {{prefix schedule: count must be at least 0 and offset within +-2^30, got count = -1, offset = 0}}
     sparta.component @c dense tile = 16x16, queries = identity, keys = identity, schedule = prefix<global_keys, count = -1, offset = 0>
   }
 }
@@ -369,5 +369,40 @@ sparta.plan @p(T = 64, L = 8) {
   sparta.head_plan 0 mask = dense {
     // expected-error @+1 {{mask 'global_keys': count must be at least 0, got -1}}
     sparta.component @c global_keys(-1) tile = 16x16, queries = identity, keys = identity, schedule = band<0, inf>
+  }
+}
+
+// -----
+
+sparta.plan @p(T = 64, L = 8) {
+  sparta.head_plan 0 mask = global_keys(2) {
+    // expected-error @+1 {{prefix offset = -inf < 0 (keys after the query) needs a bidirectional plan}}
+    sparta.component @c global_keys(2) tile = 16x16, queries = identity, keys = identity, schedule = prefix<global_keys, count = 2, offset = -inf>
+  }
+}
+
+// -----
+
+sparta.plan @p(T = 64, L = 8) {
+  sparta.head_plan 0 mask = stride(8, 3) {
+    // expected-error @+1 {{index map 'strided': rotate must be in [0, period) and the map unpacked, got rotate = 8}}
+    sparta.component @c stride(8, 3) tile = 16x16, queries = strided<8>, keys = strided<8, rotate = 8>, schedule = band<0, inf>
+  }
+}
+
+// -----
+
+sparta.plan @p(T = 64, L = 8) {
+  // expected-error @+1 {{mask 'stride': offset must be below period, got offset = 8 >= period = 8}}
+  sparta.head_plan 0 mask = stride(8, 8) {
+  }
+}
+
+// -----
+
+sparta.plan @p(T = 64, L = 8) bidirectional {
+  sparta.head_plan 0 mask = dense {
+    // expected-error @+1 {{band schedule: dlo must be at least -2^30 (write -inf), got -1073741825}}
+    sparta.component @c dense tile = 16x16, queries = identity, keys = identity, schedule = band<-1073741825, 4>
   }
 }

@@ -38,8 +38,9 @@ inline constexpr int64_t kMaxMaskNodes = 256;
 /// Most nodes of all head masks of a pattern together.
 inline constexpr int64_t kMaxPatternMaskNodes = 1024;
 
-/// Most causal tile pairs a tile table may classify: (n * (n + 1) / 2 for
-/// n = ceil(T / tile)). 2^24 is n = 5792 (T = 370688 at tile 64).
+/// Most tile pairs of the domain a tile table may classify: n * (n + 1) / 2
+/// (causal) or n * n (bidirectional) for n = ceil(T / tile). 2^24 is n = 5792
+/// causal (T = 370688 at tile 64), n = 4096 bidirectional (T = 262144).
 inline constexpr int64_t kMaxTableTilePairs = int64_t(1) << 24;
 
 } // namespace sparta::limits

@@ -2,8 +2,9 @@
 //
 // The operations users write in patterns/*.mlir. Every mask op is pure and
 // yields a !sparta.mask; its integer operands are #sparta.expr attributes
-// printed bare (`size = L`). All masks are causal: query i sees key j only
-// when 0 <= j <= i < T, and then iff the op's predicate holds.
+// printed bare (`size = L`). Query i sees key j only when 0 <= i, j < T and,
+// in a causal pattern (the default), j <= i; then iff the op's predicate holds.
+// A `bidirectional` pattern drops j <= i.
 //
 //===----------------------------------------------------------------------===//
 #ifndef SPARTA_OPS_TD
@@ -33,12 +34,15 @@ def Sparta_PatternOp : Sparta_Op<"pattern", [
     }
     ```
     `param_defaults[k]` is the default expression of parameter k, or a unit
-    attribute when it has none. After `sparta-instantiate` every default is a
+    attribute when it has none. `causal` (the default, not printed) or
+    `bidirectional` after the parameters says whether masks are intersected
+    with j <= i (`sparta.pattern @longformer(T, L) bidirectional {`). After `sparta-instantiate` every default is a
     constant (the bound value) and `instantiated` is set; the pattern then
     prints as `sparta.pattern @fixed(T = 64, L = 8, c = 8) instantiated {`.
   }];
   let arguments = (ins SymbolNameAttr:$sym_name, StrArrayAttr:$param_names,
-                       ArrayAttr:$param_defaults, UnitAttr:$instantiated);
+                       ArrayAttr:$param_defaults, UnitAttr:$bidirectional,
+                       UnitAttr:$instantiated);
   let regions = (region SizedRegion<1>:$body);
   let hasCustomAssemblyFormat = 1;
   let hasVerifier = 1;
@@ -52,6 +56,8 @@ def Sparta_PatternOp : Sparta_Op<"pattern", [
     std::optional<unsigned> lookupParam(::llvm::StringRef name);
     /// The bound value of `name` (instantiated patterns only).
     std::optional<int64_t> getParamValue(::llvm::StringRef name);
+    /// Whether masks are intersected with j <= i (not `bidirectional`).
+    bool isCausal() { return !getBidirectional(); }
     /// T of an instantiated pattern, std::nullopt otherwise.
     std::optional<int64_t> getKnownT() { return getParamValue("T"); }
     /// "T, L, c": the declared names, for diagnostics.
@@ -88,9 +94,14 @@ def Sparta_BandOp : Sparta_MaskOp<"band"> {
 }
 
 def Sparta_StrideOp : Sparta_MaskOp<"stride"> {
-  let summary = "every period-th key back: (i - j) mod period == 0";
-  let arguments = (ins Sparta_ExprAttr:$period);
-  let assemblyFormat = "`period` `=` custom<OpExpr>($period) attr-dict";
+  let summary = "every period-th key: (i - j) mod period == offset (default 0)";
+  let arguments = (ins Sparta_ExprAttr:$period, OptionalAttr<Sparta_ExprAttr>:$offset);
+  let assemblyFormat =
+      "`period` `=` custom<OpExpr>($period) (`,` `offset` `=` custom<OpExpr>($offset)^)? attr-dict";
+  let extraClassDeclaration = [{
+    /// The offset, 0 when it is not written.
+    ExprAttr getOffsetOrZero();
+  }];
   let hasVerifier = 1;
 }
 
@@ -136,6 +147,30 @@ def Sparta_RandomBlocksOp : Sparta_MaskOp<"random_blocks"> {
     `block` `=` custom<OpExpr>($block) `,` `count` `=` custom<OpExpr>($count) `,`
     `seed` `=` custom<OpExpr>($seed) attr-dict
   }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Grid ops: positions as a row-major grid of H rows of W (parameters H, W of
+// the pattern, H * W == T); row(i) = i / W, column(i) = i mod W.
+//===----------------------------------------------------------------------===//
+
+def Sparta_GridRowsOp : Sparta_MaskOp<"grid_rows"> {
+  let summary = "same grid row: i / W == j / W";
+  let assemblyFormat = "attr-dict";
+  let hasVerifier = 1;
+}
+
+def Sparta_GridColsOp : Sparta_MaskOp<"grid_cols"> {
+  let summary = "same grid column: i mod W == j mod W";
+  let assemblyFormat = "attr-dict";
+  let hasVerifier = 1;
+}
+
+def Sparta_GridWindowOp : Sparta_MaskOp<"grid_window"> {
+  let summary = "a 2-D window: |row(i) - row(j)| <= dh and |column(i) - column(j)| <= dw";
+  let arguments = (ins Sparta_ExprAttr:$dh, Sparta_ExprAttr:$dw);
+  let assemblyFormat = "`dh` `=` custom<OpExpr>($dh) `,` `dw` `=` custom<OpExpr>($dw) attr-dict";
   let hasVerifier = 1;
 }
 

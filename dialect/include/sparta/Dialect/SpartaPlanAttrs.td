@@ -42,7 +42,8 @@ def Sparta_MaskNodeKind : I32EnumAttr<"MaskNodeKind", "kind of a mask expression
     I32EnumAttrCase<"GlobalQueries", 7, "global_queries">,
     I32EnumAttrCase<"RandomBlocks", 8, "random_blocks">,
     I32EnumAttrCase<"Union", 9, "union">,
-    I32EnumAttrCase<"Intersect", 10, "intersect">]> {
+    I32EnumAttrCase<"Intersect", 10, "intersect">,
+    I32EnumAttrCase<"GridWindow", 11, "grid_window">]> {
   let cppNamespace = "::mlir::sparta";
   let genSpecializedAttr = 0;
 }

@@ -38,13 +38,14 @@ def Sparta_PlanOp : Sparta_PlanOp<"plan", [
     Symbol, IsolatedFromAbove, SingleBlock, NoTerminator, NoRegionArguments]> {
   let summary = "the plan of an instantiated pattern";
   let description = [{
-    `sparta.plan @name(T = 4096, L = 64, ...) { head_plans }`.
-    The parameters are the pattern's values (T first). The body holds one
+    `sparta.plan @name(T = 4096, L = 64, ...) [bidirectional] { head_plans }`.
+    The parameters are the pattern's values (T first); `bidirectional` says
+    the pattern's masks are not intersected with j <= i. The body holds one
     sparta.head_plan per mask of the pattern, with indices 0..n-1 (head h
     uses plan h mod n).
   }];
   let arguments = (ins SymbolNameAttr:$sym_name, StrArrayAttr:$param_names,
-                       DenseI64ArrayAttr:$param_values);
+                       DenseI64ArrayAttr:$param_values, UnitAttr:$bidirectional);
   let regions = (region SizedRegion<1>:$body);
   let hasCustomAssemblyFormat = 1;
   let hasVerifier = 1;

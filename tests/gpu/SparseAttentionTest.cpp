@@ -265,7 +265,7 @@ INSTANTIATE_TEST_SUITE_P(Patterns, PatternOnGpu,
                          ::testing::Values("strided.mlir", "strided_merged.mlir", "fixed.mlir",
                                            "fixed_merged.mlir", "dense.mlir", "local.mlir",
                                            "longformer.mlir", "bigbird.mlir",
-                                           // bidirectional patterns and grid ops (issue 15)
+                                           // bidirectional patterns and grid ops
                                            "longformer_bidir.mlir", "bigbird_bidir.mlir",
                                            "image_axial.mlir", "image_window.mlir"),
                          [](const auto &info) {

@@ -16,8 +16,8 @@
 // LONGFORMER:      sparta.plan @longformer_bidir(T = 256, L = 16, W = 64, g = 1) bidirectional {
 // LONGFORMER-NEXT:   sparta.head_plan 0 mask = union(band(-64, 64), global_keys(1), global_queries(1)) {
 // LONGFORMER-NEXT:     sparta.component @band band(-64, 64) tile = 64x64, queries = identity, keys = identity, schedule = band<-64, 64>, grid = <fwd = 4, bwd = 4>
-// LONGFORMER-NEXT:     sparta.component @global_keys global_keys(1) minus band(-64, 64) tile = 64x64, queries = identity, keys = identity, schedule = prefix<global_keys, count = 1, offset = 65>, grid = <fwd = 4, bwd = 4>
-// LONGFORMER-NEXT:     sparta.component @global_queries intersect(global_queries(1), band(-256, -65)) minus band(-64, 64), global_keys(1) tile = 64x64, queries = identity, keys = identity, schedule = band<-inf, -65, rows_below = 1>, grid = <fwd = 4, bwd = 4>
+// LONGFORMER-NEXT:     sparta.component @global_keys global_keys(1) minus band(-64, 64) tile = 16x16, queries = identity, keys = identity, schedule = prefix<global_keys, count = 1, offset = 65>, grid = <fwd = 16, bwd = 16>
+// LONGFORMER-NEXT:     sparta.component @global_queries intersect(global_queries(1), band(-256, -65)) minus band(-64, 64), global_keys(1) tile = 16x16, queries = identity, keys = identity, schedule = band<-inf, -65, rows_below = 1>, grid = <fwd = 16, bwd = 16>
 // LONGFORMER-NEXT:   }
 // LONGFORMER-NEXT: }
 
@@ -27,7 +27,7 @@
 // STRIDED-NEXT:   sparta.component @stride intersect(stride(16), band(32, 256)) minus band(-16, 16) {{.*}} schedule = band<2, inf>
 
 // OFFSET:      sparta.plan @stride_offset(T = 256, L = 16, k = 8) {
-// OFFSET:        sparta.component @stride stride(16, 8) minus band(0, 16) tile = 64x64, queries = strided<16>, keys = strided<16, rotate = 8>, schedule = band<1, inf>, grid = <fwd = 16, bwd = 16>
+// OFFSET:        sparta.component @stride stride(16, 8) minus band(0, 16) tile = 16x16, queries = strided<16>, keys = strided<16, rotate = 8>, schedule = band<1, inf>, grid = <fwd = 16, bwd = 16>
 
 // Rows and columns of a 64 x 64 image: each a whole group of 64, one full tile.
 // AXIAL:      sparta.head_plan 0 mask = chunk(64) {

@@ -4,6 +4,7 @@
 //                   [--patterns DIR]   (default: patterns, from the repository root)
 //                   [--fuse-dq 0|1]    (1: the dK/dV kernels accumulate dQ, sm_90a)
 //                   [--tile 0|64|32|16] (a tile edge for every component; 0: the planner's)
+//                   [--autotune]       (with --tile 0: time the candidate tile edges)
 //
 // `attention-bench --help` lists the options with their ranges and defaults.
 // Every case's pattern is loaded before the GPU is touched, so a bad option or
@@ -14,7 +15,9 @@
 // fwdbwd_tflops, density; useful FLOPs: forward 4*d*pairs, backward
 // 10*d*pairs, allowed pairs only), plus first_call_s (plan + NVRTC or cache +
 // module load), mem_bytes (device memory the case took: tensors and
-// workspaces), fuse_dq and tile (0: the planner chose, tiles: what it chose). Patterns by the benchmark names: causal (patterns/dense.mlir),
+// workspaces), fuse_dq, tile (0: the planner chose), autotune (1: timed
+// candidates chose) and tiles (what ran). Patterns by the benchmark names:
+// causal (patterns/dense.mlir),
 // strided-heads, fixed-heads (multi-head: head h uses mask h mod 2),
 // strided-merged, fixed-merged. Without --pattern, all five.
 //
@@ -50,23 +53,6 @@ const std::vector<std::pair<std::string, std::string>> kPatternFiles = {
     {"fixed-heads", "fixed.mlir"},     {"strided-merged", "strided_merged.mlir"},
     {"fixed-merged", "fixed_merged.mlir"}};
 
-template <typename F> float medianMs(F &&run, const rt::Stream &stream) {
-  for (int n = 0; n < 3; ++n)
-    run();
-  stream.synchronize();
-  std::vector<float> times;
-  for (int n = 0; n < 20; ++n) {
-    rt::Event start, stop;
-    start.record(&stream);
-    run();
-    stop.record(&stream);
-    stop.synchronize();
-    times.push_back(stop.elapsedSince(start));
-  }
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
-}
-
 int64_t allowedPairs(const ConcretePattern &pattern, int64_t H) {
   Plan plan = planPattern(pattern);
   int64_t total = 0;
@@ -85,6 +71,7 @@ struct Case {
   int64_t B = 0, H = 0, d = 0, L = 0, c = 0;
   bool fuseDq = false;
   int tile = 0; // AttentionConfig::tile
+  bool autotune = false; // AttentionConfig::autotune On (else Off, whatever SPARTA_AUTOTUNE says)
 };
 
 void runCase(const Case &bench) {
@@ -98,6 +85,7 @@ void runCase(const Case &bench) {
   config.headDim = int(d);
   config.fuseDq = bench.fuseDq;
   config.tile = bench.tile;
+  config.autotune = bench.autotune ? Autotune::On : Autotune::Off;
   SparseAttention attention(pattern, config);
   std::string tiles; // each component's tile edge, in launch order
   for (const HeadPlan &head : attention.kernels().plan.heads)
@@ -133,18 +121,19 @@ void runCase(const Case &bench) {
       throw Error(fmt::format("{}: the forward produced a non-finite output", name));
   size_t memBytes = freeBefore - rt::Context::get().memoryInfo().first;
 
-  float fwdMs = medianMs(fwd, stream), fwdbwdMs = medianMs(fwdbwd, stream);
+  float fwdMs = rt::medianMilliseconds(fwd, stream, 3, 20),
+        fwdbwdMs = rt::medianMilliseconds(fwdbwd, stream, 3, 20);
   double pairs = double(allowedPairs(pattern, H)) * double(B);
   double flopsF = 4.0 * d * pairs, flopsB = 10.0 * d * pairs;
   std::printf("%s\n",
               fmt::format("{{\"impl\": \"sparta\", \"pattern\": \"{}\", \"B\": {}, \"H\": {}, \"T\": {}, "
                           "\"d\": {}, \"l\": {}, \"c\": {}, \"fwd_ms\": {:.4f}, \"fwdbwd_ms\": {:.4f}, "
                           "\"fwd_tflops\": {:.2f}, \"fwdbwd_tflops\": {:.2f}, \"density\": {:.4f}, "
-                          "\"first_call_s\": {:.3f}, \"mem_bytes\": {}, \"fuse_dq\": {}, \"tile\": {}, "
+                          "\"first_call_s\": {:.3f}, \"mem_bytes\": {}, \"fuse_dq\": {}, \"tile\": {}, \"autotune\": {}, "
                           "\"tiles\": \"{}\", \"device\": \"{}\"}}",
                           name, B, H, T, d, L, c, fwdMs, fwdbwdMs, flopsF / fwdMs / 1e9,
                           (flopsF + flopsB) / fwdbwdMs / 1e9, pairs / double(B * H * T * T),
-                          firstCall, memBytes, bench.fuseDq, bench.tile, tiles,
+                          firstCall, memBytes, bench.fuseDq, bench.tile, int(bench.autotune), tiles,
                           rt::Context::get().device().name)
                   .c_str());
   std::fflush(stdout);
@@ -172,7 +161,7 @@ std::vector<Case> benchCases(const Arguments &args) {
     const std::string path = args.text("patterns") + "/" + file->second;
     cases.push_back({name, loadPattern(path, params), args.integer("B"), args.integer("H"),
                      args.integer("d"), L, c, args.integer("fuse-dq") == 1,
-                     std::stoi(args.text("tile"))});
+                     std::stoi(args.text("tile")), args.has("autotune")});
   }
   return cases;
 }
@@ -200,7 +189,7 @@ int main(int argc, char **argv) {
       "",
       "",
       "[--pattern NAME] [--B N] [--H N] [--T N] [--d N] [--L N] [--c N] [--patterns DIR] [--fuse-dq 0|1]\n"
-      "       [--tile 0|64|32|16]",
+      "       [--tile 0|64|32|16] [--autotune]",
       {
           Option::choice("pattern", "NAME", patternNames(), "run only this case")
               .derivedDefault("every case"),
@@ -219,10 +208,14 @@ int main(int argc, char **argv) {
           Option::choice("tile", "0|64|32|16", {"0", "64", "32", "16"},
                          "the tile edge of every component; 0: the planner's choice")
               .byDefault("0"),
+          Option::flag("autotune", "with --tile 0: time the candidate tile edges at the first "
+                                   "compile and keep the fastest (a tuning record in the kernel "
+                                   "cache; first_call_s includes the timing)"),
       },
       runBench,
       "Prints one JSON line per case: impl, pattern, B, H, T, d, l, c, fwd_ms, fwdbwd_ms,\n"
-      "fwd_tflops, fwdbwd_tflops, density, first_call_s, mem_bytes, fuse_dq, tile, tiles\n"
+      "fwd_tflops, fwdbwd_tflops, density, first_call_s, mem_bytes, fuse_dq, tile, autotune,\n"
+      "tiles "
       "(each component's tile edge), device.\n"};
   const Tool tool{"attention-bench",
                   "attention-bench times sparta's attention kernels, forward and forward + "

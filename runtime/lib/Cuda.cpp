@@ -435,4 +435,22 @@ float Event::elapsedSince(const Event &start) const {
   return ms;
 }
 
+float medianMilliseconds(const std::function<void()> &body, const Stream &stream, int warmups,
+                         int runs) {
+  for (int n = 0; n < warmups; ++n)
+    body();
+  stream.synchronize();
+  std::vector<float> times;
+  for (int n = 0; n < runs; ++n) {
+    Event start, stop;
+    start.record(&stream);
+    body();
+    stop.record(&stream);
+    stop.synchronize();
+    times.push_back(stop.elapsedSince(start));
+  }
+  std::sort(times.begin(), times.end());
+  return times[times.size() / 2];
+}
+
 } // namespace sparta::rt

@@ -18,20 +18,7 @@
 namespace {
 
 double medianMs(const std::function<void()> &body, const sparta::rt::Stream &s) {
-  for (int i = 0; i < 3; ++i)
-    body();
-  s.synchronize();
-  std::vector<double> ms;
-  for (int i = 0; i < 20; ++i) {
-    sparta::rt::Event a, b;
-    a.record(&s);
-    body();
-    b.record(&s);
-    b.synchronize();
-    ms.push_back(b.elapsedSince(a));
-  }
-  std::sort(ms.begin(), ms.end());
-  return ms[ms.size() / 2];
+  return sparta::rt::medianMilliseconds(body, s, 3, 20);
 }
 
 TEST(AttentionTiming, DISABLED_Probe) {

@@ -6,7 +6,8 @@
 // the pattern, its parameters and the kernel options; the NVRTC flags, target
 // arch included; NVRTC's version; the device library; sparta's version).
 //
-// On disk each entry is one file, <dir>/<key>.kernels, written to a temporary
+// On disk each entry is one file, <dir>/<key>.kernels (a tuning record of
+// the autotuner: <dir>/<key>.tune), written to a temporary
 // name and renamed into place, so concurrent processes never see half an
 // entry. Each entry holds its own key and a SHA-256 of its bytes: a file that
 // is truncated, damaged or filed under another key is treated as a miss and
@@ -62,7 +63,17 @@ public:
   /// cannot be written; never throws for that.
   bool store(const std::string &key, const CacheEntry &entry) const;
 
+  /// Tuning records (Autotune.h): a short text kept with the same checks as
+  /// the kernels, in <dir>/<key>.tune.
+  std::string recordPath(const std::string &key) const;
+  std::optional<std::string> loadRecord(const std::string &key) const;
+  bool storeRecord(const std::string &key, const std::string &text) const;
+
 private:
+  std::optional<std::vector<std::string>> loadBlobs(const std::string &path,
+                                                    const std::string &key, size_t count) const;
+  bool storeBlobs(const std::string &path, const std::string &key,
+                  const std::vector<std::string> &blobs) const;
   std::string directory_;
 };
 

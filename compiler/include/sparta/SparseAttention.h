@@ -53,6 +53,14 @@ struct Workspace {
   size_t bytes = 0;
 };
 
+/// Whether the first construction of a configuration times its candidate
+/// tile edges on the device (Autotune.h).
+enum class Autotune {
+  Environment, // on when SPARTA_AUTOTUNE=1
+  Off,
+  On,
+};
+
 struct AttentionConfig {
   std::string patternPath;
   ParamBindings params;
@@ -67,8 +75,13 @@ struct AttentionConfig {
   int tile = 0;                   // 0: the planner picks each component's tile among the
                                   // kernels' (tiling::kKernelTileShapes); 64, 32 or 16: that
                                   // square tile for every component (studies, tuning)
+  Autotune autotune = Autotune::Environment; // with tile = 0: time the candidates (Autotune.h)
   int device = -1;                // CUDA device ordinal; -1: rt::Context::selectedDevice()
 };
+
+/// The compile options of `config`'s kernels for `arch` (the tile edge as
+/// given: 0 leaves it to the planner).
+CompileOptions compileOptionsFor(const AttentionConfig &config, const std::string &arch);
 
 /// The kernel that sums the per-query-head dK and dV of grouped kv heads
 /// (sparta/head_group_sum.cuh): its CUDA C++ and its entry's name.

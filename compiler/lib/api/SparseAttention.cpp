@@ -18,6 +18,7 @@
 //===----------------------------------------------------------------------===//
 #include "sparta/SparseAttention.h"
 
+#include "sparta/Autotune.h"
 #include "sparta/Error.h"
 #include "sparta/head_group_sum.cuh"
 #include "sparta/params.h"
@@ -205,20 +206,28 @@ void SparseAttention::Impl::loadGroupSum(const CompileOptions &options) {
 SparseAttention::SparseAttention(const AttentionConfig &config)
     : SparseAttention(loadPattern(config.patternPath, config.params, config.patternName), config) {}
 
-SparseAttention::SparseAttention(const ConcretePattern &pattern, const AttentionConfig &config)
-    : pattern_(pattern) {
-  const int device = config.device >= 0 ? config.device : rt::Context::selectedDevice();
-  rt::DeviceScope scope(device);
+CompileOptions compileOptionsFor(const AttentionConfig &config, const std::string &arch) {
   CompileOptions options;
   options.kernel.headDim = config.headDim;
   options.kernel.dtype = config.dtype;
   options.kernel.fuseDq = config.fuseDq;
   if (config.tile != 0) // an edge the kernels lack is refused by generateKernels
     options.plan = PlanOptions::square(config.tile);
-  options.kernel.arch =
-      config.arch.empty() ? rt::Context::get().device().arch() : config.arch;
+  options.kernel.arch = arch;
   options.useCache = config.useCache;
   options.cacheDir = config.cacheDir;
+  return options;
+}
+
+SparseAttention::SparseAttention(const ConcretePattern &pattern, const AttentionConfig &config)
+    : pattern_(pattern) {
+  const int device = config.device >= 0 ? config.device : rt::Context::selectedDevice();
+  rt::DeviceScope scope(device);
+  AttentionConfig chosen = config;
+  if (autotuneRequested(config))
+    chosen.tile = autotuneTile(pattern_, config).tile;
+  const CompileOptions options = compileOptionsFor(
+      chosen, config.arch.empty() ? rt::Context::get().device().arch() : config.arch);
   compiled_ = compileKernels(pattern_, options);
   rt::Context::get();
   impl_ = std::make_unique<Impl>(compiled_);

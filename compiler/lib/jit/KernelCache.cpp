@@ -2,7 +2,9 @@
 //
 // Entry layout (little-endian):
 //   "SPARTAKC"  u32 version (2)
-//   blob key, blob ptx, blob cubin, blob log       (blob: u64 size, bytes)
+//   blob key, then the entry's blobs               (blob: u64 size, bytes):
+//     kernels (<key>.kernels)  blob ptx, blob cubin, blob log
+//     tuning record (<key>.tune) blob text
 //   SHA-256 of every byte before it (32 bytes)
 //
 // The folder checks and the entry checks are what make it safe to load code
@@ -173,14 +175,20 @@ std::string KernelCache::entryPath(const std::string &key) const {
   return directory_ + "/" + key + ".kernels";
 }
 
-std::optional<CacheEntry> KernelCache::load(const std::string &key) const {
+std::string KernelCache::recordPath(const std::string &key) const {
+  return directory_ + "/" + key + ".tune";
+}
+
+std::optional<std::vector<std::string>> KernelCache::loadBlobs(const std::string &path,
+                                                               const std::string &key,
+                                                               size_t count) const {
   bool absent = false;
   if (std::string why = untrustedBecause(directory_, &absent); !why.empty()) {
     if (!absent) // nothing stored yet is an ordinary miss
       warnOnce(directory_, why);
     return std::nullopt;
   }
-  std::optional<std::string> data = readEntryFile(entryPath(key));
+  std::optional<std::string> data = readEntryFile(path);
   const size_t header = sizeof(kMagic) + sizeof(uint32_t);
   if (!data || data->size() < header + kDigestBytes ||
       std::memcmp(data->data(), kMagic, sizeof(kMagic)) != 0)
@@ -192,20 +200,47 @@ std::optional<CacheEntry> KernelCache::load(const std::string &key) const {
   std::memcpy(stored.data(), data->data() + end, kDigestBytes);
   if (version != kFormatVersion || sha256(data->substr(0, end)) != stored)
     return std::nullopt; // truncated or corrupted: the caller rebuilds it
-  CacheEntry entry;
-  std::string storedKey, cubin;
+  std::string storedKey;
   size_t pos = header;
-  if (!readBlob(*data, pos, end, storedKey) || !readBlob(*data, pos, end, entry.ptx) ||
-      !readBlob(*data, pos, end, cubin) || !readBlob(*data, pos, end, entry.log) || pos != end)
+  if (!readBlob(*data, pos, end, storedKey))
     return std::nullopt;
+  std::vector<std::string> blobs(count);
+  for (std::string &blob : blobs)
+    if (!readBlob(*data, pos, end, blob))
+      return std::nullopt;
   // An entry copied or renamed from another key is someone else's code.
-  if (storedKey != key)
+  if (pos != end || storedKey != key)
     return std::nullopt;
-  entry.cubin.assign(cubin.begin(), cubin.end());
-  return entry;
+  return blobs;
+}
+
+std::optional<CacheEntry> KernelCache::load(const std::string &key) const {
+  std::optional<std::vector<std::string>> blobs = loadBlobs(entryPath(key), key, 3);
+  if (!blobs)
+    return std::nullopt;
+  const std::string &cubin = (*blobs)[1];
+  return CacheEntry{std::move((*blobs)[0]), std::vector<char>(cubin.begin(), cubin.end()),
+                    std::move((*blobs)[2])};
+}
+
+std::optional<std::string> KernelCache::loadRecord(const std::string &key) const {
+  std::optional<std::vector<std::string>> blobs = loadBlobs(recordPath(key), key, 1);
+  if (!blobs)
+    return std::nullopt;
+  return std::move((*blobs)[0]);
 }
 
 bool KernelCache::store(const std::string &key, const CacheEntry &entry) const {
+  return storeBlobs(entryPath(key), key,
+                    {entry.ptx, std::string(entry.cubin.begin(), entry.cubin.end()), entry.log});
+}
+
+bool KernelCache::storeRecord(const std::string &key, const std::string &text) const {
+  return storeBlobs(recordPath(key), key, {text});
+}
+
+bool KernelCache::storeBlobs(const std::string &path, const std::string &key,
+                             const std::vector<std::string> &blobs) const {
   std::string why = makeDirectories(directory_);
   if (why.empty())
     why = untrustedBecause(directory_);
@@ -216,9 +251,8 @@ bool KernelCache::store(const std::string &key, const CacheEntry &entry) const {
   std::string data(kMagic, sizeof(kMagic));
   data.append(reinterpret_cast<const char *>(&kFormatVersion), sizeof(kFormatVersion));
   appendBlob(data, key.data(), key.size());
-  appendBlob(data, entry.ptx.data(), entry.ptx.size());
-  appendBlob(data, entry.cubin.data(), entry.cubin.size());
-  appendBlob(data, entry.log.data(), entry.log.size());
+  for (const std::string &blob : blobs)
+    appendBlob(data, blob.data(), blob.size());
   std::array<uint8_t, kDigestBytes> checksum = sha256(data);
   data.append(reinterpret_cast<const char *>(checksum.data()), checksum.size());
   if (data.size() > kMaxEntryBytes)
@@ -226,7 +260,7 @@ bool KernelCache::store(const std::string &key, const CacheEntry &entry) const {
 
   // Write a private temporary file, flush it to disk, then rename it over the
   // entry: readers see either the old entry, nothing, or the complete new one.
-  std::string temp = fmt::format("{}.tmp.{}.{}", entryPath(key), ::getpid(), std::random_device{}());
+  std::string temp = fmt::format("{}.tmp.{}.{}", path, ::getpid(), std::random_device{}());
   int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) {
     warnOnce(directory_, fmt::format("cannot create '{}': {}", temp, std::strerror(errno)));
@@ -248,11 +282,10 @@ bool KernelCache::store(const std::string &key, const CacheEntry &entry) const {
   }
   ::fsync(fd);
   ::close(fd);
-  if (std::rename(temp.c_str(), entryPath(key).c_str()) != 0) {
+  if (std::rename(temp.c_str(), path.c_str()) != 0) {
     int err = errno;
     ::unlink(temp.c_str());
-    warnOnce(directory_,
-             fmt::format("cannot install '{}': {}", entryPath(key), std::strerror(err)));
+    warnOnce(directory_, fmt::format("cannot install '{}': {}", path, std::strerror(err)));
     return false;
   }
   return true;

@@ -18,6 +18,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -243,5 +244,11 @@ public:
 private:
   CUevent_st *e_ = nullptr;
 };
+
+/// The median of `runs` timings of `body` (events recorded on `stream`
+/// around each call), after `warmups` untimed calls: how the benchmarks and
+/// the autotuner time kernels.
+float medianMilliseconds(const std::function<void()> &body, const Stream &stream, int warmups,
+                         int runs);
 
 } // namespace sparta::rt

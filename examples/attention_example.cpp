@@ -94,10 +94,10 @@ static int runExample(const cli::Arguments &args) {
       x[i] = bf16Value(bits[i]);
     return x;
   };
-  AttentionShape shape{B, H, T, d};
+  // The pattern's own domain: keys after the query too when it is bidirectional.
   double scale = 1.0 / std::sqrt(double(d));
-  AttentionOutput ref = referenceForward(pattern.heads, shape, q, k, v, scale);
-  AttentionGrads grads = referenceBackward(pattern.heads, shape, q, k, v, dout, scale);
+  AttentionOutput ref = referenceForward(pattern, B, H, d, q, k, v, scale);
+  AttentionGrads grads = referenceBackward(pattern, B, H, d, q, k, v, dout, scale);
   std::printf("max |error| vs fp64 reference: o %.2e, dq %.2e, dk %.2e, dv %.2e\n",
               maxAbsDiff(download(o), ref.o), maxAbsDiff(download(dq), grads.dq),
               maxAbsDiff(download(dk), grads.dk), maxAbsDiff(download(dv), grads.dv));

@@ -64,7 +64,10 @@ struct Component {
     if (!docs)
       return ref.full;
     auto span = [&](const tiling::IndexMap &map, int tile, int rows) {
-      const tiling::RowSpan r = map.rowSpan(g, tile * rows, tileEnd(map, g, rows, tile) - 1);
+      const int a = tile * rows, z = tileEnd(map, g, rows, tile) - 1;
+      if (z < a)
+        return documents::noRows();
+      const tiling::RowSpan r = map.rowSpan(g, a, z);
       return documents::Span{docs[r.first], docs[r.last]};
     };
     return documents::pairFull(span(s.q, qt, s.qTile), span(s.k, ref.tile, s.kTile), ref.full);

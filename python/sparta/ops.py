@@ -204,8 +204,9 @@ def _forward_shape(q, k, v, pattern_key, layout, scale):
 
 
 def _documents(cu_seqlens, q, layout):
-    """(device pointer, N) of cu_seqlens for the C call; (0, 0) for None.
-    libsparta checks the boundaries themselves."""
+    """(device pointer, N) of cu_seqlens (contiguous: the caller keeps it alive
+    until the call) for the C call; (0, 0) for None. libsparta checks the
+    boundaries themselves."""
     if cu_seqlens is None:
         return 0, 0
     B = _shape(q, layout)[0]
@@ -215,7 +216,7 @@ def _documents(cu_seqlens, q, layout):
         raise ValueError(f"sparta.attention: cu_seqlens must be int32 [B={B}, N + 1 >= 2] on "
                          f"q's device {q.device} (got {cu_seqlens.dtype} "
                          f"{tuple(cu_seqlens.shape)} on {cu_seqlens.device})")
-    return cu_seqlens.contiguous().data_ptr(), cu_seqlens.shape[1] - 1
+    return cu_seqlens.data_ptr(), cu_seqlens.shape[1] - 1
 
 
 def _forward_impl(q, k, v, pattern_key, layout, scale, cu_seqlens=None):

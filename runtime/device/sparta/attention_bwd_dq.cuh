@@ -102,6 +102,11 @@ SPARTA_DEVICE void attention_bwd_dq(const AttnBwdParams &p) {
   for (int step = 0; n < nTiles; ++step) {
     const TileRef cur = next;
     const int buf = (DOCS ? step : n) & 1; // without DOCS, step == n
+    u32 same[2] = {0u, 0u}; // documentBits of a partial pair
+    if (docs && !cur.full)
+      documentBits<kNtS>(
+          docs, qtile * BM + warp * 16 + g, qlen, [&](int pos) { return S::q_row(group, pos); },
+          cur.tile * BN + 2 * c4, klen, [&](int pos) { return S::k_row(group, pos); }, same);
     int after = n + 1;
     if (walk.advance(after, next))
       loadKV(next.tile, buf ^ 1);
@@ -144,7 +149,7 @@ SPARTA_DEVICE void attention_bwd_dq(const AttnBwdParams &p) {
           for (int j = 0; j < 2; ++j) {
             const int kpos = cur.tile * BN + nt * 8 + 2 * c4 + j;
             bool ok = kpos < klen && qpos < qlen && S::allowed(group, qpos, kpos) &&
-                      sameDocument(docs, S::q_row(group, qpos), S::k_row(group, kpos));
+                      (!docs || (same[i] >> (2 * nt + j) & 1u));
             if (!ok)
               dp[nt][2 * i + j] = 0.f;
           }

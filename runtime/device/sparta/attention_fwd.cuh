@@ -69,23 +69,25 @@ SPARTA_DEVICE int2 batchHead(const HeadArgs &ha) {
 /// or the backward list of its key tile, under packed documents: next(n) is
 /// the entry to run at index n or after, n advanced to it (to `count` when
 /// none is left); without documents (docs null) entry n itself. With them, a
-/// pair whose documents do not meet the CTA's own tile's is passed over when
+/// pair whose documents do not meet those of the CTA's own tile is passed over when
 /// SKIP, and runs as a partial pair otherwise (where every listed pair must
 /// run: the fused dQ's counters); a pair within one document keeps its flag.
 /// Every thread of the CTA takes the same decisions.
+/// (The CTA's own span is read again for each listed tile, not kept: two
+/// registers live through the loop made the d = 128 dQ kernel spill.)
 template <typename S, bool FWD, bool SKIP = true> struct TileWalk {
   const i32 *docs; // null: no documents
   int group, tile, count;
-  documents::Span own;
 
   SPARTA_DEVICE TileWalk(const i32 *docIds, int g, int t)
-      : docs(docIds), group(g), tile(t), count(FWD ? S::fwd_count(g, t) : S::bwd_count(g, t)),
-        own(docIds ? docsOf(docIds, g, t, FWD) : documents::Span{0, 0}) {}
+      : docs(docIds), group(g), tile(t), count(FWD ? S::fwd_count(g, t) : S::bwd_count(g, t)) {}
 
   /// The documents of tile t of group g on the query side (or the key side).
   SPARTA_DEVICE static documents::Span docsOf(const i32 *docs, int g, int t, bool query) {
     const int rows = query ? S::kBlockM : S::kBlockN, len = query ? S::q_len(g) : S::k_len(g);
     const int a = t * rows, z = min(len, a + rows) - 1;
+    if (z < a)
+      return documents::noRows();
     const int2 r = query ? S::q_rows(g, a, z) : S::k_rows(g, a, z);
     return documents::Span{__ldg(docs + r.x), __ldg(docs + r.y)};
   }
@@ -96,7 +98,8 @@ template <typename S, bool FWD, bool SKIP = true> struct TileWalk {
     TileRef t = at(n);
     if (docs) {
       for (;;) {
-        const int full = documents::pairFull(own, docsOf(docs, group, t.tile, !FWD), t.full);
+        const int full = documents::pairFull(docsOf(docs, group, tile, FWD),
+                                             docsOf(docs, group, t.tile, !FWD), t.full);
         if (full != documents::kSkip || !SKIP) {
           t.full = full == documents::kSkip ? 0 : full;
           break;
@@ -120,6 +123,37 @@ template <typename S, bool FWD, bool SKIP = true> struct TileWalk {
 /// The document test of one element (rows valid): true without documents.
 SPARTA_DEVICE bool sameDocument(const i32 *docs, int qrow, int krow) {
   return !docs || __ldg(docs + qrow) == __ldg(docs + krow);
+}
+
+/// The document test of a thread's C-fragment elements of a partial pair, as
+/// bits: bit nt * 2 + j of bits[i] says whether column position
+/// col0 + nt * 8 + j (< colLen) lies in the document of row position
+/// row0 + 8 i (< rowLen); rowOf and colOf give token rows. The dQ kernel
+/// computes it before a tile's products, so that its loads hold no registers
+/// next to the accumulators (per element, the d = 128 kernel spilled); the
+/// forward, held to 128 registers, spills with the two words live through the
+/// products instead, and tests per element (sameDocument).
+template <int NT, typename RowOf, typename ColOf>
+SPARTA_DEVICE void documentBits(const i32 *docs, int row0, int rowLen, RowOf rowOf, int col0,
+                                int colLen, ColOf colOf, u32 (&bits)[2]) {
+  static_assert(2 * NT <= 32, "one bit per column of the fragment");
+  int rowDoc[2];
+#pragma unroll
+  for (int i = 0; i < 2; ++i) {
+    const int pos = row0 + 8 * i;
+    rowDoc[i] = pos < rowLen ? __ldg(docs + rowOf(pos)) : -1;
+    bits[i] = 0u;
+  }
+#pragma unroll
+  for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+    for (int j = 0; j < 2; ++j) {
+      const int pos = col0 + nt * 8 + j;
+      const int doc = pos < colLen ? __ldg(docs + colOf(pos)) : -2;
+#pragma unroll
+      for (int i = 0; i < 2; ++i)
+        bits[i] |= u32(doc == rowDoc[i]) << (2 * nt + j);
+    }
 }
 
 template <typename Cfg, typename S, MergeMode MM, bool DOCS = false>

@@ -29,6 +29,10 @@ struct Span {
 /// pairFull's answer for a pair to skip (an enumerator: no device global).
 enum : int { kSkip = -1 };
 
+/// The span of a listed tile that holds no position of its group (a ragged
+/// group's end): it meets no other span, so the pair is skipped.
+SPARTA_HD constexpr Span noRows() { return Span{1 << 30, -1}; }
+
 /// How a listed pair with the schedule's flag `full` runs: kSkip, or the
 /// full flag to use (kept only when both tiles lie in one document).
 SPARTA_HD constexpr int pairFull(Span a, Span b, int full) {

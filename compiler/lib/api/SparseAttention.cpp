@@ -353,25 +353,6 @@ void checkViews(std::initializer_list<std::pair<const char *, const TensorView *
 
 } // namespace
 
-namespace {
-
-/// Row b of a [B, ...] tensor view, as a batch of one.
-TensorView batchRow(const TensorView &t, int64_t b) {
-  TensorView row = t;
-  row.data = t.data + rt::DevicePtr(b * t.strideB * kElemBytes);
-  row.B = 1;
-  return row;
-}
-
-/// Row b's boundaries of `documents`.
-Documents documentsOfRow(const Documents &documents, int64_t b) {
-  return Documents{documents.cuSeqlens +
-                       rt::DevicePtr(b * (documents.count + 1) * int64_t(sizeof(int32_t))),
-                   documents.count};
-}
-
-} // namespace
-
 void SparseAttention::forward(const TensorView &q, const TensorView &k, const TensorView &v,
                               const TensorView &o, rt::DevicePtr lse, const rt::Stream &stream,
                               const Workspace *workspace, const Documents *documents) {
@@ -379,17 +360,6 @@ void SparseAttention::forward(const TensorView &q, const TensorView &k, const Te
   if (lse == 0)
     throw Error("lse: null device pointer");
   rt::DeviceScope scope(impl_->device);
-  if (documents && q.B > 1) {
-    // The document kernels index doc_ids by token row alone: one launch
-    // sequence per batch row, after all rows' boundaries are checked.
-    impl_->documentIds(pattern_, documents, q.B, stream);
-    for (int64_t b = 0; b < q.B; ++b) {
-      const Documents row = documentsOfRow(*documents, b);
-      forward(batchRow(q, b), batchRow(k, b), batchRow(v, b), batchRow(o, b),
-              lse + rt::DevicePtr(b * q.H * T() * int64_t(sizeof(float))), stream, workspace, &row);
-    }
-    return;
-  }
   const ScratchSizes sizes = impl_->forwardSizes(q.B, q.H, T());
   Carver scratch(workspace ? *workspace : impl_->forwardScratch.get(sizes.total()));
   AttnFwdParams p{};
@@ -424,16 +394,6 @@ void SparseAttention::backward(const TensorView &q, const TensorView &k, const T
   if (lse == 0)
     throw Error("lse: null device pointer");
   rt::DeviceScope scope(impl_->device);
-  if (documents && q.B > 1) { // as in forward: one batch row at a time
-    impl_->documentIds(pattern_, documents, q.B, stream);
-    for (int64_t b = 0; b < q.B; ++b) {
-      const Documents row = documentsOfRow(*documents, b);
-      backward(batchRow(q, b), batchRow(k, b), batchRow(v, b), batchRow(o, b),
-               lse + rt::DevicePtr(b * q.H * T() * int64_t(sizeof(float))), batchRow(dO, b),
-               batchRow(dq, b), batchRow(dk, b), batchRow(dv, b), stream, workspace, &row);
-    }
-    return;
-  }
   const int64_t B = q.B, H = q.H, Hkv = k.H;
   const bool grouped = Hkv != H;
   const ScratchSizes sizes = impl_->backwardSizes(B, H, Hkv, T());

@@ -139,10 +139,8 @@ struct AttnFwdParams {
   HeadArgs heads;
   float scale;   // softmax scale (usually 1/sqrt(d))
   i32 pad_;
-  // Packed documents (documents.h): the document of every token of the
-  // launch's one batch row, [T], nondecreasing in t (the host launches the
-  // document kernels one batch row at a time, batch = 1); a query sees only
-  // keys of its own document. Read by
+  // Packed documents (documents.h): the document of every token, [B, T],
+  // nondecreasing in t; a query sees only keys of its own document. Read by
   // the kernels built for documents (template argument DOCS); null there:
   // one document per row. The other kernels ignore it.
   const i32 *doc_ids;

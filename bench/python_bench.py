@@ -57,7 +57,7 @@ def overhead(args):
 
     def direct():
         _capi.check(forward(handle, *records.addresses, lse.data_ptr(), stream,
-                            ws.data_ptr() if ws_bytes else 0, ws_bytes))
+                            ws.data_ptr() if ws_bytes else 0, ws_bytes, 0, 0))
 
     def operator():
         sparta.attention(q, k, v, pattern)

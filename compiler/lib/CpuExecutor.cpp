@@ -18,6 +18,7 @@
 #include "sparta/CpuExecutor.h"
 
 #include "sparta/Error.h"
+#include "sparta/documents.h"
 
 #include <algorithm>
 #include <cmath>
@@ -56,10 +57,29 @@ struct Component {
     return s.allowed(g, qpos, kpos);
   }
 
-  /// Whether pair (qpos, kpos) of a listed tile is computed: full tiles skip
-  /// the predicate entirely (the point of classifying them).
-  bool computes(const tiling::TileRef &ref, int g, int qpos, int kpos) const {
-    return ref.full ? true : pairAllowed(g, qpos, kpos);
+  /// How listed pair (query tile qt, ref) of group g runs: documents::kSkip,
+  /// else its full flag. Without documents (docs null) the schedule's flag;
+  /// with them, the kernels' rule on the tiles' document spans (documents.h).
+  int run(const int32_t *docs, int g, int qt, const tiling::TileRef &ref) const {
+    if (!docs)
+      return ref.full;
+    auto span = [&](const tiling::IndexMap &map, int tile, int rows) {
+      const int a = tile * rows, z = tileEnd(map, g, rows, tile) - 1;
+      if (z < a)
+        return documents::noRows();
+      const tiling::RowSpan r = map.rowSpan(g, a, z);
+      return documents::Span{docs[r.first], docs[r.last]};
+    };
+    return documents::pairFull(span(s.q, qt, s.qTile), span(s.k, ref.tile, s.kTile), ref.full);
+  }
+
+  /// Whether pair (qpos, kpos) of a listed pair that runs (`full` from run())
+  /// is computed: full tiles skip the predicate entirely (the point of
+  /// classifying them); partial ones test the document too.
+  bool computes(int full, const int32_t *docs, int g, int qpos, int kpos) const {
+    return full ? true
+                : pairAllowed(g, qpos, kpos) &&
+                      (!docs || docs[s.q.row(g, qpos)] == docs[s.k.row(g, kpos)]);
   }
 };
 
@@ -74,7 +94,8 @@ float dot(const float *a, const float *b, int64_t d) {
 //--- forward --------------------------------------------------------------------
 
 void componentForward(const PlanComponent &component, int64_t T, int64_t d, const float *q,
-                      const float *k, const float *v, float scale, float *o, float *lse) {
+                      const float *k, const float *v, float scale, float *o, float *lse,
+                      const int32_t *docs) {
   Component c(component, T);
   const tiling::TileSchedule &s = c.s;
   const int M = s.qTile, N = s.kTile;
@@ -93,6 +114,9 @@ void componentForward(const PlanComponent &component, int64_t T, int64_t d, cons
       std::vector<float> m(M, kNegInf), l(M, 0.0f), acc(size_t(M) * d, 0.0f), sc(N);
       for (int n = 0; n < s.fwdCount(g, qt); ++n) {
         const tiling::TileRef ref = s.fwdTile(g, qt, n);
+        const int full = c.run(docs, g, qt, ref);
+        if (full == documents::kSkip)
+          continue; // documents that do not meet: the kernel loads nothing
         const int ka = ref.tile * N, ke = Component::tileEnd(s.k, g, N, ref.tile);
         for (int qpos = qa; qpos < qe; ++qpos) {
           const int r = qpos - qa;
@@ -100,7 +124,7 @@ void componentForward(const PlanComponent &component, int64_t T, int64_t d, cons
           // Scores of this row against the key tile; masked entries are -inf.
           float tileMax = kNegInf;
           for (int kpos = ka; kpos < ke; ++kpos) {
-            float x = c.computes(ref, g, qpos, kpos)
+            float x = c.computes(full, docs, g, qpos, kpos)
                           ? scale * dot(qrow, k + int64_t(s.k.row(g, kpos)) * d, d)
                           : kNegInf;
             sc[kpos - ka] = x;
@@ -160,9 +184,20 @@ void mergePartial(int64_t T, int64_t d, float *o, float *lse, const float *o2,
   }
 }
 
+/// The documents of batch row b (docIds [B, T]), null without documents.
+static const int32_t *rowDocuments(const std::vector<int32_t> *docIds, int64_t B, int64_t T,
+                                   int64_t b) {
+  if (!docIds)
+    return nullptr;
+  if (docIds->size() != size_t(B * T))
+    throw Error("cpu executor: the document ids are not [B, T]");
+  return docIds->data() + b * T;
+}
+
 AttentionOutput cpuForward(const Plan &plan, int64_t B, int64_t H, int64_t d,
                            const std::vector<float> &q, const std::vector<float> &k,
-                           const std::vector<float> &v, float scale) {
+                           const std::vector<float> &v, float scale,
+                           const std::vector<int32_t> *docIds) {
   const int64_t T = plan.T, n = static_cast<int64_t>(plan.heads.size());
   if (n == 0 || B <= 0 || H <= 0 || d <= 0 || T <= 0)
     throw Error("cpu executor: empty plan or non-positive shape");
@@ -178,7 +213,7 @@ AttentionOutput cpuForward(const Plan &plan, int64_t B, int64_t H, int64_t d,
     // Components launch in order; each merges into the head's running result.
     for (const PlanComponent &component : head.components) {
       componentForward(component, T, d, &q[base], &k[base], &v[base], scale, partO.data(),
-                       partLse.data());
+                       partLse.data(), rowDocuments(docIds, B, T, bh / H));
       mergePartial(T, d, &out.o[base], &out.lse[bh * T], partO.data(), partLse.data());
     }
   }
@@ -189,7 +224,8 @@ AttentionOutput cpuForward(const Plan &plan, int64_t B, int64_t H, int64_t d,
 
 void componentBackward(const PlanComponent &component, int64_t T, int64_t d, const float *q,
                        const float *k, const float *v, const float *dout, const float *lse,
-                       const float *D, float scale, float *dq, float *dk, float *dv) {
+                       const float *D, float scale, float *dq, float *dk, float *dv,
+                       const int32_t *docs) {
   Component c(component, T);
   const tiling::TileSchedule &s = c.s;
   const int M = s.qTile, N = s.kTile;
@@ -211,10 +247,14 @@ void componentBackward(const PlanComponent &component, int64_t T, int64_t d, con
       std::vector<float> dkT(size_t(N) * d, 0.0f), dvT(size_t(N) * d, 0.0f);
       for (int n = 0; n < s.bwdCount(g, kt); ++n) {
         const tiling::TileRef ref = s.bwdTile(g, kt, n);
+        // The pair's run from its query tile's side: the rule is symmetric.
+        const int full = c.run(docs, g, ref.tile, tiling::TileRef{kt, ref.full});
+        if (full == documents::kSkip)
+          continue;
         const int qa = ref.tile * M, qe = Component::tileEnd(s.q, g, M, ref.tile);
         for (int qpos = qa; qpos < qe; ++qpos)
           for (int kpos = ka; kpos < ke; ++kpos) {
-            if (!c.computes(ref, g, qpos, kpos))
+            if (!c.computes(full, docs, g, qpos, kpos))
               continue;
             const int64_t qrow = s.q.row(g, qpos), krow = s.k.row(g, kpos);
             float p;
@@ -244,10 +284,13 @@ void componentBackward(const PlanComponent &component, int64_t T, int64_t d, con
       std::vector<float> dqT(size_t(M) * d, 0.0f);
       for (int n = 0; n < s.fwdCount(g, qt); ++n) {
         const tiling::TileRef ref = s.fwdTile(g, qt, n);
+        const int full = c.run(docs, g, qt, ref);
+        if (full == documents::kSkip)
+          continue;
         const int ka = ref.tile * N, ke = Component::tileEnd(s.k, g, N, ref.tile);
         for (int qpos = qa; qpos < qe; ++qpos)
           for (int kpos = ka; kpos < ke; ++kpos) {
-            if (!c.computes(ref, g, qpos, kpos))
+            if (!c.computes(full, docs, g, qpos, kpos))
               continue;
             const int64_t qrow = s.q.row(g, qpos), krow = s.k.row(g, kpos);
             float p;
@@ -269,7 +312,7 @@ AttentionGrads cpuBackward(const Plan &plan, int64_t B, int64_t H, int64_t d,
                            const std::vector<float> &q, const std::vector<float> &k,
                            const std::vector<float> &v, const std::vector<float> &o,
                            const std::vector<float> &lse, const std::vector<float> &dout,
-                           float scale) {
+                           float scale, const std::vector<int32_t> *docIds) {
   const int64_t T = plan.T, n = static_cast<int64_t>(plan.heads.size());
   if (n == 0 || B <= 0 || H <= 0 || d <= 0 || T <= 0)
     throw Error("cpu executor: empty plan or non-positive shape");
@@ -289,7 +332,8 @@ AttentionGrads cpuBackward(const Plan &plan, int64_t B, int64_t H, int64_t d,
       D[i] = dot(&dout[base + i * d], &o[base + i * d], d);
     for (const PlanComponent &component : head.components)
       componentBackward(component, T, d, &q[base], &k[base], &v[base], &dout[base],
-                        &lse[bh * T], D.data(), scale, &g.dq[base], &g.dk[base], &g.dv[base]);
+                        &lse[bh * T], D.data(), scale, &g.dq[base], &g.dk[base], &g.dv[base],
+                        rowDocuments(docIds, B, T, bh / H));
   }
   return g;
 }

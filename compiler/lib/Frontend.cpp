@@ -25,6 +25,7 @@
 #include "mlir/Parser/Parser.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
@@ -174,11 +175,40 @@ std::unique_ptr<llvm::MemoryBuffer> readPatternFile(const std::string &path) {
   return llvm::MemoryBuffer::getMemBufferCopy(text, path);
 }
 
+/// Whether an operand of a mask op of the (not yet instantiated) pattern
+/// derives from T: T itself, or a parameter that `bindings` leaves to a
+/// default using T or such a parameter (defaults use earlier parameters only).
+bool masksUseT(PatternOp pattern, const ParamBindings &bindings) {
+  llvm::StringSet<> fromT{"T"};
+  auto usesT = [&](ExprAttr expr) {
+    llvm::SmallVector<llvm::StringRef> names;
+    expr.collectParams(names);
+    return llvm::any_of(names, [&](llvm::StringRef name) { return fromT.contains(name); });
+  };
+  for (unsigned k = 0, e = pattern.getNumParams(); k < e; ++k) {
+    llvm::StringRef name = pattern.getParamName(k);
+    ExprAttr def = pattern.getParamDefault(k);
+    if (!bindings.count(name.str()) && def && usesT(def))
+      fromT.insert(name);
+  }
+  // Grid ops read H and W, whose product is T, without naming them.
+  bool result = false;
+  pattern.getBody().walk([&](Operation *op) {
+    result |= llvm::isa<GridRowsOp, GridColsOp, GridWindowOp>(op);
+    for (NamedAttribute attr : op->getAttrs())
+      if (auto expr = llvm::dyn_cast<ExprAttr>(attr.getValue()))
+        result |= usesT(expr);
+  });
+  return result;
+}
+
 /// Parses the buffer, keeps one pattern, binds it and canonicalizes.
+/// `usesT`, when given, receives masksUseT of the pattern before binding.
 OwningOpRef<ModuleOp> instantiateBuffer(MLIRContext &context,
                                         std::unique_ptr<llvm::MemoryBuffer> buffer,
                                         const ParamBindings &bindings,
-                                        const std::string &patternName) {
+                                        const std::string &patternName,
+                                        bool *usesT = nullptr) {
   const std::string bufferName = buffer->getBufferIdentifier().str();
   if (buffer->getBufferSize() > limits::kMaxPatternFileBytes)
     throw Error(bufferName + ": error: larger than " +
@@ -204,6 +234,8 @@ OwningOpRef<ModuleOp> instantiateBuffer(MLIRContext &context,
   for (const auto &[name, value] : bindings)
     values[name] = value;
   FailureOr<PatternOp> chosen = keepOnlyPattern(*module, patternName, "--pattern NAME");
+  if (succeeded(chosen) && usesT)
+    *usesT = masksUseT(*chosen, bindings);
   if (failed(chosen) || failed(instantiatePattern(*chosen, values)) ||
       failed(verify(*module)) || failed(canonicalizePatterns(*module)))
     throw Error(capture.message(bufferName + ": error: cannot instantiate the pattern"));
@@ -384,18 +416,25 @@ ConcretePattern toConcretePattern(PatternOp pattern) {
 ConcretePattern loadPattern(const std::string &path, const ParamBindings &bindings,
                             const std::string &patternName) {
   MLIRContext context(MLIRContext::Threading::DISABLED);
-  OwningOpRef<ModuleOp> module = loadInstantiatedModule(context, path, bindings, patternName);
-  return toConcretePattern(getPattern(*module));
+  bool usesT = false;
+  OwningOpRef<ModuleOp> module =
+      instantiateBuffer(context, readPatternFile(path), bindings, patternName, &usesT);
+  ConcretePattern result = toConcretePattern(getPattern(*module));
+  result.masksUseT = usesT;
+  return result;
 }
 
 ConcretePattern loadPatternFromSource(const std::string &source, const std::string &bufferName,
                                       const ParamBindings &bindings,
                                       const std::string &patternName) {
   MLIRContext context(MLIRContext::Threading::DISABLED);
+  bool usesT = false;
   OwningOpRef<ModuleOp> module =
       instantiateBuffer(context, llvm::MemoryBuffer::getMemBufferCopy(source, bufferName),
-                        bindings, patternName);
-  return toConcretePattern(getPattern(*module));
+                        bindings, patternName, &usesT);
+  ConcretePattern result = toConcretePattern(getPattern(*module));
+  result.masksUseT = usesT;
+  return result;
 }
 
 std::string instantiatedIR(const std::string &path, const ParamBindings &bindings,

@@ -86,6 +86,23 @@ RowKeys RowKeys::fromPattern(const ConcretePattern &pattern) {
   return keysOf(pattern.heads, pattern.T, pattern.causal);
 }
 
+RowKeys RowKeys::fromDocuments(const ConcretePattern &pattern,
+                               const std::vector<int32_t> &cuSeqlens, int64_t B, int64_t b) {
+  const size_t bounds = cuSeqlens.size() / size_t(B);
+  const int32_t *cu = &cuSeqlens[size_t(b) * bounds];
+  RowKeys keys;
+  for (size_t m = 0; m < pattern.heads.size(); ++m) {
+    std::vector<std::vector<int64_t>> rows(pattern.T);
+    for (size_t n = 0; n + 1 < bounds; ++n)
+      for (int64_t i = cu[n]; i < cu[n + 1]; ++i)
+        for (int64_t j = cu[n]; j < cu[n + 1]; ++j)
+          if (allowed(pattern, int64_t(m), i - cu[n], j - cu[n]))
+            rows[i].push_back(j);
+    keys.perMask.push_back(std::move(rows));
+  }
+  return keys;
+}
+
 RowKeys RowKeys::fromPredicates(int64_t T,
                                 const std::vector<std::function<bool(int64_t, int64_t)>> &allowed) {
   RowKeys keys;
@@ -338,6 +355,96 @@ AttentionGrads referenceBackward(const ConcretePattern &pattern, int64_t B, int6
                                  double scale) {
   return referenceBackward(RowKeys::fromPattern(pattern), AttentionShape{B, H, pattern.T, d}, q, k,
                            v, dout, scale);
+}
+
+namespace {
+
+/// Runs `run(keys, shape, slice)` on each batch row of packed documents, a
+/// problem of B = 1 over the row's [H, T, d] slices, and concatenates the
+/// rows' results (each field of Result is a per-row vector).
+template <typename Result, typename Run>
+Result perDocumentRow(const ConcretePattern &pattern, const std::vector<int32_t> &cuSeqlens,
+                      int64_t B, int64_t H, int64_t d,
+                      const std::vector<const std::vector<float> *> &inputs, Run run) {
+  const AttentionShape row{1, H, pattern.T, d};
+  Result result;
+  for (int64_t b = 0; b < B; ++b) {
+    std::vector<std::vector<float>> slices;
+    for (const std::vector<float> *in : inputs)
+      slices.emplace_back(in->begin() + b * row.elements(), in->begin() + (b + 1) * row.elements());
+    Result part = run(RowKeys::fromDocuments(pattern, cuSeqlens, B, b), row, slices);
+    result.append(part);
+  }
+  return result;
+}
+
+struct OutputRows : AttentionOutput {
+  OutputRows() = default;
+  OutputRows(AttentionOutput out) : AttentionOutput(std::move(out)) {}
+  void append(const OutputRows &part) {
+    o.insert(o.end(), part.o.begin(), part.o.end());
+    lse.insert(lse.end(), part.lse.begin(), part.lse.end());
+  }
+};
+
+struct GradRows : AttentionGrads {
+  GradRows() = default;
+  GradRows(AttentionGrads grads) : AttentionGrads(std::move(grads)) {}
+  void append(const GradRows &part) {
+    dq.insert(dq.end(), part.dq.begin(), part.dq.end());
+    dk.insert(dk.end(), part.dk.begin(), part.dk.end());
+    dv.insert(dv.end(), part.dv.begin(), part.dv.end());
+  }
+};
+
+} // namespace
+
+AttentionOutput referenceForward(const ConcretePattern &pattern,
+                                 const std::vector<int32_t> &cuSeqlens, int64_t B, int64_t H,
+                                 int64_t d, const std::vector<float> &q,
+                                 const std::vector<float> &k, const std::vector<float> &v,
+                                 double scale) {
+  return perDocumentRow<OutputRows>(
+      pattern, cuSeqlens, B, H, d, {&q, &k, &v}, [&](const RowKeys &keys, auto shape, auto &x) {
+        return OutputRows(referenceForward(keys, shape, x[0], x[1], x[2], scale));
+      });
+}
+
+AttentionGrads referenceBackward(const ConcretePattern &pattern,
+                                 const std::vector<int32_t> &cuSeqlens, int64_t B, int64_t H,
+                                 int64_t d, const std::vector<float> &q,
+                                 const std::vector<float> &k, const std::vector<float> &v,
+                                 const std::vector<float> &dout, double scale) {
+  return perDocumentRow<GradRows>(
+      pattern, cuSeqlens, B, H, d, {&q, &k, &v, &dout},
+      [&](const RowKeys &keys, auto shape, auto &x) {
+        return GradRows(referenceBackward(keys, shape, x[0], x[1], x[2], x[3], scale));
+      });
+}
+
+AttentionOutput lowPrecisionForward(const ConcretePattern &pattern,
+                                    const std::vector<int32_t> &cuSeqlens, int64_t B, int64_t H,
+                                    int64_t d, const std::vector<float> &q,
+                                    const std::vector<float> &k, const std::vector<float> &v,
+                                    double scale, LowPrecision precision) {
+  return perDocumentRow<OutputRows>(
+      pattern, cuSeqlens, B, H, d, {&q, &k, &v}, [&](const RowKeys &keys, auto shape, auto &x) {
+        return OutputRows(lowPrecisionForward(keys, shape, x[0], x[1], x[2], scale, precision));
+      });
+}
+
+AttentionGrads lowPrecisionBackward(const ConcretePattern &pattern,
+                                    const std::vector<int32_t> &cuSeqlens, int64_t B, int64_t H,
+                                    int64_t d, const std::vector<float> &q,
+                                    const std::vector<float> &k, const std::vector<float> &v,
+                                    const std::vector<float> &dout, double scale,
+                                    LowPrecision precision) {
+  return perDocumentRow<GradRows>(
+      pattern, cuSeqlens, B, H, d, {&q, &k, &v, &dout},
+      [&](const RowKeys &keys, auto shape, auto &x) {
+        return GradRows(
+            lowPrecisionBackward(keys, shape, x[0], x[1], x[2], x[3], scale, precision));
+      });
 }
 
 double maxAbsDiff(const std::vector<float> &a, const std::vector<float> &b) {

@@ -15,7 +15,7 @@ import os
 import threading
 
 _LIBRARY_NAME = "libsparta-c.so.0"
-_C_API_VERSION = 1
+_C_API_VERSION = 2
 
 
 class SpartaError(Exception):
@@ -128,11 +128,11 @@ def _declare(lib):
                                                      ctypes.POINTER(ctypes.c_uint64)]),
         "sparta_attention_forward": (c_int, [attention_p, tensor_p, tensor_p, tensor_p, tensor_p,
                                              ctypes.c_uint64, c_void_p, ctypes.c_uint64,
-                                             ctypes.c_uint64]),
+                                             ctypes.c_uint64, ctypes.c_uint64, ctypes.c_int64]),
         "sparta_attention_backward": (c_int, [attention_p, tensor_p, tensor_p, tensor_p, tensor_p,
                                               ctypes.c_uint64, tensor_p, tensor_p, tensor_p,
                                               tensor_p, c_void_p, ctypes.c_uint64,
-                                              ctypes.c_uint64]),
+                                              ctypes.c_uint64, ctypes.c_uint64, ctypes.c_int64]),
     }
     for name, (restype, argtypes) in signatures.items():
         fn = getattr(lib, name)

@@ -22,12 +22,13 @@ tensor records and only writes the data pointers into them.
 
 No call synchronizes, allocates outside PyTorch or compiles once the kernels
 are cached: after one eager call (a warm-up), calls can be captured in a CUDA
-graph.
+graph. Calls with cu_seqlens (packed documents) are the exception: libsparta
+copies the boundaries to the host to check them, which waits for the stream.
 """
 
 import ctypes
 import threading
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 
@@ -202,7 +203,23 @@ def _forward_shape(q, k, v, pattern_key, layout, scale):
                           (q_, k_, v_, o_)), q, k, v)
 
 
-def _forward_impl(q, k, v, pattern_key, layout, scale):
+def _documents(cu_seqlens, q, layout):
+    """(device pointer, N) of cu_seqlens (contiguous: the caller keeps it alive
+    until the call) for the C call; (0, 0) for None. libsparta checks the
+    boundaries themselves."""
+    if cu_seqlens is None:
+        return 0, 0
+    B = _shape(q, layout)[0]
+    if (not cu_seqlens.is_cuda or cu_seqlens.get_device() != q.get_device()
+            or cu_seqlens.dtype != torch.int32 or cu_seqlens.dim() != 2
+            or cu_seqlens.shape[0] != B or cu_seqlens.shape[1] < 2):
+        raise ValueError(f"sparta.attention: cu_seqlens must be int32 [B={B}, N + 1 >= 2] on "
+                         f"q's device {q.device} (got {cu_seqlens.dtype} "
+                         f"{tuple(cu_seqlens.shape)} on {cu_seqlens.device})")
+    return cu_seqlens.data_ptr(), cu_seqlens.shape[1] - 1
+
+
+def _forward_impl(q, k, v, pattern_key, layout, scale, cu_seqlens=None):
     """(o, lse) of the forward."""
     signature = _signature(q, k, v, pattern_key, layout, scale)
     known = _forward_shapes.get(signature)
@@ -215,25 +232,27 @@ def _forward_impl(q, k, v, pattern_key, layout, scale):
     lse = q.new_empty(known.lse_shape, dtype=torch.float32)
     ws = q.new_empty(known.ws_bytes, dtype=torch.uint8) if known.ws_bytes else None
     records = known.records.addresses(q.data_ptr(), k.data_ptr(), v.data_ptr(), o.data_ptr())
+    cu = cu_seqlens.contiguous() if cu_seqlens is not None else None   # alive until launched
     _capi.check(_capi.lib().sparta_attention_forward(
         known.kernels.handle, *records, lse.data_ptr(), _stream(known.device),
-        ws.data_ptr() if ws is not None else 0, known.ws_bytes))
+        ws.data_ptr() if ws is not None else 0, known.ws_bytes, *_documents(cu, q, layout)))
     return o, lse
 
 
 @torch.library.custom_op("sparta::attention_forward", mutates_args=())
 def _forward(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, pattern_key: str, layout: str,
-             scale: float) -> Tuple[torch.Tensor, torch.Tensor]:
-    return _forward_impl(q, k, v, pattern_key, layout, scale)
+             scale: float, cu_seqlens: Optional[torch.Tensor] = None
+             ) -> Tuple[torch.Tensor, torch.Tensor]:
+    return _forward_impl(q, k, v, pattern_key, layout, scale, cu_seqlens)
 
 
 @_forward.register_fake
-def _forward_fake(q, k, v, pattern_key, layout, scale):
+def _forward_fake(q, k, v, pattern_key, layout, scale, cu_seqlens=None):
     B, H, T, d = _shape(q, layout)
     return q.new_empty(q.shape), q.new_empty((B, H, T), dtype=torch.float32)
 
 
-def _backward_impl(dout, q, k, v, o, lse, pattern_key, layout, scale):
+def _backward_impl(dout, q, k, v, o, lse, pattern_key, layout, scale, cu_seqlens=None):
     """(dq, dk, dv) of the forward that gave o and lse."""
     B, H, T, d = _shape(q, layout)
     Hkv = _shape(k, layout)[1]
@@ -249,36 +268,39 @@ def _backward_impl(dout, q, k, v, o, lse, pattern_key, layout, scale):
     records = _capi.TensorRecords([record for _, record in used] +
                                   [_in_place(t, layout)[1] for t in (dq, dk, dv)])
     q_, k_, v_, o_, do_, dq_, dk_, dv_ = records.addresses
+    cu = cu_seqlens.contiguous() if cu_seqlens is not None else None
     _capi.check(_capi.lib().sparta_attention_backward(
         kernels.handle, q_, k_, v_, o_, lse.data_ptr(), do_, dq_, dk_, dv_, _stream(device),
-        ws.data_ptr() if ws is not None else 0, ws_bytes))
+        ws.data_ptr() if ws is not None else 0, ws_bytes, *_documents(cu, q, layout)))
     return dq, dk, dv
 
 
 @torch.library.custom_op("sparta::attention_backward", mutates_args=())
 def _backward(dout: torch.Tensor, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
               o: torch.Tensor, lse: torch.Tensor, pattern_key: str, layout: str,
-              scale: float) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    return _backward_impl(dout, q, k, v, o, lse, pattern_key, layout, scale)
+              scale: float, cu_seqlens: Optional[torch.Tensor] = None
+              ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    return _backward_impl(dout, q, k, v, o, lse, pattern_key, layout, scale, cu_seqlens)
 
 
 @_backward.register_fake
-def _backward_fake(dout, q, k, v, o, lse, pattern_key, layout, scale):
+def _backward_fake(dout, q, k, v, o, lse, pattern_key, layout, scale, cu_seqlens=None):
     return q.new_empty(q.shape), k.new_empty(k.shape), v.new_empty(v.shape)
 
 
 def _setup_context(ctx, inputs, output):
-    q, k, v, pattern_key, layout, scale = inputs
+    q, k, v, pattern_key, layout, scale, cu_seqlens = inputs
     o, lse = output
-    ctx.save_for_backward(q, k, v, o, lse)
+    ctx.save_for_backward(q, k, v, o, lse, cu_seqlens)
     ctx.pattern_key, ctx.layout, ctx.scale = pattern_key, layout, scale
 
 
 def _forward_grad(ctx, dout, dlse):
     # lse is an internal output (the backward's input); no gradient flows through it.
-    q, k, v, o, lse = ctx.saved_tensors
-    dq, dk, dv = _backward(dout, q, k, v, o, lse, ctx.pattern_key, ctx.layout, ctx.scale)
-    return dq, dk, dv, None, None, None
+    q, k, v, o, lse, cu_seqlens = ctx.saved_tensors
+    dq, dk, dv = _backward(dout, q, k, v, o, lse, ctx.pattern_key, ctx.layout, ctx.scale,
+                           cu_seqlens)
+    return dq, dk, dv, None, None, None, None
 
 
 _forward.register_autograd(_forward_grad, setup_context=_setup_context)
@@ -289,21 +311,23 @@ class _EagerAttention(torch.autograd.Function):
     operators' dispatch."""
 
     @staticmethod
-    def forward(ctx, q, k, v, pattern_key, layout, scale):
-        o, lse = _forward_impl(q, k, v, pattern_key, layout, scale)
-        ctx.save_for_backward(q, k, v, o, lse)
+    def forward(ctx, q, k, v, pattern_key, layout, scale, cu_seqlens):
+        o, lse = _forward_impl(q, k, v, pattern_key, layout, scale, cu_seqlens)
+        ctx.save_for_backward(q, k, v, o, lse, cu_seqlens)
         ctx.pattern_key, ctx.layout, ctx.scale = pattern_key, layout, scale
         return o
 
     @staticmethod
     def backward(ctx, dout):
-        q, k, v, o, lse = ctx.saved_tensors
-        dq, dk, dv = _backward_impl(dout, q, k, v, o, lse, ctx.pattern_key, ctx.layout, ctx.scale)
-        return dq, dk, dv, None, None, None
+        q, k, v, o, lse, cu_seqlens = ctx.saved_tensors
+        dq, dk, dv = _backward_impl(dout, q, k, v, o, lse, ctx.pattern_key, ctx.layout, ctx.scale,
+                                    cu_seqlens)
+        return dq, dk, dv, None, None, None, None
 
 
 def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, pattern: Pattern,
-              scale=None, layout: str = "bhtd") -> torch.Tensor:
+              scale=None, layout: str = "bhtd",
+              cu_seqlens: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Block-sparse attention of `pattern`: o = softmax(q k^T scale, masked) v.
 
     q: [B, H, T, d] (layout="bhtd") or [B, T, H, d] (layout="bthd"), bf16 or
@@ -313,11 +337,18 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, pattern: Patter
     taken from q (the pattern is re-instantiated with it when it differs from
     pattern.T). scale defaults to 1/sqrt(d). Rows with no allowed key give 0.
     Differentiable in q, k and v; the result has q's shape, contiguous.
+
+    cu_seqlens: packed documents, int32 [B, N + 1] on q's device: row b holds
+    documents [cu[b][n], cu[b][n + 1]) with cu[b][0] = 0, cu[b][N] = T, sorted
+    (empty documents allowed), each non-empty one starting at a multiple of
+    pattern.period. A query then sees only keys of its own document, with the
+    pattern applied to positions counted from the document's start. Patterns
+    whose period is None are refused (sparta.SpartaError).
     """
     key = pattern.key
     s = float(scale) if scale is not None else 0.0
     if torch.compiler.is_compiling():
-        return _forward(q, k, v, key, layout, s)[0]
+        return _forward(q, k, v, key, layout, s, cu_seqlens)[0]
     if torch.is_grad_enabled() and (q.requires_grad or k.requires_grad or v.requires_grad):
-        return _EagerAttention.apply(q, k, v, key, layout, s)
-    return _forward_impl(q, k, v, key, layout, s)[0]
+        return _EagerAttention.apply(q, k, v, key, layout, s, cu_seqlens)
+    return _forward_impl(q, k, v, key, layout, s, cu_seqlens)[0]

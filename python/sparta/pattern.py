@@ -105,6 +105,9 @@ class Pattern:
         self.T: int = info["T"]
         self.params: dict = dict(info["params"])
         self.heads: List[str] = list(info["heads"])
+        # Packed documents start at multiples of it; None: the pattern cannot
+        # pack documents (sparta.attention's cu_seqlens).
+        self.period: Optional[int] = info["period"]
         if self._path is not None:
             origin = os.path.abspath(self._path) if os.path.exists(self._path) else self._path
         else:

@@ -162,3 +162,9 @@ def test_pattern_found_by_key():
     assert pattern_of_key(sparta.Pattern("strided", T=96, L=12).key) is p   # the first one made
     with pytest.raises(sparta.SpartaError, match="no pattern with key"):
         pattern_of_key("nowhere|none|T=1")
+
+
+def test_period_says_where_documents_may_start():
+    assert sparta.Pattern("strided", T=96, L=12).period == 1
+    assert sparta.Pattern("fixed", T=96, L=12, c=3).period == 12
+    assert sparta.Pattern("longformer", T=96, L=12).period is None

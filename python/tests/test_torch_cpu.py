@@ -98,7 +98,8 @@ class _RecordingLibrary:
     def __getattr__(self, name):
         return getattr(self._real, name)
 
-    def sparta_attention_forward(self, handle, q, k, v, o, lse, stream, ws, ws_bytes):
+    def sparta_attention_forward(self, handle, q, k, v, o, lse, stream, ws, ws_bytes, cu_seqlens,
+                                 num_documents):
         import ctypes
         import struct
         record = struct.Struct("<Q7q")   # sparta_c.h's struct sparta_tensor

@@ -63,6 +63,13 @@ struct $NAME {
   __device__ __forceinline__ static int k_len(int g) { return len(g); }
   __device__ __forceinline__ static int q_row(int g, int p) { return p * L + g; }
   __device__ __forceinline__ static int k_row(int g, int p) { return p * L + g; }
+  // Rows ascend with the position: the bounds are the first and last rows.
+  __device__ __forceinline__ static int2 q_rows(int g, int a, int z) {
+    return make_int2(q_row(g, a), q_row(g, z));
+  }
+  __device__ __forceinline__ static int2 k_rows(int g, int a, int z) {
+    return make_int2(k_row(g, a), k_row(g, z));
+  }
   __device__ __forceinline__ static bool full(int qt, int kt) { return kt * 64 + 63 <= qt * 64 - OFF; }
   __device__ __forceinline__ static int fwd_count(int g, int qt) {
     int last = min(qt * 64 + 63, len(g) - 1) - OFF;
@@ -102,6 +109,13 @@ struct $NAME {
   __device__ __forceinline__ static int k_len(int) { return T; }
   __device__ __forceinline__ static int q_row(int, int p) { return p; }
   __device__ __forceinline__ static int k_row(int, int p) { return p; }
+  // Rows ascend with the position: the bounds are the first and last rows.
+  __device__ __forceinline__ static int2 q_rows(int g, int a, int z) {
+    return make_int2(q_row(g, a), q_row(g, z));
+  }
+  __device__ __forceinline__ static int2 k_rows(int g, int a, int z) {
+    return make_int2(k_row(g, a), k_row(g, z));
+  }
   __device__ __forceinline__ static bool full(int qt, int kt) {
     return kt * 64 + 63 <= qt * 64 && qt * 64 + 63 - kt * 64 <= W && qt * 64 + 63 < T;
   }
@@ -147,6 +161,13 @@ struct $NAME {
   __device__ __forceinline__ static int k_len(int) { return KLEN; }
   __device__ __forceinline__ static int q_row(int, int p) { return p; }
   __device__ __forceinline__ static int k_row(int, int p) { return (p / C) * L + (L - C) + p % C; }
+  // Rows ascend with the position: the bounds are the first and last rows.
+  __device__ __forceinline__ static int2 q_rows(int g, int a, int z) {
+    return make_int2(q_row(g, a), q_row(g, z));
+  }
+  __device__ __forceinline__ static int2 k_rows(int g, int a, int z) {
+    return make_int2(k_row(g, a), k_row(g, z));
+  }
   // Summary keys at or before token i.
   __device__ __forceinline__ static int upto(int i) {
     return ((i + 1) / L) * C + max(0, (i + 1) % L - (L - C));
@@ -240,6 +261,13 @@ struct $NAME {
   __device__ __forceinline__ static int k_len(int) { return T; }
   __device__ __forceinline__ static int q_row(int, int p) { return p; }
   __device__ __forceinline__ static int k_row(int, int p) { return p; }
+  // Rows ascend with the position: the bounds are the first and last rows.
+  __device__ __forceinline__ static int2 q_rows(int g, int a, int z) {
+    return make_int2(q_row(g, a), q_row(g, z));
+  }
+  __device__ __forceinline__ static int2 k_rows(int g, int a, int z) {
+    return make_int2(k_row(g, a), k_row(g, z));
+  }
   __device__ __forceinline__ static int fwd_count(int, int qt) { return $NAME_fptr[qt + 1] - $NAME_fptr[qt]; }
   __device__ __forceinline__ static sparta::TileRef fwd_tile(int, int qt, int n) {
     int e = $NAME_fidx[$NAME_fptr[qt] + n];

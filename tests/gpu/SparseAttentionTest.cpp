@@ -11,7 +11,8 @@
 // and bidirectional cuts and bands; EmptyHeads runs masks with no pair (O = 0,
 // lse = -inf, zero gradients). TileShapes runs every pattern file with each
 // kernel tile edge forced (AttentionConfig::tile) and checks that a second
-// backward gives the same bits.
+// backward gives the same bits. Documents runs packed documents (cu_seqlens)
+// against the pattern evaluated per document.
 //
 // Criterion (FlashAttention style): the kernel's max error against an fp64
 // reference computed from the same rounded inputs must be at most twice the
@@ -56,6 +57,11 @@ struct Case {
   int64_t B = 2, H = 3;
   int tile = 0;          // AttentionConfig::tile (0: the planner's choice)
   bool rerun = false;    // run forward and backward twice; the bits must agree
+  // Packed documents: B rows of N + 1 boundaries (empty: none); the reference
+  // is then the pattern per document, at local positions.
+  std::vector<int32_t> cuSeqlens = {};
+  bool sameAsUnpacked = false; // the bits must equal a run without documents
+  bool fuseDq = false;         // AttentionConfig::fuseDq
 };
 
 struct Outcome {
@@ -116,6 +122,13 @@ Outcome runCase(const Case &c) {
   out.label += std::string(" ") + toString(c.dtype) + " d=" + std::to_string(c.d);
   if (c.tile)
     out.label += " tile=" + std::to_string(c.tile);
+  if (c.fuseDq)
+    out.label += " fuseDq";
+  if (!c.cuSeqlens.empty()) {
+    out.label += " cu_seqlens=";
+    for (int32_t x : c.cuSeqlens)
+      out.label += std::to_string(x) + ",";
+  }
   ConcretePattern pattern = loadPattern(sourcePath(c.file), c.params);
   AttentionShape shape{c.B, c.H, T, c.d};
   std::mt19937 rng(uint32_t(T * 131 + c.d * 7 + int(c.dtype)));
@@ -134,6 +147,7 @@ Outcome runCase(const Case &c) {
   config.headDim = c.d;
   config.dtype = c.dtype;
   config.tile = c.tile;
+  config.fuseDq = c.fuseDq;
   SparseAttention attention(pattern, config); // NVRTC (or the cache), in parallel
   {
     std::lock_guard<std::mutex> lock(gpuMutex);
@@ -149,10 +163,14 @@ Outcome runCase(const Case &c) {
       b->upload(poison.data(), bytes);
     auto view = [&](const rt::DeviceBuffer &b) { return TensorView::bhtd(b.ptr(), c.B, c.H, T, c.d); };
     rt::Stream stream;
-    auto run = [&] {
-      attention.forward(view(q_), view(k_), view(v_), view(o_), lse_.ptr(), stream);
+    rt::DeviceBuffer cu_(std::max<size_t>(1, c.cuSeqlens.size()) * 4);
+    if (!c.cuSeqlens.empty())
+      cu_.upload(c.cuSeqlens.data(), c.cuSeqlens.size() * 4);
+    const Documents documents{cu_.ptr(), int64_t(c.cuSeqlens.size()) / c.B - 1};
+    auto run = [&](const Documents *docs) {
+      attention.forward(view(q_), view(k_), view(v_), view(o_), lse_.ptr(), stream, nullptr, docs);
       attention.backward(view(q_), view(k_), view(v_), view(o_), lse_.ptr(), view(do_), view(dq_),
-                         view(dk_), view(dv_), stream);
+                         view(dk_), view(dv_), stream, nullptr, docs);
       stream.synchronize();
     };
     auto bitsOf = [&](const rt::DeviceBuffer &b) {
@@ -160,10 +178,27 @@ Outcome runCase(const Case &c) {
       b.download(bits.data(), bytes);
       return bits;
     };
-    run();
+    const Documents *docs = c.cuSeqlens.empty() ? nullptr : &documents;
+    if (c.sameAsUnpacked) {
+      run(nullptr);
+      const std::vector<uint16_t> plain[] = {bitsOf(o_), bitsOf(dq_), bitsOf(dk_), bitsOf(dv_)};
+      for (rt::DeviceBuffer *b : {&o_, &dq_, &dk_, &dv_})
+        b->upload(poison.data(), bytes);
+      run(docs);
+      const char *names[] = {"o", "dq", "dk", "dv"};
+      const rt::DeviceBuffer *packed[] = {&o_, &dq_, &dk_, &dv_};
+      for (int n = 0; n < 4; ++n)
+        if (bitsOf(*packed[n]) != plain[n]) {
+          out.detail += std::string(names[n]) + " of one document differs from no documents; ";
+          return out;
+        }
+      out.detail += "one document bit-identical to none; ";
+    } else {
+      run(docs);
+    }
     if (c.rerun) {
       const std::vector<uint16_t> first[] = {bitsOf(o_), bitsOf(dq_), bitsOf(dk_), bitsOf(dv_)};
-      run();
+      run(docs);
       const char *names[] = {"o", "dq", "dk", "dv"};
       const rt::DeviceBuffer *again[] = {&o_, &dq_, &dk_, &dv_};
       for (int n = 0; n < 4; ++n)
@@ -183,11 +218,21 @@ Outcome runCase(const Case &c) {
   }
 
   LowPrecision lp = c.dtype == ElementType::BF16 ? LowPrecision::BF16 : LowPrecision::FP16;
-  const RowKeys keys = RowKeys::fromPattern(pattern); // causal or bidirectional
-  AttentionOutput ref = referenceForward(keys, shape, q, k, v, scale);
-  AttentionOutput low = lowPrecisionForward(keys, shape, q, k, v, scale, lp);
-  AttentionGrads gref = referenceBackward(keys, shape, q, k, v, dout, scale);
-  AttentionGrads glow = lowPrecisionBackward(keys, shape, q, k, v, dout, scale, lp);
+  AttentionOutput ref, low;
+  AttentionGrads gref, glow;
+  if (c.cuSeqlens.empty()) {
+    const RowKeys keys = RowKeys::fromPattern(pattern); // causal or bidirectional
+    ref = referenceForward(keys, shape, q, k, v, scale);
+    low = lowPrecisionForward(keys, shape, q, k, v, scale, lp);
+    gref = referenceBackward(keys, shape, q, k, v, dout, scale);
+    glow = lowPrecisionBackward(keys, shape, q, k, v, dout, scale, lp);
+  } else { // the pattern per document, at positions counted from its start
+    const std::vector<int32_t> &cu = c.cuSeqlens;
+    ref = referenceForward(pattern, cu, c.B, c.H, c.d, q, k, v, scale);
+    low = lowPrecisionForward(pattern, cu, c.B, c.H, c.d, q, k, v, scale, lp);
+    gref = referenceBackward(pattern, cu, c.B, c.H, c.d, q, k, v, dout, scale);
+    glow = lowPrecisionBackward(pattern, cu, c.B, c.H, c.d, q, k, v, dout, scale, lp);
+  }
   bool ok = within("o", o, ref.o, low.o, out.detail);
   // fp32 rounding of dP - D (d products of magnitude |dO| |V|), carried into
   // dQ = scale dS K and dK = scale dS^T Q over at most T keys or queries.
@@ -333,6 +378,76 @@ TEST(EmptyHeads, RunAndGiveZero) {
       {"patterns/strided.mlir", {{"T", 50}, {"L", 64}}, bf16, 64},
   };
   runCases(cases);
+}
+
+// Packed documents (SparseAttention.h, Documents): ragged lengths, documents
+// shorter than a tile (and than 16), empty ones (a row that starts or ends
+// with them), against the pattern per document; every head dim and dtype,
+// each tile edge, the fused dQ path; a rerun gives the same bits, and one
+// document per row the bits of a call without documents.
+TEST(Documents, MatchThePerDocumentReference) {
+  const ElementType bf16 = ElementType::BF16, fp16 = ElementType::FP16;
+  const std::string P = "patterns/", C = "tests/plan-corpus/";
+  std::vector<Case> cases = {
+      {P + "strided.mlir", {{"T", 1000}, {"L", 32}}, bf16, 64, 2, 3, 0, true,
+       {0, 5, 5, 37, 300, 301, 1000, 0, 0, 0, 0, 0, 500, 1000}},
+      {P + "strided.mlir", {{"T", 1000}, {"L", 32}}, fp16, 32, 2, 3, 16, false,
+       {0, 3, 40, 41, 1000, 0, 999, 1000, 1000, 1000}},
+      {P + "strided_merged.mlir", {{"T", 1000}, {"L", 32}}, fp16, 64, 2, 3, 16, true,
+       {0, 7, 8, 600, 1000, 0, 1000, 1000, 1000, 1000}},
+      {P + "fixed.mlir", {{"T", 1000}, {"L", 32}, {"c", 8}}, fp16, 128, 2, 3, 0, false,
+       {0, 32, 32, 96, 480, 992, 1000, 0, 64, 128, 512, 512, 1000, 1000}},
+      {P + "fixed_merged.mlir", {{"T", 777}, {"L", 16}, {"c", 4}}, bf16, 64, 2, 3, 32, false,
+       {0, 16, 48, 400, 777, 0, 0, 160, 176, 777}},
+      {P + "local.mlir", {{"T", 777}, {"L", 40}}, bf16, 32, 2, 3, 0, false,
+       {0, 1, 17, 200, 201, 700, 777, 0, 15, 15, 16, 400, 777, 777}},
+      {P + "dense.mlir", {{"T", 1000}, {"L", 32}}, bf16, 128, 1, 2, 0, false,
+       {0, 10, 100, 101, 640, 1000}},
+      // Bidirectional bands, a rotated stride, a chunk and a summary: period 30.
+      {C + "bidir_offsets.mlir", {{"T", 1000}, {"L", 30}}, bf16, 64, 2, 5, 0, false,
+       {0, 30, 30, 90, 480, 990, 1000, 0, 300, 330, 360, 360, 960, 1000}},
+      // One document per row: the bits of the call without documents.
+      {P + "strided.mlir", {{"T", 1000}, {"L", 32}}, bf16, 64, 2, 3, 0, false,
+       {0, 1000, 0, 1000}},
+      {P + "fixed.mlir", {{"T", 1000}, {"L", 32}, {"c", 8}}, fp16, 128, 2, 3, 16, false,
+       {0, 1000, 1000, 0, 0, 1000}},
+  };
+  cases[8].sameAsUnpacked = cases[9].sameAsUnpacked = true;
+  // The fused dQ (sm_90a): no pair is passed over, the counters' order holds.
+  Case fused{P + "strided.mlir", {{"T", 1024}, {"L", 64}}, bf16, 64, 2, 3, 0, true,
+             {0, 70, 70, 512, 513, 1024, 0, 1024, 1024, 1024, 1024, 1024}};
+  fused.fuseDq = true;
+  cases.push_back(fused);
+  runCases(cases);
+}
+
+TEST(Documents, BadBoundariesAndPatternsWithoutAPeriodAreRefused) {
+  auto refusal = [](const std::string &file, ParamBindings params,
+                    const std::vector<int32_t> &cu) {
+    ConcretePattern pattern = loadPattern(sourcePath(file), params);
+    SparseAttention attention(pattern, AttentionConfig{});
+    const int64_t T = pattern.T;
+    rt::DeviceBuffer buf(size_t(2) * T * 64 * 2), lse(2 * T * 4), cu_(cu.size() * 4);
+    cu_.upload(cu.data(), cu.size() * 4);
+    rt::Stream stream;
+    const TensorView t = TensorView::bhtd(buf.ptr(), 1, 2, T, 64);
+    const Documents docs{cu_.ptr(), int64_t(cu.size()) - 1};
+    try {
+      attention.forward(t, t, t, t, lse.ptr(), stream, nullptr, &docs);
+    } catch (const Error &e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_EQ(refusal("patterns/longformer.mlir", {{"T", 256}, {"L", 16}}, {0, 128, 256}),
+            "pattern 'longformer' cannot pack documents: mask 0 (union(band(0, 16), "
+            "global_keys(1), global_queries(1))) is tied to absolute positions (it has no "
+            "translation period)");
+  EXPECT_EQ(refusal("patterns/fixed.mlir", {{"T", 256}, {"L", 32}}, {0, 40, 256}),
+            "cu_seqlens row 0: a document starts at offset 40, not a multiple of the pattern's "
+            "period 32");
+  EXPECT_EQ(refusal("patterns/strided.mlir", {{"T", 256}, {"L", 16}}, {0, 300, 256}),
+            "cu_seqlens row 0: boundary 300 at index 1 is past T = 256");
 }
 
 TEST(SparseAttentionApi, RejectsShapesThatDoNotFit) {

@@ -23,7 +23,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <random>
 
 using namespace sparta;
 using namespace sparta::testing;
@@ -35,15 +34,6 @@ constexpr int64_t kB = 2, kH = 3, kD = 16;
 // between key tiles, so the online rescaling is exercised.
 constexpr float kScale = 0.5f;
 constexpr double kTol = 1e-4;
-
-std::vector<float> randomTensor(int64_t n, uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::normal_distribution<float> dist(0.0f, 1.0f);
-  std::vector<float> t(n);
-  for (float &x : t)
-    x = dist(gen);
-  return t;
-}
 
 /// Largest lse error, scaled by max(1, |lse|); -inf on both sides matches.
 double lseError(const std::vector<float> &got, const std::vector<float> &want) {

@@ -96,7 +96,7 @@ TEST(Nvrtc, HostAndDeviceAgreeOnParams) {
   // params.h is compiled by both sides; these sizes are part of the ABI.
   EXPECT_EQ(sizeof(TensorArg), 32u);
   EXPECT_EQ(sizeof(HeadArgs), 24u);
-  EXPECT_EQ(sizeof(AttnFwdParams), 4 * 32 + 2 * 8 + 24 + 8u);
+  EXPECT_EQ(sizeof(AttnFwdParams), 4 * 32 + 3 * 8 + 24 + 8u); // lse, o_acc, doc_ids
   EXPECT_EQ(fwdSmemBytes(128, 64), 80 * 1024 + kSmemAlign);
   EXPECT_EQ((Cfg<64, DType::BF16, 64>::kFwdSmem), fwdSmemBytes(64, 64));
   // Smaller tiles take less shared memory: whole rows at d <= 64; at d = 128

@@ -15,6 +15,7 @@
 #include "sparta/Pattern.h"
 #include "sparta/Plan.h"
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,16 @@ inline const std::vector<std::string> kPatternFiles = {
     "strided",          "strided_merged", "fixed",       "fixed_merged", "dense",
     "local",            "longformer",     "bigbird",     "longformer_bidir",
     "bigbird_bidir",    "image_axial",    "image_window"};
+
+/// n samples of N(0, 1) from `seed`: the executor tests' q, k, v and dO.
+inline std::vector<float> randomTensor(int64_t n, uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> t(n);
+  for (float &x : t)
+    x = dist(gen);
+  return t;
+}
 
 struct Params {
   int64_t T, L, c;

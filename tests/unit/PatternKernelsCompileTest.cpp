@@ -6,7 +6,8 @@
 // with NVRTC, without a GPU. A compile error fails, and so does any spill:
 // every configuration sparta ships is meant to be spill-free; a fused set must
 // have no dQ kernel. The cache is bypassed so that NVRTC really runs. Compiles
-// run on one thread per core.
+// run on one thread per core. The kernel sets for packed documents
+// (KernelOptions::documents) of the packable patterns are held to the same.
 //
 //===----------------------------------------------------------------------===//
 #include "sparta/Compiler.h"
@@ -28,27 +29,17 @@ struct Config {
   int headDim;
   std::string arch;
   bool fuseDq = false;
+  bool documents = false;
 };
 
 std::string label(const Config &c) {
   return c.file + " " + toString(c.dtype) + " d=" + std::to_string(c.headDim) + " " + c.arch +
-         (c.fuseDq ? " fuseDq" : "");
+         (c.fuseDq ? " fuseDq" : "") + (c.documents ? " documents" : "");
 }
 
-TEST(PatternKernels, EveryConfigurationCompilesWithoutSpills) {
-  const char *files[] = {"strided.mlir", "strided_merged.mlir", "fixed.mlir", "fixed_merged.mlir",
-                         "dense.mlir",   "local.mlir",          "longformer.mlir", "bigbird.mlir",
-                         // bidirectional: bands with keys after the query, a table of a grid window
-                         "longformer_bidir.mlir", "image_window.mlir"};
-  std::vector<Config> configs;
-  for (const char *file : files)
-    for (ElementType dtype : {ElementType::BF16, ElementType::FP16})
-      for (int d : {64, 128})
-        for (const char *arch : {"sm_80", "sm_90a"})
-          for (bool fuse : {false, true})
-            if (!fuse || rt::archCanFuseDq(arch))
-              configs.push_back(Config{file, dtype, d, arch, fuse});
-
+/// Compiles every configuration (one thread per core) and fails on what the
+/// file comment says; returns the number of kernels checked.
+int compileAll(const std::vector<Config> &configs) {
   std::mutex mutex;
   std::vector<std::string> failures;
   int kernelsChecked = 0;
@@ -67,7 +58,7 @@ TEST(PatternKernels, EveryConfigurationCompilesWithoutSpills) {
         ConcretePattern pattern =
             loadPattern(std::string(SPARTA_SOURCE_DIR) + "/patterns/" + c.file, params);
         CompileOptions options;
-        options.kernel = KernelOptions{c.headDim, c.dtype, c.arch, c.fuseDq};
+        options.kernel = KernelOptions{c.headDim, c.dtype, c.arch, c.fuseDq, c.documents};
         options.useCache = false;
         CompiledKernels compiled = compileKernels(pattern, options);
         std::lock_guard<std::mutex> lock(mutex);
@@ -101,11 +92,44 @@ TEST(PatternKernels, EveryConfigurationCompilesWithoutSpills) {
     t.join();
   for (const std::string &f : failures)
     ADD_FAILURE() << f;
-  // 120 kernel sets; at least 5 kernels each (the fused ones have no dQ kernel).
-  EXPECT_EQ(configs.size(), 120u);
-  EXPECT_GE(kernelsChecked, 120 * 4);
   std::printf("compiled %zu kernel sets, %d kernels, %zu failures\n", configs.size(), kernelsChecked,
               failures.size());
+  return kernelsChecked;
+}
+
+TEST(PatternKernels, EveryConfigurationCompilesWithoutSpills) {
+  const char *files[] = {"strided.mlir", "strided_merged.mlir", "fixed.mlir", "fixed_merged.mlir",
+                         "dense.mlir",   "local.mlir",          "longformer.mlir", "bigbird.mlir",
+                         // bidirectional: bands with keys after the query, a table of a grid window
+                         "longformer_bidir.mlir", "image_window.mlir"};
+  std::vector<Config> configs;
+  for (const char *file : files)
+    for (ElementType dtype : {ElementType::BF16, ElementType::FP16})
+      for (int d : {64, 128})
+        for (const char *arch : {"sm_80", "sm_90a"})
+          for (bool fuse : {false, true})
+            if (!fuse || rt::archCanFuseDq(arch))
+              configs.push_back(Config{file, dtype, d, arch, fuse});
+  // 120 kernel sets; at least 5 kernels each (the fused ones have no dQ kernel).
+  EXPECT_EQ(configs.size(), 120u);
+  EXPECT_GE(compileAll(configs), 120 * 4);
+}
+
+// The document test costs registers: the sets built for documents, at both
+// head dims, both targets and fused, bf16 (the dtype changes no register use
+// of the document code).
+TEST(PatternKernels, DocumentKernelSetsCompileWithoutSpills) {
+  const char *files[] = {"strided.mlir", "strided_merged.mlir", "fixed.mlir",
+                         "fixed_merged.mlir", "dense.mlir", "local.mlir"};
+  std::vector<Config> configs;
+  for (const char *file : files)
+    for (int d : {64, 128})
+      for (const char *arch : {"sm_80", "sm_90a"})
+        for (bool fuse : {false, true})
+          if (!fuse || rt::archCanFuseDq(arch))
+            configs.push_back(Config{file, ElementType::BF16, d, arch, fuse, true});
+  EXPECT_EQ(configs.size(), 36u);
+  EXPECT_GE(compileAll(configs), 36 * 4);
 }
 
 } // namespace

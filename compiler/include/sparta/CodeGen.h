@@ -34,6 +34,10 @@ struct KernelOptions {
   // 64-row tiles: the dK/dV kernel also accumulates dQ, in a fixed order (5
   // products per tile pair instead of 7, no dQ kernels).
   bool fuseDq = false;
+  // The kernel set for packed documents (documents.h): the attention kernels
+  // read AttnFwdParams/AttnBwdParams::doc_ids; names and program carry
+  // "_docs". Without it the kernels hold no document code.
+  bool documents = false;
 };
 
 /// Validates options (head dim, arch spelling); throws sparta::Error.

@@ -25,25 +25,29 @@
 namespace sparta {
 
 /// Forward of every head: O and the natural-log lse (rows with no allowed key:
-/// O = 0, lse = -inf).
+/// O = 0, lse = -inf). docIds: packed documents, the document of every token
+/// [B, T] (documentIds in Packing.h), run as the kernels do (documents.h).
 AttentionOutput cpuForward(const Plan &plan, int64_t B, int64_t H, int64_t d,
                            const std::vector<float> &q, const std::vector<float> &k,
-                           const std::vector<float> &v, float scale);
+                           const std::vector<float> &v, float scale,
+                           const std::vector<int32_t> *docIds = nullptr);
 
 /// Backward of every head given the forward's O and lse and the incoming dO.
 AttentionGrads cpuBackward(const Plan &plan, int64_t B, int64_t H, int64_t d,
                            const std::vector<float> &q, const std::vector<float> &k,
                            const std::vector<float> &v, const std::vector<float> &o,
                            const std::vector<float> &lse, const std::vector<float> &dout,
-                           float scale);
+                           float scale, const std::vector<int32_t> *docIds = nullptr);
 
 //--- one component of one (batch, head): what one kernel launch computes ------
 // Pointers address one head's [T, d] slices (and [T] for lse and D).
 
 /// Forward of one component alone: its partial O and lse (rows the component
-/// gives no key: O = 0, lse = -inf), written to every row.
+/// gives no key: O = 0, lse = -inf), written to every row. docs: the
+/// documents of the row's T tokens, null without packed documents.
 void componentForward(const PlanComponent &component, int64_t T, int64_t d, const float *q,
-                      const float *k, const float *v, float scale, float *o, float *lse);
+                      const float *k, const float *v, float scale, float *o, float *lse,
+                      const int32_t *docs = nullptr);
 
 /// Folds a component's partial (o2, lse2) into the running (o, lse) of a head:
 /// lse = logaddexp(lse, lse2), o = o * exp(lse_old - lse) + o2 * exp(lse2 - lse).
@@ -53,6 +57,7 @@ void mergePartial(int64_t T, int64_t d, float *o, float *lse, const float *o2, c
 /// head's merged lse and D = rowsum(dO * O) of the merged O.
 void componentBackward(const PlanComponent &component, int64_t T, int64_t d, const float *q,
                        const float *k, const float *v, const float *dout, const float *lse,
-                       const float *D, float scale, float *dq, float *dk, float *dv);
+                       const float *D, float scale, float *dq, float *dk, float *dv,
+                       const int32_t *docs = nullptr);
 
 } // namespace sparta

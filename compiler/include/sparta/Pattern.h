@@ -61,6 +61,10 @@ struct ConcretePattern {
   std::map<std::string, int64_t> params;   // every other parameter's value, L included
   bool causal = true;                      // false: a bidirectional pattern (no j <= i)
   std::vector<Mask> heads;                 // at least one
+  /// Whether a mask op's operand derives from T (written with T, or with a
+  /// parameter left to a default that uses T): the masks then mean something
+  /// else for a shorter sequence, so documents cannot be packed (Packing.h).
+  bool masksUseT = false;
 };
 
 /// Human-readable one-line form of a mask, e.g. "union(band(0, 8), stride(8))";

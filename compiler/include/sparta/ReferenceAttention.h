@@ -75,6 +75,12 @@ struct RowKeys {
   /// Every j with allowed(i, j), one predicate per mask.
   static RowKeys fromPredicates(int64_t T,
                                 const std::vector<std::function<bool(int64_t, int64_t)>> &allowed);
+  /// The keys of batch row b of packed documents (cuSeqlens: B rows of N + 1
+  /// boundaries, Packing.h), by the definition: query i and key j of one
+  /// document starting at s see each other iff the pattern allows (i - s,
+  /// j - s); no pair crosses a boundary. Boundaries are not validated here.
+  static RowKeys fromDocuments(const ConcretePattern &pattern,
+                               const std::vector<int32_t> &cuSeqlens, int64_t B, int64_t b);
   const std::vector<int64_t> &keys(int64_t head, int64_t i) const {
     return perMask[head % perMask.size()][i];
   }
@@ -132,6 +138,30 @@ AttentionGrads referenceBackward(const ConcretePattern &pattern, int64_t B, int6
                                  const std::vector<float> &q, const std::vector<float> &k,
                                  const std::vector<float> &v, const std::vector<float> &dout,
                                  double scale);
+
+/// The same over packed documents (RowKeys::fromDocuments, one batch row at a
+/// time); cuSeqlens holds B rows of N + 1 boundaries.
+AttentionOutput referenceForward(const ConcretePattern &pattern,
+                                 const std::vector<int32_t> &cuSeqlens, int64_t B, int64_t H,
+                                 int64_t d, const std::vector<float> &q,
+                                 const std::vector<float> &k, const std::vector<float> &v,
+                                 double scale);
+AttentionGrads referenceBackward(const ConcretePattern &pattern,
+                                 const std::vector<int32_t> &cuSeqlens, int64_t B, int64_t H,
+                                 int64_t d, const std::vector<float> &q,
+                                 const std::vector<float> &k, const std::vector<float> &v,
+                                 const std::vector<float> &dout, double scale);
+AttentionOutput lowPrecisionForward(const ConcretePattern &pattern,
+                                    const std::vector<int32_t> &cuSeqlens, int64_t B, int64_t H,
+                                    int64_t d, const std::vector<float> &q,
+                                    const std::vector<float> &k, const std::vector<float> &v,
+                                    double scale, LowPrecision precision);
+AttentionGrads lowPrecisionBackward(const ConcretePattern &pattern,
+                                    const std::vector<int32_t> &cuSeqlens, int64_t B, int64_t H,
+                                    int64_t d, const std::vector<float> &q,
+                                    const std::vector<float> &k, const std::vector<float> &v,
+                                    const std::vector<float> &dout, double scale,
+                                    LowPrecision precision);
 
 /// max |a - b| over all elements, with +-inf == +-inf counting as 0 (for lse).
 /// Returns +inf when sizes differ or exactly one side is non-finite.

@@ -23,6 +23,15 @@
 // say how much), so a call can be captured in a CUDA graph. Without one, the
 // object keeps its own buffers, grown on demand.
 //
+// Packed documents (Packing.h): with a Documents argument each row of T
+// positions holds several documents and no query attends across a boundary.
+// The call copies cu_seqlens to the host and waits for it (so it cannot be
+// captured in a CUDA graph), checks it, and uploads the document of every
+// token to a buffer of the object's own. The first such call also compiles
+// (or finds in the kernel cache) the kernel set built for documents; the
+// kernels of calls without documents hold no document code. Patterns without
+// a translation period are refused.
+//
 //===----------------------------------------------------------------------===//
 #pragma once
 
@@ -59,6 +68,15 @@ enum class Autotune {
   Environment, // on when SPARTA_AUTOTUNE=1
   Off,
   On,
+};
+
+/// Document boundaries of every row: cuSeqlens, int32 [B, count + 1] on the
+/// device, row-major; row b's document n is [cu[b][n], cu[b][n + 1]), with
+/// cu[b][0] = 0, cu[b][count] = T, nondecreasing (empty documents allowed),
+/// every non-empty document starting at a multiple of the pattern's period.
+struct Documents {
+  rt::DevicePtr cuSeqlens = 0;
+  int64_t count = 0; // N: documents per row
 };
 
 struct AttentionConfig {
@@ -102,14 +120,17 @@ public:
 
   /// o = attention(q, k, v); lse: fp32 [B, H, T] (natural log; -inf for rows
   /// with no allowed key, whose output is 0).
+  /// `documents`: packed documents (null: one sequence per row).
   void forward(const TensorView &q, const TensorView &k, const TensorView &v,
                const TensorView &o, rt::DevicePtr lse, const rt::Stream &stream,
-               const Workspace *workspace = nullptr);
+               const Workspace *workspace = nullptr, const Documents *documents = nullptr);
   /// Gradients of the forward; lse is the forward's. dk and dv have k's heads.
+  /// `documents` must be the forward's.
   void backward(const TensorView &q, const TensorView &k, const TensorView &v,
                 const TensorView &o, rt::DevicePtr lse, const TensorView &dO,
                 const TensorView &dq, const TensorView &dk, const TensorView &dv,
-                const rt::Stream &stream, const Workspace *workspace = nullptr);
+                const rt::Stream &stream, const Workspace *workspace = nullptr,
+                const Documents *documents = nullptr);
 
   /// Bytes of the Workspace a forward of B x H query heads needs (may be 0).
   size_t forwardWorkspaceBytes(int64_t B, int64_t H) const;

@@ -28,7 +28,7 @@ extern "C" {
 #endif
 
 /* Bumped when a declaration below changes incompatibly. */
-#define SPARTA_C_API_VERSION 1
+#define SPARTA_C_API_VERSION 2
 
 typedef struct sparta_pattern sparta_pattern;
 typedef struct sparta_attention sparta_attention;
@@ -47,7 +47,9 @@ int sparta_pattern_load(const char *path, const char *source, const char *buffer
                         const char *pattern_name, const char *const *param_names,
                         const int64_t *param_values, int num_params, sparta_pattern **out);
 void sparta_pattern_free(sparta_pattern *pattern);
-/* {"name", "T", "params": {NAME: VALUE}, "heads": [mask text]} */
+/* {"name", "T", "params": {NAME: VALUE}, "heads": [mask text], "period": P}
+ * where period is the translation period documents must start at multiples
+ * of (sparta/Packing.h), null when the pattern cannot pack documents. */
 int sparta_pattern_info(const sparta_pattern *pattern, char **json);
 /* Validity over `layers` layers (union of the heads, or interleaved), the cost
  * report at tile edge `tile` and the planned kernels' work ratio; `tile` 0: the
@@ -87,17 +89,23 @@ int sparta_attention_workspace_bytes(const sparta_attention *attention, int back
 /* `stream` is a CUstream (or cudaStream_t) of the attention's device; null is
  * the legacy default stream. workspace: device memory of at least the bytes
  * above, 256-byte aligned; workspace = 0 uses memory the handle owns. lse is
- * fp32 [B, H, T]. k and v (dk, dv) may have fewer heads than q. */
+ * fp32 [B, H, T]. k and v (dk, dv) may have fewer heads than q.
+ * cu_seqlens: packed documents, int32 [B, num_documents + 1] on the device
+ * (sparta::Documents in SparseAttention.h; the call then copies it to the host
+ * and waits for the stream); 0 for one sequence per row. The backward takes
+ * the forward's. */
 int sparta_attention_forward(sparta_attention *attention, const sparta_tensor *q,
                              const sparta_tensor *k, const sparta_tensor *v,
                              const sparta_tensor *o, uint64_t lse, void *stream,
-                             uint64_t workspace, uint64_t workspace_bytes);
+                             uint64_t workspace, uint64_t workspace_bytes, uint64_t cu_seqlens,
+                             int64_t num_documents);
 int sparta_attention_backward(sparta_attention *attention, const sparta_tensor *q,
                               const sparta_tensor *k, const sparta_tensor *v,
                               const sparta_tensor *o, uint64_t lse, const sparta_tensor *dout,
                               const sparta_tensor *dq, const sparta_tensor *dk,
                               const sparta_tensor *dv, void *stream, uint64_t workspace,
-                              uint64_t workspace_bytes);
+                              uint64_t workspace_bytes, uint64_t cu_seqlens,
+                              int64_t num_documents);
 
 #ifdef __cplusplus
 }

@@ -20,6 +20,7 @@
 
 #include "sparta/Autotune.h"
 #include "sparta/Error.h"
+#include "sparta/Packing.h"
 #include "sparta/head_group_sum.cuh"
 #include "sparta/params.h"
 #include "sparta/runtime/AttentionLaunch.h"
@@ -109,6 +110,13 @@ struct SparseAttention::Impl {
   ElementType dtype = ElementType::BF16;
   int device = 0;
   OwnedWorkspace forwardScratch, backwardScratch;
+  // Packed documents: the document of every token, and the kernel set built
+  // for them (KernelOptions::documents), compiled on the first call that
+  // passes documents; `functions` holds its kernels too.
+  OwnedWorkspace docIds;
+  CompileOptions options;
+  CompiledKernels docsKernels;
+  std::unique_ptr<rt::Module> docsModule;
   // The grouped-kv gradient sum (head_group_sum.cuh), compiled with the kernel
   // set so that no call compiles or loads anything (CUDA graph capture).
   std::unique_ptr<rt::Module> groupSumModule;
@@ -176,6 +184,13 @@ struct SparseAttention::Impl {
   }
 
   void loadGroupSum(const CompileOptions &options);
+  /// The kernels' doc_ids for `documents` (null for none) over B rows of T.
+  const i32 *documentIds(const ConcretePattern &pattern, const Documents *documents, int64_t B,
+                         const rt::Stream &stream);
+  /// The kernel set for `documents`: `plain` for none, else the one built for
+  /// documents (compiled, or found in the kernel cache, on first use).
+  const CompiledKernels &kernelsFor(const ConcretePattern &pattern, const Documents *documents,
+                                    const CompiledKernels &plain);
   /// dk, dv = the sums of each group of G heads of dkHeads, dvHeads.
   void sumHeadGroups(const TensorView &dkHeads, const TensorView &dvHeads, const TensorView &dk,
                      const TensorView &dv, int64_t T, const rt::Stream &stream) const;
@@ -201,6 +216,46 @@ void SparseAttention::Impl::loadGroupSum(const CompileOptions &options) {
   groupSumModule =
       std::make_unique<rt::Module>(compiled.module.cubin, compiled.module.ptx, kernel.name);
   groupSum = groupSumModule->function(kernel.name);
+}
+
+const i32 *SparseAttention::Impl::documentIds(const ConcretePattern &pattern,
+                                              const Documents *documents, int64_t B,
+                                              const rt::Stream &stream) {
+  if (!documents)
+    return nullptr;
+  const std::optional<int64_t> period = translationPeriod(pattern);
+  if (!period)
+    throw Error(packingRefusal(pattern));
+  if (documents->cuSeqlens == 0 || documents->count < 1)
+    throw Error(fmt::format("cu_seqlens: a device pointer and at least one document per row are "
+                            "needed (got {:#x}, {} documents)",
+                            documents->cuSeqlens, documents->count));
+  // The boundaries are checked on the host: one small copy, waited for.
+  std::vector<int32_t> cu(size_t(B * (documents->count + 1)));
+  rt::memcpyDtoH(cu.data(), documents->cuSeqlens, cu.size() * sizeof(int32_t), &stream);
+  stream.synchronize();
+  const std::vector<int32_t> ids = sparta::documentIds(cu, B, pattern.T, *period);
+  const Workspace buffer = docIds.get(ids.size() * sizeof(int32_t));
+  rt::memcpyHtoD(buffer.data, ids.data(), ids.size() * sizeof(int32_t), &stream);
+  stream.synchronize(); // `ids` is a host temporary
+  return reinterpret_cast<const i32 *>(buffer.data);
+}
+
+const CompiledKernels &SparseAttention::Impl::kernelsFor(const ConcretePattern &pattern,
+                                                         const Documents *documents,
+                                                         const CompiledKernels &plain) {
+  if (!documents)
+    return plain;
+  if (!docsModule) {
+    CompileOptions docsOptions = options;
+    docsOptions.kernel.documents = true;
+    docsKernels = compileKernels(pattern, docsOptions);
+    docsModule = std::make_unique<rt::Module>(docsKernels.module.cubin, docsKernels.module.ptx,
+                                              docsKernels.source.name);
+    for (const KernelInfo &info : docsKernels.source.kernels)
+      functions.emplace(info.name, docsModule->function(info.name));
+  }
+  return docsKernels;
 }
 
 SparseAttention::SparseAttention(const AttentionConfig &config)
@@ -237,6 +292,7 @@ SparseAttention::SparseAttention(const ConcretePattern &pattern, const Attention
   impl_->device = device;
   impl_->scale = config.scale > 0 ? config.scale : 1.f / std::sqrt(float(config.headDim));
   impl_->loadGroupSum(options);
+  impl_->options = options;
 }
 
 SparseAttention::~SparseAttention() {
@@ -297,13 +353,43 @@ void checkViews(std::initializer_list<std::pair<const char *, const TensorView *
 
 } // namespace
 
+namespace {
+
+/// Row b of a [B, ...] tensor view, as a batch of one.
+TensorView batchRow(const TensorView &t, int64_t b) {
+  TensorView row = t;
+  row.data = t.data + rt::DevicePtr(b * t.strideB * kElemBytes);
+  row.B = 1;
+  return row;
+}
+
+/// Row b's boundaries of `documents`.
+Documents documentsOfRow(const Documents &documents, int64_t b) {
+  return Documents{documents.cuSeqlens +
+                       rt::DevicePtr(b * (documents.count + 1) * int64_t(sizeof(int32_t))),
+                   documents.count};
+}
+
+} // namespace
+
 void SparseAttention::forward(const TensorView &q, const TensorView &k, const TensorView &v,
                               const TensorView &o, rt::DevicePtr lse, const rt::Stream &stream,
-                              const Workspace *workspace) {
+                              const Workspace *workspace, const Documents *documents) {
   checkViews({{"q", &q}, {"o", &o}}, {{"k", &k}, {"v", &v}}, T(), impl_->headDim);
   if (lse == 0)
     throw Error("lse: null device pointer");
   rt::DeviceScope scope(impl_->device);
+  if (documents && q.B > 1) {
+    // The document kernels index doc_ids by token row alone: one launch
+    // sequence per batch row, after all rows' boundaries are checked.
+    impl_->documentIds(pattern_, documents, q.B, stream);
+    for (int64_t b = 0; b < q.B; ++b) {
+      const Documents row = documentsOfRow(*documents, b);
+      forward(batchRow(q, b), batchRow(k, b), batchRow(v, b), batchRow(o, b),
+              lse + rt::DevicePtr(b * q.H * T() * int64_t(sizeof(float))), stream, workspace, &row);
+    }
+    return;
+  }
   const ScratchSizes sizes = impl_->forwardSizes(q.B, q.H, T());
   Carver scratch(workspace ? *workspace : impl_->forwardScratch.get(sizes.total()));
   AttnFwdParams p{};
@@ -312,7 +398,9 @@ void SparseAttention::forward(const TensorView &q, const TensorView &k, const Te
   p.lse = reinterpret_cast<float *>(lse);
   p.o_acc = scratch.take<float>(sizes.oAcc);
   p.scale = impl_->scale;
-  for (const KernelInfo &info : compiled_.source.kernels) {
+  p.doc_ids = impl_->documentIds(pattern_, documents, q.B, stream);
+  const CompiledKernels &kernels = impl_->kernelsFor(pattern_, documents, compiled_);
+  for (const KernelInfo &info : kernels.source.kernels) {
     if (info.role != KernelRole::Forward)
       continue;
     impl_->forEachLaunch(info.maskIndex, q, k, v, T(),
@@ -329,12 +417,23 @@ void SparseAttention::forward(const TensorView &q, const TensorView &k, const Te
 void SparseAttention::backward(const TensorView &q, const TensorView &k, const TensorView &v,
                                const TensorView &o, rt::DevicePtr lse, const TensorView &dO,
                                const TensorView &dq, const TensorView &dk, const TensorView &dv,
-                               const rt::Stream &stream, const Workspace *workspace) {
+                               const rt::Stream &stream, const Workspace *workspace,
+                               const Documents *documents) {
   checkViews({{"q", &q}, {"o", &o}, {"dO", &dO}, {"dq", &dq}},
              {{"k", &k}, {"v", &v}, {"dk", &dk}, {"dv", &dv}}, T(), impl_->headDim);
   if (lse == 0)
     throw Error("lse: null device pointer");
   rt::DeviceScope scope(impl_->device);
+  if (documents && q.B > 1) { // as in forward: one batch row at a time
+    impl_->documentIds(pattern_, documents, q.B, stream);
+    for (int64_t b = 0; b < q.B; ++b) {
+      const Documents row = documentsOfRow(*documents, b);
+      backward(batchRow(q, b), batchRow(k, b), batchRow(v, b), batchRow(o, b),
+               lse + rt::DevicePtr(b * q.H * T() * int64_t(sizeof(float))), batchRow(dO, b),
+               batchRow(dq, b), batchRow(dk, b), batchRow(dv, b), stream, workspace, &row);
+    }
+    return;
+  }
   const int64_t B = q.B, H = q.H, Hkv = k.H;
   const bool grouped = Hkv != H;
   const ScratchSizes sizes = impl_->backwardSizes(B, H, Hkv, T());
@@ -353,6 +452,8 @@ void SparseAttention::backward(const TensorView &q, const TensorView &k, const T
   p.dk_acc = scratch.take<float>(sizes.dkAcc);
   p.dv_acc = scratch.take<float>(sizes.dvAcc);
   p.dq_sem = scratch.take<i32>(sizes.dqSem);
+  p.doc_ids = impl_->documentIds(pattern_, documents, B, stream);
+  const CompiledKernels &kernels = impl_->kernelsFor(pattern_, documents, compiled_);
   // Grouped kv: every query head's dK and dV go to [B, H, T, d] buffers that
   // head_group_sum reduces into dk and dv at the end.
   const TensorView dkHeads =
@@ -371,13 +472,13 @@ void SparseAttention::backward(const TensorView &q, const TensorView &k, const T
       rt::memsetZero(reinterpret_cast<rt::DevicePtr>(acc), bytes, &stream);
   if (p.dq_sem)
     rt::memsetZero(reinterpret_cast<rt::DevicePtr>(p.dq_sem), sizes.dqSem, &stream);
-  for (const KernelInfo &info : compiled_.source.kernels)
+  for (const KernelInfo &info : kernels.source.kernels)
     if (info.role == KernelRole::BwdPreprocess) {
       p.heads = HeadArgs{int(B), int(H), int(T()), 0, 1, int(H)};
       rt::launchAttentionBwdPreprocess(impl_->function(info), p, impl_->headDim, &stream);
     }
   std::vector<bool> accumulated(impl_->numMasks, false);
-  for (const KernelInfo &info : compiled_.source.kernels) {
+  for (const KernelInfo &info : kernels.source.kernels) {
     if (info.role != KernelRole::BwdDkDv && info.role != KernelRole::BwdDq)
       continue;
     impl_->forEachLaunch(
@@ -396,7 +497,7 @@ void SparseAttention::backward(const TensorView &q, const TensorView &k, const T
               accumulated[info.maskIndex] || info.mode == int(AccMode::Accumulate);
         });
   }
-  for (const KernelInfo &info : compiled_.source.kernels) {
+  for (const KernelInfo &info : kernels.source.kernels) {
     if (info.role != KernelRole::Convert)
       continue;
     for (int m = 0; m < impl_->numMasks; ++m) {

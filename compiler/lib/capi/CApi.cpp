@@ -13,6 +13,7 @@
 #include "sparta/Frontend.h"
 #include "sparta/MaskRows.h"
 #include "sparta/PatternFiles.h"
+#include "sparta/Packing.h"
 #include "sparta/Plan.h"
 #include "sparta/SparseAttention.h"
 #include "sparta/Validity.h"
@@ -151,8 +152,10 @@ int sparta_pattern_info(const sparta_pattern *pattern, char **json) {
       params += fmt::format("{}{}: {}", params.empty() ? "" : ", ", jsonString(name), value);
     for (const sparta::Mask &mask : p.heads)
       heads += (heads.empty() ? "" : ", ") + jsonString(sparta::toString(mask));
-    *json = copyString(fmt::format("{{\"name\": {}, \"T\": {}, \"params\": {{{}}}, \"heads\": [{}]}}",
-                                   jsonString(p.name), p.T, params, heads));
+    const std::optional<int64_t> period = sparta::translationPeriod(p);
+    *json = copyString(fmt::format(
+        "{{\"name\": {}, \"T\": {}, \"params\": {{{}}}, \"heads\": [{}], \"period\": {}}}",
+        jsonString(p.name), p.T, params, heads, period ? std::to_string(*period) : "null"));
   });
 }
 
@@ -291,13 +294,15 @@ int sparta_attention_workspace_bytes(const sparta_attention *attention, int back
 int sparta_attention_forward(sparta_attention *attention, const sparta_tensor *q,
                              const sparta_tensor *k, const sparta_tensor *v,
                              const sparta_tensor *o, uint64_t lse, void *stream,
-                             uint64_t workspace, uint64_t workspace_bytes) {
+                             uint64_t workspace, uint64_t workspace_bytes, uint64_t cu_seqlens,
+                             int64_t num_documents) {
   return guarded([&] {
     sparta::SparseAttention &a = attentionOf(attention);
     const sparta::rt::Stream s = sparta::rt::Stream::external(static_cast<CUstream_st *>(stream));
     const sparta::Workspace ws{workspace, workspace_bytes};
+    const sparta::Documents docs{cu_seqlens, num_documents};
     a.forward(viewOf(q, "q"), viewOf(k, "k"), viewOf(v, "v"), viewOf(o, "o"), lse, s,
-              workspace ? &ws : nullptr);
+              workspace ? &ws : nullptr, cu_seqlens ? &docs : nullptr);
   });
 }
 
@@ -306,14 +311,16 @@ int sparta_attention_backward(sparta_attention *attention, const sparta_tensor *
                               const sparta_tensor *o, uint64_t lse, const sparta_tensor *dout,
                               const sparta_tensor *dq, const sparta_tensor *dk,
                               const sparta_tensor *dv, void *stream, uint64_t workspace,
-                              uint64_t workspace_bytes) {
+                              uint64_t workspace_bytes, uint64_t cu_seqlens,
+                              int64_t num_documents) {
   return guarded([&] {
     sparta::SparseAttention &a = attentionOf(attention);
     const sparta::rt::Stream s = sparta::rt::Stream::external(static_cast<CUstream_st *>(stream));
     const sparta::Workspace ws{workspace, workspace_bytes};
+    const sparta::Documents docs{cu_seqlens, num_documents};
     a.backward(viewOf(q, "q"), viewOf(k, "k"), viewOf(v, "v"), viewOf(o, "o"), lse,
                viewOf(dout, "dout"), viewOf(dq, "dq"), viewOf(dk, "dk"), viewOf(dv, "dv"), s,
-               workspace ? &ws : nullptr);
+               workspace ? &ws : nullptr, cu_seqlens ? &docs : nullptr);
   });
 }
 

@@ -93,6 +93,7 @@ struct Emitter {
   KernelSource out;
   std::string dtypeName; // "BF16" or "FP16"
   bool fuseDq = false;   // the dK/dV kernels accumulate dQ: no dQ kernels
+  std::string stem;      // the kernels' name prefix: the pattern's, "_docs" for documents
 
   void emitComponent(const HeadPlan &head, size_t index, const PlanComponent &c, size_t count,
                      const std::string &kernelBase) {
@@ -158,23 +159,29 @@ struct Emitter {
       out.kernels.push_back(
           KernelInfo{name, role, int(head.maskIndex), int(index), mode, blocks, smem, tile});
     };
+    // The template argument DOCS only where wanted: the other kernel sets'
+    // source (and so their cache keys) stays what it was.
+    const char *docsArg = options.documents ? ", true" : "";
     entry("_fwd", "AttnFwdParams",
-          fmt::format("sparta::attention_fwd<{}, {}, sparta::MergeMode::{}>(p)", cfg, sched, mergeNames[merge]),
+          fmt::format("sparta::attention_fwd<{}, {}, sparta::MergeMode::{}{}>(p)", cfg, sched,
+                      mergeNames[merge], docsArg),
           KernelRole::Forward, merge, s.numQBlocks(), fwdSmemBytes(options.headDim, tile));
     const char *fuseArg = fuseDq ? "true" : "false";
     entry("_bwd_dkdv", "AttnBwdParams",
-          fmt::format("sparta::attention_bwd_dkdv<{}, {}, sparta::AccMode::{}, {}>(p)", cfg, sched,
-                      accNames[acc], fuseArg),
+          fmt::format("sparta::attention_bwd_dkdv<{}, {}, sparta::AccMode::{}, {}{}>(p)", cfg, sched,
+                      accNames[acc], fuseArg, docsArg),
           KernelRole::BwdDkDv, acc, s.numKBlocks(), bwdDkdvSmemBytes(options.headDim, tile));
     if (!fuseDq)
       entry("_bwd_dq", "AttnBwdParams",
-            fmt::format("sparta::attention_bwd_dq<{}, {}, sparta::AccMode::{}>(p)", cfg, sched, accNames[acc]),
+            fmt::format("sparta::attention_bwd_dq<{}, {}, sparta::AccMode::{}{}>(p)", cfg, sched,
+                        accNames[acc], docsArg),
             KernelRole::BwdDq, acc, s.numQBlocks(), bwdDqSmemBytes(options.headDim, tile));
     src += "\n";
   }
 
   void run() {
-    out.name = fmt::format("{}_d{}_{}_{}", plan.patternName, options.headDim, toString(options.dtype),
+    stem = plan.patternName + (options.documents ? "_docs" : "");
+    out.name = fmt::format("{}_d{}_{}_{}", stem, options.headDim, toString(options.dtype),
                            options.arch);
     dtypeName = options.dtype == ElementType::BF16 ? "BF16" : "FP16";
     // A fused dK/dV kernel accumulates dQ itself (no dQ kernels at all); it
@@ -198,13 +205,13 @@ struct Emitter {
         components.push_back(emptyComponent(int(plan.T)));
       std::set<std::string> used;
       for (size_t n = 0; n < components.size(); ++n) {
-        std::string base = fmt::format("{}_h{}_{}", plan.patternName, head.maskIndex, components[n].name);
+        std::string base = fmt::format("{}_h{}_{}", stem, head.maskIndex, components[n].name);
         if (!used.insert(base).second)
           base += std::to_string(n);
         emitComponent(head, n, components[n], components.size(), base);
       }
     }
-    std::string prefix = plan.patternName;
+    const std::string &prefix = stem;
     const std::string cfg = fmt::format("sparta::Cfg<{}, sparta::DType::{}>", options.headDim, dtypeName);
     src += fmt::format("extern \"C\" __global__ void __launch_bounds__(sparta::kUtilityThreads)\n"
                        "{}_bwd_preprocess(sparta::AttnBwdParams p) {{ sparta::attention_bwd_preprocess<{}>(p); }}\n",
@@ -261,7 +268,7 @@ KernelSource generateKernels(const Plan &plan, const KernelOptions &options) {
                                 c.name, head.maskIndex, c.schedule.qTile, c.schedule.kTile,
                                 kernelTileShapesText()));
     }
-  Emitter emitter{plan, options, {}, {}, false};
+  Emitter emitter{plan, options, {}, {}, false, {}};
   emitter.run();
   return std::move(emitter.out);
 }

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "sparta/cli/PatternArguments.h"
 #include "sparta/Cost.h"
+#include "sparta/Packing.h"
 #include "sparta/Plan.h"
 #include "sparta/Validity.h"
 #include "sparta/params.h"
@@ -120,6 +121,12 @@ static void printReport(std::ostream &out, const CheckReport &report) {
   out << "work-ratio: " << fixed(report.work.ratio(), 3) << "\n";
   out << "plan-tiles: " << report.work.fullTiles << " full, " << report.work.partialTiles
       << " partial\n";
+
+  // Packed documents (Packing.h): the period their starts must be multiples of.
+  if (const std::optional<int64_t> period = translationPeriod(p))
+    out << "packable: period " << *period << "\n";
+  else
+    out << "packable: no (" << packingRefusal(p) << ")\n";
 }
 
 static int runCheck(const Arguments &args) {

@@ -69,6 +69,7 @@ int runCompile(const Arguments &args) {
   options.kernel.headDim = args.integer<int>("head-dim");
   options.kernel.dtype = parseElementType(args.text("dtype"));
   options.kernel.arch = args.text("arch");
+  options.kernel.documents = args.has("documents");
   options.useCache = !args.has("no-cache");
   // sm_90 is the portable Hopper target; wgmma exists only in the
   // arch-specific sm_90a, so the kernels fall back to mma.sync.
@@ -97,7 +98,7 @@ int runCompile(const Arguments &args) {
 
 SPARTA_COMMAND({"compile", "generate and compile the attention kernels of a pattern",
                 "FILE [--set NAME=VALUE]... [--head-dim D] [--dtype bf16|fp16] [--arch ARCH] "
-                "--emit=mlir|plan|cuda|ptx|cubin|resources [-o PATH] [--no-cache]",
+                "--emit=mlir|plan|cuda|ptx|cubin|resources [-o PATH] [--no-cache] [--documents]",
                 withPatternOptions({
                     Option::choice("emit", "STAGE", {"mlir", "plan", "cuda", "ptx", "cubin", "resources"},
                                    "the stage to write; only the stages up to it run")
@@ -111,6 +112,7 @@ SPARTA_COMMAND({"compile", "generate and compile the attention kernels of a patt
                     Option::text("output", "PATH", "write the stage to PATH instead of stdout")
                         .withShortName('o'),
                     Option::flag("no-cache", "neither read nor write the kernel cache"),
+                    Option::flag("documents", "the kernel set for packed documents (cu_seqlens)"),
                 }),
                 runCompile});
 

@@ -34,6 +34,10 @@
 // key row is owned by one CTA, so neither needs atomics. dQ always goes
 // through dq_acc (convert_accumulators turns it into dtype).
 //
+// Packed documents (p.doc_ids): the forward's rule (attention_fwd.cuh) on
+// the transposed lists, so the same pairs run; under FUSE_DQ no pair is
+// passed over (see the tile walk below), which changes no result.
+//
 // Launch: grid (S::kNumKBlocks, batch * heads_in_launch), Cfg::kThreads
 // threads, bwdDkdvSmemBytes(d, tile) bytes of dynamic shared memory. The FUSE_DQ
 // kernels are not register-capped: capped at 168 registers (3 CTAs per SM at
@@ -47,7 +51,7 @@
 
 namespace sparta {
 
-template <typename Cfg, typename S, AccMode AM, bool FUSE_DQ = false>
+template <typename Cfg, typename S, AccMode AM, bool FUSE_DQ = false, bool DOCS = false>
 SPARTA_DEVICE void attention_bwd_dkdv(const AttnBwdParams &p) {
   static_assert(ScheduleChecks<S, Cfg>::ok, "");
   static_assert(!FUSE_DQ || kUsesWgmma<Cfg>,
@@ -103,13 +107,17 @@ SPARTA_DEVICE void attention_bwd_dkdv(const AttnBwdParams &p) {
     loadRowStats<BM, NT>(sLse + buf * BM, sDelta + buf * BM, bs.lse, bs.delta, qRowOf);
   };
 
-  const int nTiles = S::bwd_count(group, ktile);
+  // Query tiles whose documents the key tile's do not meet are passed over,
+  // except under FUSE_DQ: the dq_sem counters wait for every listed pair, so
+  // such pairs run as partial ones (all masked: they add zeros).
+  const TileWalk<S, false, !FUSE_DQ> walk(DOCS ? p.doc_ids : nullptr, group, ktile);
+  const i32 *docs = walk.docs; // DOCS false: no document code at all
+  const int nTiles = walk.count;
   loadTilePairAsync<BN, D, NT>(aK, bs.k, p.k.stride_t, aV, bs.v, p.v.stride_t, kRowOf);
+  int n = 0;
   TileRef next = {0, 0};
-  if (nTiles > 0) {
-    next = S::bwd_tile(group, ktile, 0);
+  if (walk.advance(n, next))
     loadQ(next.tile, 0);
-  }
   cpAsyncCommit();
 
   // FUSE_DQ: dQ += scale * dS K of each query tile (dS^T complete in sDs),
@@ -181,13 +189,12 @@ SPARTA_DEVICE void attention_bwd_dkdv(const AttnBwdParams &p) {
   zeroAcc(dv);
   const float sl2 = p.scale * kLog2e;
 
-  for (int n = 0; n < nTiles; ++n) {
+  for (int step = 0; n < nTiles; ++step) {
     const TileRef cur = next;
-    const int buf = n & 1;
-    if (n + 1 < nTiles) {
-      next = S::bwd_tile(group, ktile, n + 1);
+    const int buf = (DOCS ? step : n) & 1; // without DOCS, step == n
+    int after = n + 1;
+    if (walk.advance(after, next))
       loadQ(next.tile, buf ^ 1);
-    }
     cpAsyncCommit();
     cpAsyncWait<1>();
     tilesReadyForMma<Cfg>();
@@ -232,7 +239,8 @@ SPARTA_DEVICE void attention_bwd_dkdv(const AttnBwdParams &p) {
 #pragma unroll
             for (int j = 0; j < 2; ++j) {
               const int qpos = cur.tile * BM + q0 + nt * 8 + 2 * c4 + j;
-              bool ok = kpos < klen && qpos < qlen && S::allowed(group, qpos, kpos);
+              bool ok = kpos < klen && qpos < qlen && S::allowed(group, qpos, kpos) &&
+                        sameDocument(docs, S::q_row(group, qpos), S::k_row(group, kpos));
               if (!ok)
                 st[nt][2 * i + j] = 0.f;
             }
@@ -270,6 +278,7 @@ SPARTA_DEVICE void attention_bwd_dkdv(const AttnBwdParams &p) {
     if constexpr (FUSE_DQ)
       addDqContribution(cur.tile);
     __syncthreads();
+    n = after;
   }
   releasePending(); // the last tile's additions preceded the loop's last barrier
   cpAsyncWait<0>();

@@ -16,6 +16,9 @@
 // shared memory and their fragments are re-read per key tile (keeping them
 // in registers would not fit next to the accumulators at d = 128).
 //
+// Packed documents (p.doc_ids): the forward's rule (attention_fwd.cuh), so
+// the same pairs run; a row whose pairs are all passed over gets dQ = 0.
+//
 // Launch: grid (S::kNumQBlocks, batch * heads_in_launch), Cfg::kThreads
 // threads, bwdDqSmemBytes(d, tile) bytes of dynamic shared memory.
 //
@@ -27,7 +30,7 @@
 
 namespace sparta {
 
-template <typename Cfg, typename S, AccMode AM>
+template <typename Cfg, typename S, AccMode AM, bool DOCS = false>
 SPARTA_DEVICE void attention_bwd_dq(const AttnBwdParams &p) {
   static_assert(ScheduleChecks<S, Cfg>::ok, "");
   constexpr int D = Cfg::kHeadDim;
@@ -80,11 +83,14 @@ SPARTA_DEVICE void attention_bwd_dq(const AttnBwdParams &p) {
     deltaRow[i] = row >= 0 ? bs.delta[row] : 0.f;
   }
 
-  const int nTiles = S::fwd_count(group, qtile);
+  // Key tiles whose documents the query tile's do not meet are passed over.
+  const TileWalk<S, true> walk(DOCS ? p.doc_ids : nullptr, group, qtile);
+  const i32 *docs = walk.docs; // DOCS false: no document code at all
+  const int nTiles = walk.count;
+  int n = 0;
   TileRef next = {0, 0};
-  if (nTiles > 0) {
+  if (walk.advance(n, next)) {
     loadTilePairAsync<BM, D, NT>(aQ, bs.q, p.q.stride_t, adO, bs.dout, p.dout.stride_t, qRowOf);
-    next = S::fwd_tile(group, qtile, 0);
     loadKV(next.tile, 0);
   }
   cpAsyncCommit();
@@ -93,13 +99,17 @@ SPARTA_DEVICE void attention_bwd_dq(const AttnBwdParams &p) {
   zeroAcc(dq);
   const float sl2 = p.scale * kLog2e;
 
-  for (int n = 0; n < nTiles; ++n) {
+  for (int step = 0; n < nTiles; ++step) {
     const TileRef cur = next;
-    const int buf = n & 1;
-    if (n + 1 < nTiles) {
-      next = S::fwd_tile(group, qtile, n + 1);
+    const int buf = (DOCS ? step : n) & 1; // without DOCS, step == n
+    u32 same[2] = {0u, 0u}; // documentBits of a partial pair
+    if (docs && !cur.full)
+      documentBits<kNtS>(
+          docs, qtile * BM + warp * 16 + g, qlen, [&](int pos) { return S::q_row(group, pos); },
+          cur.tile * BN + 2 * c4, klen, [&](int pos) { return S::k_row(group, pos); }, same);
+    int after = n + 1;
+    if (walk.advance(after, next))
       loadKV(next.tile, buf ^ 1);
-    }
     cpAsyncCommit();
     cpAsyncWait<1>();
     tilesReadyForMma<Cfg>();
@@ -138,7 +148,8 @@ SPARTA_DEVICE void attention_bwd_dq(const AttnBwdParams &p) {
 #pragma unroll
           for (int j = 0; j < 2; ++j) {
             const int kpos = cur.tile * BN + nt * 8 + 2 * c4 + j;
-            bool ok = kpos < klen && qpos < qlen && S::allowed(group, qpos, kpos);
+            bool ok = kpos < klen && qpos < qlen && S::allowed(group, qpos, kpos) &&
+                      (!docs || (same[i] >> (2 * nt + j) & 1u));
             if (!ok)
               dp[nt][2 * i + j] = 0.f;
           }
@@ -149,6 +160,7 @@ SPARTA_DEVICE void attention_bwd_dq(const AttnBwdParams &p) {
     tileMma<Cfg, BTile::KN, D, kKsK>(
         dq, [&](int ks, u32(&a)[4]) { accToA<DT>(a, dp[2 * ks], dp[2 * ks + 1]); }, kTile, 0, 0);
     __syncthreads();
+    n = after;
   }
   cpAsyncWait<0>();
   __syncthreads(); // the Q tile is reused as staging below

@@ -22,6 +22,12 @@
 // o = o_a exp(a - lse) + o_b exp(b - lse). Rows with no allowed key have
 // O = 0 and lse = -inf (never NaN), which merge as the identity.
 //
+// Packed documents (p.doc_ids, documents.h), in kernels built with DOCS: key
+// tiles whose documents the query tile's do not meet are passed over, loads
+// included; pairs that mix documents run the mask code with the document
+// test per element. Without DOCS the kernel has no document code (the test
+// costs registers), and doc_ids is ignored.
+//
 // Generated wrapper (the code generator emits one per kernel):
 //
 //   #include <sparta/attention_fwd.cuh>
@@ -29,8 +35,8 @@
 //   using Cfg0 = sparta::Cfg<64, sparta::DType::BF16, 32>;  // d, dtype, tile
 //   extern "C" __global__ void __launch_bounds__(Cfg0::kThreads)
 //   sparta_fwd_h0(const sparta::AttnFwdParams p) {
-//     sparta::attention_fwd<Cfg0, Sched0, sparta::MergeMode::Single>(p);
-//   }
+//     sparta::attention_fwd<Cfg0, Sched0, sparta::MergeMode::Single, false>(p);
+//   }               // (true: the kernel set for packed documents)
 //
 // launched with grid (Sched0::kNumQBlocks, batch * heads_in_launch), block
 // Cfg0::kThreads, dynamic shared memory fwdSmemBytes(d, tile) (d = 128 needs
@@ -40,6 +46,7 @@
 #ifndef SPARTA_ATTENTION_FWD_CUH
 #define SPARTA_ATTENTION_FWD_CUH
 
+#include "sparta/documents.h"
 #include "sparta/schedule.cuh"
 #include "sparta/tile_mma.cuh"
 
@@ -57,7 +64,99 @@ SPARTA_DEVICE int2 batchHead(const HeadArgs &ha) {
   return make_int2(b, ha.head_offset + ha.head_step * s);
 }
 
-template <typename Cfg, typename S, MergeMode MM>
+// ---- Packed documents (documents.h) -----------------------------------------------
+/// A CTA's walk over its tile list, the forward list of its query tile (FWD)
+/// or the backward list of its key tile, under packed documents: next(n) is
+/// the entry to run at index n or after, n advanced to it (to `count` when
+/// none is left); without documents (docs null) entry n itself. With them, a
+/// pair whose documents do not meet those of the CTA's own tile is passed over when
+/// SKIP, and runs as a partial pair otherwise (where every listed pair must
+/// run: the fused dQ's counters); a pair within one document keeps its flag.
+/// Every thread of the CTA takes the same decisions.
+/// (The CTA's own span is read again for each listed tile, not kept: two
+/// registers live through the loop made the d = 128 dQ kernel spill.)
+template <typename S, bool FWD, bool SKIP = true> struct TileWalk {
+  const i32 *docs; // null: no documents
+  int group, tile, count;
+
+  SPARTA_DEVICE TileWalk(const i32 *docIds, int g, int t)
+      : docs(docIds), group(g), tile(t), count(FWD ? S::fwd_count(g, t) : S::bwd_count(g, t)) {}
+
+  /// The documents of tile t of group g on the query side (or the key side).
+  SPARTA_DEVICE static documents::Span docsOf(const i32 *docs, int g, int t, bool query) {
+    const int rows = query ? S::kBlockM : S::kBlockN, len = query ? S::q_len(g) : S::k_len(g);
+    const int a = t * rows, z = min(len, a + rows) - 1;
+    if (z < a)
+      return documents::noRows();
+    const int2 r = query ? S::q_rows(g, a, z) : S::k_rows(g, a, z);
+    return documents::Span{__ldg(docs + r.x), __ldg(docs + r.y)};
+  }
+  SPARTA_DEVICE TileRef at(int n) const {
+    return FWD ? S::fwd_tile(group, tile, n) : S::bwd_tile(group, tile, n);
+  }
+  SPARTA_DEVICE TileRef next(int &n) const {
+    TileRef t = at(n);
+    if (docs) {
+      for (;;) {
+        const int full = documents::pairFull(docsOf(docs, group, tile, FWD),
+                                             docsOf(docs, group, t.tile, !FWD), t.full);
+        if (full != documents::kSkip || !SKIP) {
+          t.full = full == documents::kSkip ? 0 : full;
+          break;
+        }
+        if (++n == count)
+          break;
+        t = at(n);
+      }
+    }
+    return t;
+  }
+  /// next(n) into `t` where n is still in the list; whether an entry is left.
+  SPARTA_DEVICE bool advance(int &n, TileRef &t) const {
+    if (n >= count)
+      return false;
+    t = next(n);
+    return n < count;
+  }
+};
+
+/// The document test of one element (rows valid): true without documents.
+SPARTA_DEVICE bool sameDocument(const i32 *docs, int qrow, int krow) {
+  return !docs || __ldg(docs + qrow) == __ldg(docs + krow);
+}
+
+/// The document test of a thread's C-fragment elements of a partial pair, as
+/// bits: bit nt * 2 + j of bits[i] says whether column position
+/// col0 + nt * 8 + j (< colLen) lies in the document of row position
+/// row0 + 8 i (< rowLen); rowOf and colOf give token rows. The dQ kernel
+/// computes it before a tile's products, so that its loads hold no registers
+/// next to the accumulators (per element, the d = 128 kernel spilled); the
+/// forward, held to 128 registers, spills with the two words live through the
+/// products instead, and tests per element (sameDocument).
+template <int NT, typename RowOf, typename ColOf>
+SPARTA_DEVICE void documentBits(const i32 *docs, int row0, int rowLen, RowOf rowOf, int col0,
+                                int colLen, ColOf colOf, u32 (&bits)[2]) {
+  static_assert(2 * NT <= 32, "one bit per column of the fragment");
+  int rowDoc[2];
+#pragma unroll
+  for (int i = 0; i < 2; ++i) {
+    const int pos = row0 + 8 * i;
+    rowDoc[i] = pos < rowLen ? __ldg(docs + rowOf(pos)) : -1;
+    bits[i] = 0u;
+  }
+#pragma unroll
+  for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+    for (int j = 0; j < 2; ++j) {
+      const int pos = col0 + nt * 8 + j;
+      const int doc = pos < colLen ? __ldg(docs + colOf(pos)) : -2;
+#pragma unroll
+      for (int i = 0; i < 2; ++i)
+        bits[i] |= u32(doc == rowDoc[i]) << (2 * nt + j);
+    }
+}
+
+template <typename Cfg, typename S, MergeMode MM, bool DOCS = false>
 SPARTA_DEVICE void attention_fwd(const AttnFwdParams &p) {
   static_assert(ScheduleChecks<S, Cfg>::ok, "");
   constexpr int D = Cfg::kHeadDim;
@@ -103,11 +202,14 @@ SPARTA_DEVICE void attention_fwd(const AttnFwdParams &p) {
                                  vBase, p.v.stride_t, kRowOf);
   };
 
-  const int nTiles = S::fwd_count(group, qtile);
+  // Key tiles whose documents the query tile's do not meet are passed over.
+  const TileWalk<S, true> walk(DOCS ? p.doc_ids : nullptr, group, qtile);
+  const i32 *docs = walk.docs; // DOCS false: no document code at all
+  const int nTiles = walk.count;
+  int n = 0;
   TileRef next = {0, 0};
-  if (nTiles > 0) {
+  if (walk.advance(n, next)) {
     loadTileAsync<BM, D, NT>(aQ, qBase, p.q.stride_t, qRowOf);
-    next = S::fwd_tile(group, qtile, 0);
     loadKV(next.tile, 0);
   }
   cpAsyncCommit();
@@ -118,12 +220,14 @@ SPARTA_DEVICE void attention_fwd(const AttnFwdParams &p) {
   float lRow[2] = {0.f, 0.f};           // this thread's share of the row sum
   const float sl2 = p.scale * kLog2e;
 
-  for (int n = 0; n < nTiles; ++n) {
+  for (int step = 0; n < nTiles; ++step) {
     const TileRef cur = next;
-    const int buf = n & 1;
-    if (n + 1 < nTiles) {
-      next = S::fwd_tile(group, qtile, n + 1);
-      loadKV(next.tile, buf ^ 1);
+    const int buf = (DOCS ? step : n) & 1; // without DOCS, step == n
+    int after = n + 1;
+    if (after < nTiles) { // (not walk.advance: that spilled the plain kernel)
+      next = walk.next(after);
+      if (after < nTiles)
+        loadKV(next.tile, buf ^ 1);
     }
     cpAsyncCommit();
     cpAsyncWait<1>();
@@ -146,7 +250,8 @@ SPARTA_DEVICE void attention_fwd(const AttnFwdParams &p) {
 #pragma unroll
           for (int j = 0; j < 2; ++j) {
             const int kpos = cur.tile * BN + nt * 8 + 2 * c4 + j;
-            bool ok = kpos < klen && qpos < qlen && S::allowed(group, qpos, kpos);
+            bool ok = kpos < klen && qpos < qlen && S::allowed(group, qpos, kpos) &&
+                      sameDocument(docs, S::q_row(group, qpos), S::k_row(group, kpos));
             if (!ok)
               s[nt][2 * i + j] = negInf();
           }
@@ -187,6 +292,7 @@ SPARTA_DEVICE void attention_fwd(const AttnFwdParams &p) {
     tileMma<Cfg, BTile::KN, D, kKsPV>(
         o, [&](int ks, u32(&a)[4]) { accToA<DT>(a, s[2 * ks], s[2 * ks + 1]); }, vTile, 0, 0);
     __syncthreads(); // buffer `buf` is refilled by the next iteration's prefetch
+    n = after;
   }
   cpAsyncWait<0>();
 

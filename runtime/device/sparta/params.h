@@ -139,6 +139,13 @@ struct AttnFwdParams {
   HeadArgs heads;
   float scale;   // softmax scale (usually 1/sqrt(d))
   i32 pad_;
+  // Packed documents (documents.h): the document of every token of the
+  // launch's one batch row, [T], nondecreasing in t (the host launches the
+  // document kernels one batch row at a time, batch = 1); a query sees only
+  // keys of its own document. Read by
+  // the kernels built for documents (template argument DOCS); null there:
+  // one document per row. The other kernels ignore it.
+  const i32 *doc_ids;
 };
 
 struct AttnBwdParams {
@@ -158,6 +165,7 @@ struct AttnBwdParams {
   // the token row of the tile's first position). The host zeroes it once;
   // every launch leaves it zero again.
   i32 *dq_sem;
+  const i32 *doc_ids; // as AttnFwdParams::doc_ids
 };
 
 /// convert_accumulators: up to three fp32 workspaces to dtype tensors

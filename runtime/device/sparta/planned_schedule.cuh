@@ -46,6 +46,14 @@ template <class Spec> struct PlannedSchedule {
   __device__ __forceinline__ static int k_len(int g) { return Spec::get().k.len(g); }
   __device__ __forceinline__ static int q_row(int g, int pos) { return Spec::get().q.row(g, pos); }
   __device__ __forceinline__ static int k_row(int g, int pos) { return Spec::get().k.row(g, pos); }
+  __device__ __forceinline__ static int2 q_rows(int g, int pos0, int pos1) {
+    const tiling::RowSpan r = Spec::get().q.rowSpan(g, pos0, pos1);
+    return make_int2(r.first, r.last);
+  }
+  __device__ __forceinline__ static int2 k_rows(int g, int pos0, int pos1) {
+    const tiling::RowSpan r = Spec::get().k.rowSpan(g, pos0, pos1);
+    return make_int2(r.first, r.last);
+  }
   __device__ __forceinline__ static int fwd_count(int g, int qt) { return Spec::get().fwdCount(g, qt); }
   __device__ __forceinline__ static TileRef fwd_tile(int g, int qt, int n) {
     const tiling::TileRef t = Spec::get().fwdTile(g, qt, n);

@@ -32,6 +32,8 @@
 //   int  k_len(int g);      // valid key positions of group g
 //   int  q_row(int g, int pos);  // token row of a query position (pos < q_len)
 //   int  k_row(int g, int pos);  // token row of a key position   (pos < k_len)
+//   int2 q_rows(int g, int pos0, int pos1); // (x, y): bounds of the rows of
+//   int2 k_rows(int g, int pos0, int pos1); // positions pos0..pos1 (< len)
 //   int  fwd_count(int g, int qtile);            // key tiles met by a query tile
 //   TileRef fwd_tile(int g, int qtile, int n);   // n-th of them, n < fwd_count
 //   int  bwd_count(int g, int ktile);            // query tiles met by a key tile
@@ -63,6 +65,10 @@
 //    Tiles touching a group's ragged end on the key side are thus partial.
 //  * Pairs of a union already covered by an earlier component must be
 //    excluded by allowed() (and by the tile lists) of the later one.
+//  * q_rows/k_rows bound every row of the positions: x <= row <= y. They are
+//    exact (first and last row) where rows ascend with the position, which
+//    every map but the packed strided one does (IndexMap::rowSpan, tiling.h);
+//    packed documents (documents.h) skip tile pairs by these bounds.
 //
 // Closed-form schedules compute the counts and tiles arithmetically (causal:
 // fwd_count = qtile + 1, tile n = n, full = n < qtile); irregular ones read

@@ -47,6 +47,11 @@ enum MapKind : int {
   kSummaryGather = 3, // one group: the rows with row mod p >= p - w, in order
 };
 
+/// The least and greatest token rows of a run of mapped positions.
+struct RowSpan {
+  int first, last;
+};
+
 /// Index map of one side (queries or keys) of a component.
 ///
 /// Packing (strided and chunked maps, pack > 1): the groups of the base map
@@ -123,6 +128,16 @@ struct IndexMap {
   /// Sub-group of mapped position pos of group g (the base group; 0 unpacked).
   SPARTA_TILING_FN constexpr int sub(int g, int pos) const {
     return pack == 1 ? 0 : baseGroupOf(baseStart(g * pack) + pos);
+  }
+  /// Bounds of the rows of positions pos0 .. pos1 (pos0 <= pos1 < len(g)) of
+  /// group g, exact where rows ascend with the position (every map but a
+  /// packed strided one, within one sub-group). Across sub-groups of a packed
+  /// strided map the rows of sub-group s are s, s + p, ...: they are at least
+  /// sub(pos0) + 1 past the first sub-group, and at most T - 1.
+  SPARTA_TILING_FN constexpr RowSpan rowSpan(int g, int pos0, int pos1) const {
+    return kind != kStrided || sub(g, pos0) == sub(g, pos1)
+               ? RowSpan{row(g, pos0), row(g, pos1)}
+               : RowSpan{minInt(row(g, pos0), sub(g, pos0) + 1), T - 1};
   }
 };
 

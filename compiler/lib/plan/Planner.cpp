@@ -27,14 +27,15 @@
 // Every component is planned for each tile shape on offer and keeps the one
 // with the least modelled time: the score elements it computes, each weighted
 // by its shape's cost (tileElementCost in tiling.h; small tiles cost more per
-// element). Groups shorter than half a tile
+// element), plus the per-element predicate of a table's partial pairs
+// (kTablePartialElementCost). Groups shorter than half a tile
 // (strided and chunked maps) are packed several to a tile, with the exact
 // block-diagonal predicate of tiling.h, when that computes less. A component
 // left with no pair (an empty summary, a part the earlier ones cover) is
 // dropped: it would launch kernels with nothing to do. A union of windows
 // (every operand inside a band) is also planned as one table over its own
-// tiles, which wins when the windows overlap (a local band and a dilated
-// one): the choice with less work is kept.
+// tiles, which wins when the windows overlap much (a local band and dilated
+// ones): the choice of less modelled time is kept.
 //
 //===----------------------------------------------------------------------===//
 #include "PlanInternal.h"
@@ -73,11 +74,15 @@ std::optional<TileSchedule> packed(const TileSchedule &s, TileShape shape) {
 }
 
 /// The modelled time of a component's kernels: its computed score elements
-/// weighted by the cost of its tile shape.
+/// weighted by the cost of its tile shape, plus the per-element predicate of a
+/// table's partial pairs.
 double modelledCost(const PlanComponent &component, int64_t T) {
   const TileSchedule &s = component.schedule;
-  return double(componentWork(component, T, /*countPairs=*/false).computedElements) *
-         tileElementCost(TileShape{s.qTile, s.kTile});
+  const WorkReport work = componentWork(component, T, /*countPairs=*/false);
+  double cost = double(work.computedElements) * tileElementCost(TileShape{s.qTile, s.kTile});
+  if (s.kind == kTable)
+    cost += double(work.partialTiles) * s.qTile * s.kTile * kTablePartialElementCost;
+  return cost;
 }
 
 /// The schedule of `candidate` with the tile shape of least modelled time,

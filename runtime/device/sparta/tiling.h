@@ -162,6 +162,16 @@ SPARTA_TILING_FN constexpr double tileElementCost(TileShape s) {
   return s.qRows == 32 && s.kRows == 32 ? 1.7 : s.qRows == 16 && s.kRows == 16 ? 2.6 : 1.0;
 }
 
+/// The planner's cost model, continued: the extra time per score element of a
+/// table schedule's partial tile pairs, in the units of tileElementCost. Their
+/// predicate is the component's own mask expression, evaluated per element
+/// (divisions on a grid, random-block lookups), where a band's partial pairs
+/// compare i - j. Measured on an H200 (forward + backward, d = 64, each tile
+/// edge forced): image_window's table partial pairs cost 3.5-3.8 more per
+/// element than strided's band partial pairs at 64x64 and at 16x16
+/// (docs/performance.md).
+constexpr double kTablePartialElementCost = 3.5;
+
 enum ScheduleKind : int {
   kBand = 0,   // same group, dlo <= qpos - kpos - bandShift(g) <= dhi, and qpos < qlimit
                // (dlo < 0 in bidirectional patterns: keys after the query)

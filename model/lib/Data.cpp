@@ -52,7 +52,9 @@ const char *splitName(Split split) {
   return "?";
 }
 
-const std::vector<uint8_t> &Dataset::split(Split s) const {
+namespace {
+/// The one of three members that belongs to split `s`.
+template <typename T> const T &ofSplit(Split s, const T &train, const T &validation, const T &test) {
   switch (s) {
   case Split::Train:
     return train;
@@ -62,6 +64,15 @@ const std::vector<uint8_t> &Dataset::split(Split s) const {
     return test;
   }
   return train;
+}
+} // namespace
+
+const std::vector<uint8_t> &Dataset::split(Split s) const {
+  return ofSplit(s, train, validation, test);
+}
+
+const std::vector<DocumentRange> &Dataset::documents(Split s) const {
+  return ofSplit(s, trainDocuments, validationDocuments, testDocuments);
 }
 
 int64_t Dataset::numImages(Split s) const {
@@ -77,7 +88,12 @@ bool fileExists(const std::string &path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
-void splitText(Dataset &d, std::vector<uint8_t> bytes, TextSplit split) {
+/// Where validation and test begin in a text of n bytes.
+struct SplitBounds {
+  size_t validation, test;
+};
+
+SplitBounds splitText(Dataset &d, std::vector<uint8_t> bytes, TextSplit split) {
   if (!(split.train > 0 && split.validation >= 0 && split.train + split.validation <= 1))
     throw Error(
         fmt::format("bad text split {}/{}: the fractions must be positive and sum to at most 1",
@@ -89,6 +105,22 @@ void splitText(Dataset &d, std::vector<uint8_t> bytes, TextSplit split) {
   d.test.assign(bytes.begin() + validEnd, bytes.end());
   bytes.resize(trainEnd);
   d.train = std::move(bytes);
+  return {trainEnd, validEnd};
+}
+
+/// Gives each document (ranges of the whole text, in offset order) to the
+/// split it starts in, cut at that split's end, so that the splits stay
+/// disjoint; offsets become relative to the split's start.
+void splitDocuments(Dataset &d, const std::vector<DocumentRange> &documents, SplitBounds bounds) {
+  const int64_t begins[3] = {0, int64_t(bounds.validation), int64_t(bounds.test)};
+  std::vector<DocumentRange> *out[3] = {&d.trainDocuments, &d.validationDocuments,
+                                        &d.testDocuments};
+  for (const DocumentRange &doc : documents) {
+    int s = doc.begin >= begins[2] ? 2 : doc.begin >= begins[1] ? 1 : 0;
+    const int64_t splitEnd = begins[s] + int64_t(d.split(Split(s)).size());
+    out[s]->push_back({doc.begin - begins[s], std::min(doc.begin + doc.length, splitEnd) - doc.begin});
+  }
+  d.hasDocuments = true;
 }
 
 uint32_t bigEndian32(const uint8_t *p) {
@@ -154,14 +186,24 @@ std::vector<uint8_t> readMaybeGzipped(const std::string &path) {
   return out;
 }
 
-Dataset loadGcide(const std::string &path, TextSplit split) {
+Dataset loadGcide(const std::string &path, TextSplit split, bool documents) {
   if (!fileExists(path))
     throw Error(
         fmt::format("GCIDE not found at '{}'; install it with `apt-get install dict-gcide`", path));
+  // The index's name and presence first: a missing one is then reported before 40 MB are unpacked.
+  const std::string indexPath = documents ? dictIndexPath(path) : "";
+  if (documents && !fileExists(indexPath))
+    throw Error(fmt::format("GCIDE's entries need its dictd index '{}' beside '{}' (dict-gcide "
+                            "installs both)",
+                            indexPath, path));
   Dataset d;
   d.kind = DataKind::Text;
   d.name = "gcide";
-  splitText(d, readMaybeGzipped(path), split);
+  std::vector<uint8_t> bytes = readMaybeGzipped(path);
+  std::vector<DocumentRange> entries;
+  if (documents) entries = readDictIndex(indexPath, bytes.size());
+  SplitBounds bounds = splitText(d, std::move(bytes), split);
+  if (documents) splitDocuments(d, entries, bounds);
   return d;
 }
 

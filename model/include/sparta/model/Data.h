@@ -15,6 +15,9 @@
 // into train (the first 55000 images) and validation (the last 5000), and its
 // test file is the test split. docs/training-data.md has the details.
 //
+// GCIDE can also come as documents, one per dictionary entry (from its dictd
+// index): what packed rows (Packer.h) are made of.
+//
 //===----------------------------------------------------------------------===//
 #pragma once
 
@@ -52,6 +55,12 @@ const char *splitName(Split split);
 
 enum class DataKind { Text, Images };
 
+/// One document: bytes [begin, begin + length) of a split.
+struct DocumentRange {
+  int64_t begin = 0, length = 0;
+  bool operator==(const DocumentRange &o) const { return begin == o.begin && length == o.length; }
+};
+
 struct Dataset {
   DataKind kind = DataKind::Text;
   std::string name; // "gcide", "fashion-mnist" or the file's path
@@ -61,8 +70,14 @@ struct Dataset {
   int64_t imageWidth = 0, imageHeight = 0;
   /// Images: the byte that precedes the pixels in a row (see above).
   uint8_t startByte = 0;
+  /// Text loaded with documents (loadGcide(..., true)): the documents of each
+  /// split in offset order, offsets into the split's bytes. A document belongs
+  /// to the split it starts in and is cut at that split's end.
+  bool hasDocuments = false;
+  std::vector<DocumentRange> trainDocuments, validationDocuments, testDocuments;
 
   const std::vector<uint8_t> &split(Split s) const;
+  const std::vector<DocumentRange> &documents(Split s) const;
   /// Images in a split (images only).
   int64_t numImages(Split s) const;
   /// "bits/byte" (text) or "bits/dim" (images), the unit of evaluation: the
@@ -78,8 +93,22 @@ struct TextSplit {
 
 /// GCIDE (GNU Collaborative International Dictionary of English), about 40 MB
 /// of text decompressed from the dictzip file through zlib. Throws
-/// sparta::Error naming the Debian package when the file is missing.
-Dataset loadGcide(const std::string &path = kGcidePath, TextSplit split = {});
+/// sparta::Error naming the Debian package when the file is missing. With
+/// `documents`, also its entries from the dictd index beside it
+/// (dictIndexPath, readDictIndex) as each split's documents.
+Dataset loadGcide(const std::string &path = kGcidePath, TextSplit split = {},
+                  bool documents = false);
+/// The index of a dictd database: NAME.dict.dz or NAME.dict -> NAME.index.
+/// Throws sparta::Error for a path named otherwise.
+std::string dictIndexPath(const std::string &dictPath);
+/// The entries of a dictd index (lines "headword TAB offset TAB length", an
+/// optional fourth column ignored; numbers in dictd's base64 digits) as
+/// ranges of the uncompressed database of `dataBytes` bytes: distinct, in
+/// offset order, overlapping ranges merged into one. Bytes no entry covers
+/// (the separators between entries) belong to no document. Throws
+/// sparta::Error naming the file and line of a malformed line, an empty
+/// entry or one that ends past the data.
+std::vector<DocumentRange> readDictIndex(const std::string &indexPath, uint64_t dataBytes);
 /// Fashion-MNIST from the idx files in `dir` (gzipped or plain): 60000
 /// training and 10000 test images of 28x28 bytes.
 Dataset loadFashionMnist(const std::string &dir = kFashionMnistDir,

@@ -22,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -122,21 +123,45 @@ Dataset loadDataset(const std::string &spec);
 /// (zlib reads plain files unchanged). Throws sparta::Error naming the file.
 std::vector<uint8_t> readMaybeGzipped(const std::string &path);
 
+/// Rows of packed documents as the model takes them (Transformer.h,
+/// TransformerReference.h): host arrays of the rows a call gets.
+struct PackedRows {
+  int64_t documents = 0;              // N: documents per row (trailing ones may be empty)
+  const int32_t *cuSeqlens = nullptr; // [rows, N + 1], boundaries over the T inputs (sparta/Packing.h)
+  const uint8_t *counted = nullptr;   // [rows, T]: nonzero where the target of input t counts
+  /// A training step's loss is the sum over the counted targets divided by
+  /// this, and its gradient that mean's (evaluation sums, ignoring it).
+  double meanOver = 0;
+};
+
+class DocumentPacker;
+
 /// B rows of T+1 bytes, row-major: row r is tokens[r*(T+1) .. (r+1)*(T+1)).
 struct Batch {
   int64_t rows = 0;   // B (an evaluation batch's last one may hold fewer)
   int64_t seqLen = 0; // T
   std::vector<uint8_t> tokens;
+  /// Packed rows (a sampler given a period, Packer.h); documents is 0 and the
+  /// two arrays empty otherwise.
+  int64_t documents = 0;           // N: documents per row
+  std::vector<int32_t> cuSeqlens;  // [rows, N + 1]
+  std::vector<uint8_t> counted;    // [rows, T]: 1 where the target of input t counts
+  int64_t targets = 0;             // the targets that count (rows * T unpacked)
   const uint8_t *row(int64_t r) const { return tokens.data() + r * (seqLen + 1); }
+  /// Rows from `first` on of a packed batch, the loss a mean over `meanOver`.
+  PackedRows packedRows(int64_t first, double meanOver) const;
 };
 
 /// Random training rows: text windows start at offsets drawn uniformly from
 /// the split; images are drawn uniformly (with replacement) from the split.
+/// With `packPeriod` > 0, rows of text documents packed at multiples of it
+/// (Packer.h), each starting at a piece drawn uniformly.
 /// The whole state is the RNG's, so restoring state() replays the same batches.
 /// `data` must outlive the sampler (it is referenced, not copied).
 class BatchSampler {
 public:
-  BatchSampler(const Dataset &data, Split split, int64_t batch, int64_t seqLen, uint64_t seed);
+  BatchSampler(const Dataset &data, Split split, int64_t batch, int64_t seqLen, uint64_t seed,
+               int64_t packPeriod = 0);
   void next(Batch &out);
   Batch next() {
     Batch b;
@@ -151,6 +176,7 @@ private:
   Split split;
   int64_t batch, seqLen;
   Rng rng;
+  std::shared_ptr<const DocumentPacker> packer; // null: unpacked
 };
 
 /// Deterministic, non-overlapping coverage of a held-out split. Text: window i
@@ -158,22 +184,27 @@ private:
 /// target of one is the first input of the next) and every byte after the
 /// first is predicted exactly once. Images: every image once, in order.
 /// `maxRows` > 0 evaluates only the first maxRows windows (a fixed subset, so
-/// figures are comparable across evaluations).
+/// figures are comparable across evaluations). With `packPeriod` > 0, packed
+/// rows (Packer.h) holding the split's documents in order, each piece once.
 class EvalBatches {
 public:
-  EvalBatches(const Dataset &data, Split split, int64_t batch, int64_t seqLen, int64_t maxRows = 0);
+  EvalBatches(const Dataset &data, Split split, int64_t batch, int64_t seqLen, int64_t maxRows = 0,
+              int64_t packPeriod = 0);
   /// Fills the next batch; false when every row has been produced. The last
   /// batch may hold fewer than `batch` rows (Batch::rows says how many).
   bool next(Batch &out);
   void reset() { nextRow = 0; }
   int64_t totalRows() const { return rowsTotal; }
-  /// Predicted bytes over the whole pass: totalRows() * T.
-  int64_t totalTargets() const { return rowsTotal * seqLen; }
+  /// Predicted bytes over the whole pass: totalRows() * T, or the targets
+  /// that count of the packed rows.
+  int64_t totalTargets() const { return targetsTotal; }
 
 private:
   const Dataset &data;
   Split split;
-  int64_t batch, seqLen, rowsTotal, nextRow = 0;
+  int64_t batch, seqLen, rowsTotal, targetsTotal, nextRow = 0;
+  std::shared_ptr<const DocumentPacker> packer; // null: unpacked
+  std::vector<int64_t> rowFirst;                // packed: the piece each row starts at
 };
 
 } // namespace sparta::model

@@ -56,7 +56,8 @@ const char *splitName(Split split) {
 
 namespace {
 /// The one of three members that belongs to split `s`.
-template <typename T> const T &ofSplit(Split s, const T &train, const T &validation, const T &test) {
+template <typename T>
+const T &ofSplit(Split s, const T &train, const T &validation, const T &test) {
   switch (s) {
   case Split::Train:
     return train;
@@ -120,7 +121,8 @@ void splitDocuments(Dataset &d, const std::vector<DocumentRange> &documents, Spl
   for (const DocumentRange &doc : documents) {
     int s = doc.begin >= begins[2] ? 2 : doc.begin >= begins[1] ? 1 : 0;
     const int64_t splitEnd = begins[s] + int64_t(d.split(Split(s)).size());
-    out[s]->push_back({doc.begin - begins[s], std::min(doc.begin + doc.length, splitEnd) - doc.begin});
+    const int64_t end = std::min(doc.begin + doc.length, splitEnd);
+    out[s]->push_back({doc.begin - begins[s], end - doc.begin});
   }
   d.hasDocuments = true;
 }

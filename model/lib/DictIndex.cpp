@@ -54,7 +54,8 @@ public:
     size_t start = 0;
     while (true) {
       size_t tab = text.find('\t', start);
-      fields.push_back(text.substr(start, tab == std::string::npos ? std::string::npos : tab - start));
+      const size_t end = tab == std::string::npos ? text.size() : tab;
+      fields.push_back(text.substr(start, end - start));
       if (tab == std::string::npos) break;
       start = tab + 1;
     }
@@ -131,7 +132,8 @@ std::vector<DocumentRange> readDictIndex(const std::string &indexPath, uint64_t 
   std::unique_ptr<std::FILE, int (*)(std::FILE *)> file(std::fopen(indexPath.c_str(), "rb"),
                                                         &std::fclose);
   if (!file)
-    throw Error(fmt::format("cannot read the dictd index '{}': {}", indexPath, std::strerror(errno)));
+    throw Error(
+        fmt::format("cannot read the dictd index '{}': {}", indexPath, std::strerror(errno)));
   IndexParser parser(indexPath, dataBytes);
   std::string line;
   int64_t number = 1;
@@ -150,7 +152,8 @@ std::vector<DocumentRange> readDictIndex(const std::string &indexPath, uint64_t 
     }
   }
   if (std::ferror(file.get()))
-    throw Error(fmt::format("cannot read the dictd index '{}': {}", indexPath, std::strerror(errno)));
+    throw Error(
+        fmt::format("cannot read the dictd index '{}': {}", indexPath, std::strerror(errno)));
   if (!line.empty())
     throw Error(fmt::format("{}:{}: the last line does not end with a newline (a truncated file?)",
                             indexPath, number));

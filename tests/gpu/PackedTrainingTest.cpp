@@ -117,15 +117,16 @@ TEST_P(PackedGradientTest, MatchesCpuReference) {
   EXPECT_GT(std::fabs(mixed - sum), 1e-3 * sum);
   std::printf("[%s] %lld documents per row, %lld of %d targets count; loss gpu %.6f ref %.6f; "
               "worst gradient error %.4f (%s)\n",
-              tc.name, (long long)batch.documents, (long long)batch.targets, B * c.T, loss, want.loss,
-              worst, worstName.c_str());
+              tc.name, (long long)batch.documents, (long long)batch.targets, B * c.T, loss,
+              want.loss, worst, worstName.c_str());
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Tiny, PackedGradientTest,
-    testing::Values(Case{"fixed_multihead", HeadsMode::Multihead, 0.f, "fixed.mlir", {{"L", 8}, {"c", 2}}, 8},
-                    Case{"strided_interleaved_dropout", HeadsMode::Interleaved, 0.1f, "strided.mlir",
-                         {{"L", 8}}, 1}),
+    testing::Values(Case{"fixed_multihead", HeadsMode::Multihead, 0.f, "fixed.mlir",
+                         {{"L", 8}, {"c", 2}}, 8},
+                    Case{"strided_interleaved_dropout", HeadsMode::Interleaved, 0.1f,
+                         "strided.mlir", {{"L", 8}}, 1}),
     [](const testing::TestParamInfo<Case> &info) { return std::string(info.param.name); });
 
 TrainerConfig packedTrainer(const std::string &dir) {

@@ -77,8 +77,8 @@ inline void expectLossFallsOnGcide(const std::string &path, bool pack, const cha
   ASSERT_EQ(r.losses.size(), 50u);
   double last = 0;
   for (int i = 45; i < 50; ++i) last += r.losses[i] / 5;
-  std::printf("%s: loss %.3f -> %.3f (last 5 mean), validation %.3f bits/byte, %.0f tokens/s\n", what,
-              r.losses[0], last, r.validationBits, r.tokensPerSec);
+  std::printf("%s: loss %.3f -> %.3f (last 5 mean), validation %.3f bits/byte, %.0f tokens/s\n",
+              what, r.losses[0], last, r.validationBits, r.tokensPerSec);
   EXPECT_LT(last, 0.7 * r.losses[0]);
   EXPECT_LT(r.validationBits, 5.0);
 }

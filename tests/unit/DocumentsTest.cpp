@@ -38,7 +38,8 @@ std::string indexLine(const std::string &headword, uint64_t offset, uint64_t len
 }
 
 /// `dir`/NAME.dict holding `text` and NAME.index holding `index`; returns the .dict path.
-std::string writeDatabase(const std::string &dir, const std::string &text, const std::string &index) {
+std::string writeDatabase(const std::string &dir, const std::string &text,
+                          const std::string &index) {
   writeFile(dir + "/db.dict", text);
   writeFile(dir + "/db.index", index);
   return dir + "/db.dict";

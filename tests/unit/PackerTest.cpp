@@ -89,7 +89,9 @@ int64_t checkRow(const DocumentPacker &packer, const Batch &b, int64_t r, int64_
   return next;
 }
 
-int64_t countedSum(const Batch &b) { return std::accumulate(b.counted.begin(), b.counted.end(), int64_t(0)); }
+int64_t countedSum(const Batch &b) {
+  return std::accumulate(b.counted.begin(), b.counted.end(), int64_t(0));
+}
 
 TEST(DocumentPacker, LongDocumentsAreCutIntoPiecesSharingOneByte) {
   Dataset d = documentedText();
@@ -118,8 +120,9 @@ TEST(DocumentPacker, RowsFollowTheRules) {
       int64_t targets = 0;
       for (int64_t r = 0; r < b.rows; ++r) {
         SCOPED_TRACE("period " + std::to_string(p) + (wrap ? ", wrapping" : ""));
-        EXPECT_EQ(checkRow(packer, b, r, firsts[size_t(r)], wrap, p), packer.extent(firsts[size_t(r)], wrap).next);
-        targets += packer.extent(firsts[size_t(r)], wrap).targets;
+        const DocumentPacker::RowExtent extent = packer.extent(firsts[size_t(r)], wrap);
+        EXPECT_EQ(checkRow(packer, b, r, firsts[size_t(r)], wrap, p), extent.next);
+        targets += extent.targets;
       }
       EXPECT_EQ(targets, b.targets);
     }

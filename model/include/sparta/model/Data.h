@@ -127,7 +127,7 @@ std::vector<uint8_t> readMaybeGzipped(const std::string &path);
 /// TransformerReference.h): host arrays of the rows a call gets.
 struct PackedRows {
   int64_t documents = 0;              // N: documents per row (trailing ones may be empty)
-  const int32_t *cuSeqlens = nullptr; // [rows, N + 1], boundaries over the T inputs (sparta/Packing.h)
+  const int32_t *cuSeqlens = nullptr; // [rows, N + 1] over the T inputs (sparta/Packing.h)
   const uint8_t *counted = nullptr;   // [rows, T]: nonzero where the target of input t counts
   /// A training step's loss is the sum over the counted targets divided by
   /// this, and its gradient that mean's (evaluation sums, ignoring it).

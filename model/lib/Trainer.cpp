@@ -144,8 +144,8 @@ Trainer::Trainer(const TrainerConfig &config, const Dataset *data) : cfg_(config
   uint64_t initSeed = seeds.next(), samplerSeed = seeds.next();
   dropoutSeed_ = seeds.next();
   rows_ = rankRows(cfg_.batch, cfg_.ranks.worldSize, cfg_.ranks.rank);
+  packPeriod_ = packPeriod(cfg_, *data_); // before the model: a refusal costs no GPU work
   model_ = std::make_unique<Transformer>(cfg_.model, int(rows_.count()), initSeed);
-  packPeriod_ = packPeriod(cfg_, *data_);
   sampler_ = std::make_unique<BatchSampler>(*data_, Split::Train, cfg_.batch, cfg_.model.T, samplerSeed,
                                             packPeriod_);
   if (cfg_.ranks.distributed()) {

@@ -79,7 +79,7 @@ struct Transformer::Impl {
   MemoryReport mem;
   Transformer::BackwardStageHook stageHook;
   // The documents of the rows of the current call (packed rows only): their
-  // cu_seqlens on the device, grown to the largest batch's (a few KiB).
+  // cu_seqlens on the device, rows x (N + 1) int32, grown to the largest yet.
   rt::DeviceBuffer cuSeqlens;
   Documents documents;
   bool packed = false;

@@ -82,7 +82,8 @@ struct Dataset {
   /// Images in a split (images only).
   int64_t numImages(Split s) const;
   /// "bits/byte" (text) or "bits/dim" (images), the unit of evaluation: the
-  /// mean cross-entropy over all targets in nats, divided by ln 2.
+  /// mean cross-entropy over all targets (packed rows: those that count) in
+  /// nats, divided by ln 2.
   const char *unitName() const { return kind == DataKind::Text ? "bits/byte" : "bits/dim"; }
 };
 

@@ -5,7 +5,10 @@
 // reports), loss[row] = lse - logit[target], and in the same pass
 // dlogits = (softmax - onehot(target)) * dlossScale, written in bf16 over the
 // logits if asked (the logits are not needed after the backward).
-// A target outside [0, vocab) gives a NaN loss, which the trainer's NaN check
+// The target kIgnoreTarget (padding and the last byte of a packed document,
+// whose next byte is not its own) gives a loss of 0 and an all-zero gradient
+// row, so the caller's mean divides by the targets that count. Any other
+// target outside [0, vocab) gives a NaN loss, which the trainer's NaN check
 // then names, rather than reading out of bounds.
 //
 //===----------------------------------------------------------------------===//
@@ -21,8 +24,21 @@ extern "C" __global__ void __launch_bounds__(kRowThreads) cross_entropy(CrossEnt
   if (row >= p.rows)
     return;
   Row z;
-  z.load(p.logits + static_cast<i64>(row) * V, lane);
   const int target = p.targets[row];
+  if (target == kIgnoreTarget) {
+    if (lane == 0)
+      p.loss[row] = 0.0f;
+    if (p.dlogits) {
+#pragma unroll
+      for (int j = 0; j < Row::kChunks; ++j)
+#pragma unroll
+        for (int e = 0; e < VEC; ++e)
+          z.v[j][e] = 0.0f;
+      z.store(p.dlogits + static_cast<i64>(row) * V, lane);
+    }
+    return;
+  }
+  z.load(p.logits + static_cast<i64>(row) * V, lane);
 
   float localMax = negInf(), targetLogit = 0.0f;
 #pragma unroll

@@ -1,7 +1,9 @@
 //===- Backward.cpp - Transformer backward pass -----------------------------===//
 //
 // Gradients of the mean cross-entropy. The cross-entropy kernel has already
-// replaced the logits by dlogits = (softmax - onehot) / R. b.dx carries the
+// replaced the logits by dlogits = (softmax - onehot) / R (R: the targets the
+// mean is over; zero rows for ignored targets). Packed rows pass the same
+// documents to the attention's backward as to its forward. b.dx carries the
 // gradient of the residual stream from the top down; every LayerNorm
 // backward adds its branch's gradient into it in place.
 //
@@ -60,7 +62,8 @@ void Transformer::Impl::layerBackward(int l, int rows, float p, uint64_t seed, u
   attention[layerAttention[l]]->backward(
       qkvView(a.qkv, 0, rows), qkvView(a.qkv, 1, rows), qkvView(a.qkv, 2, rows),
       headsView(a.o, rows), reinterpret_cast<rt::DevicePtr>(a.lse), headsView(b.dtmp, rows),
-      qkvView(dqkv, 0, rows), qkvView(dqkv, 1, rows), qkvView(dqkv, 2, rows), stream);
+      qkvView(dqkv, 0, rows), qkvView(dqkv, 1, rows), qkvView(dqkv, 2, rows), stream, nullptr,
+      attentionDocuments());
   k->biasGradient(dqkv, R, 3 * D, g(P.qkvb), false, ws, s());
   linearBackward(dqkv, a.h1, P.qkvw, R, D, 3 * D, b.dtmp);
   k->layerNormBackward(b.dtmp, a.xin, w(P.ln1w), a.mean1, a.rstd1, b.dx, R, b.dx, g(P.ln1w),

@@ -7,6 +7,7 @@
 #include "sparta/model/Data.h"
 
 #include "sparta/Error.h"
+#include "sparta/model/Packer.h"
 
 #include <fmt/format.h>
 #include <zlib.h>
@@ -17,6 +18,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 namespace sparta::model {
 
@@ -52,7 +54,10 @@ const char *splitName(Split split) {
   return "?";
 }
 
-const std::vector<uint8_t> &Dataset::split(Split s) const {
+namespace {
+/// The one of three members that belongs to split `s`.
+template <typename T>
+const T &ofSplit(Split s, const T &train, const T &validation, const T &test) {
   switch (s) {
   case Split::Train:
     return train;
@@ -62,6 +67,15 @@ const std::vector<uint8_t> &Dataset::split(Split s) const {
     return test;
   }
   return train;
+}
+} // namespace
+
+const std::vector<uint8_t> &Dataset::split(Split s) const {
+  return ofSplit(s, train, validation, test);
+}
+
+const std::vector<DocumentRange> &Dataset::documents(Split s) const {
+  return ofSplit(s, trainDocuments, validationDocuments, testDocuments);
 }
 
 int64_t Dataset::numImages(Split s) const {
@@ -77,7 +91,12 @@ bool fileExists(const std::string &path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
-void splitText(Dataset &d, std::vector<uint8_t> bytes, TextSplit split) {
+/// Where validation and test begin in a text of n bytes.
+struct SplitBounds {
+  size_t validation, test;
+};
+
+SplitBounds splitText(Dataset &d, std::vector<uint8_t> bytes, TextSplit split) {
   if (!(split.train > 0 && split.validation >= 0 && split.train + split.validation <= 1))
     throw Error(
         fmt::format("bad text split {}/{}: the fractions must be positive and sum to at most 1",
@@ -89,6 +108,23 @@ void splitText(Dataset &d, std::vector<uint8_t> bytes, TextSplit split) {
   d.test.assign(bytes.begin() + validEnd, bytes.end());
   bytes.resize(trainEnd);
   d.train = std::move(bytes);
+  return {trainEnd, validEnd};
+}
+
+/// Gives each document (ranges of the whole text, in offset order) to the
+/// split it starts in, cut at that split's end, so that the splits stay
+/// disjoint; offsets become relative to the split's start.
+void splitDocuments(Dataset &d, const std::vector<DocumentRange> &documents, SplitBounds bounds) {
+  const int64_t begins[3] = {0, int64_t(bounds.validation), int64_t(bounds.test)};
+  std::vector<DocumentRange> *out[3] = {&d.trainDocuments, &d.validationDocuments,
+                                        &d.testDocuments};
+  for (const DocumentRange &doc : documents) {
+    int s = doc.begin >= begins[2] ? 2 : doc.begin >= begins[1] ? 1 : 0;
+    const int64_t splitEnd = begins[s] + int64_t(d.split(Split(s)).size());
+    const int64_t end = std::min(doc.begin + doc.length, splitEnd);
+    out[s]->push_back({doc.begin - begins[s], end - doc.begin});
+  }
+  d.hasDocuments = true;
 }
 
 uint32_t bigEndian32(const uint8_t *p) {
@@ -154,14 +190,24 @@ std::vector<uint8_t> readMaybeGzipped(const std::string &path) {
   return out;
 }
 
-Dataset loadGcide(const std::string &path, TextSplit split) {
+Dataset loadGcide(const std::string &path, TextSplit split, bool documents) {
   if (!fileExists(path))
     throw Error(
         fmt::format("GCIDE not found at '{}'; install it with `apt-get install dict-gcide`", path));
+  // The index's name and presence first: a missing one is then reported before 40 MB are unpacked.
+  const std::string indexPath = documents ? dictIndexPath(path) : "";
+  if (documents && !fileExists(indexPath))
+    throw Error(fmt::format("GCIDE's entries need its dictd index '{}' beside '{}' (dict-gcide "
+                            "installs both)",
+                            indexPath, path));
   Dataset d;
   d.kind = DataKind::Text;
   d.name = "gcide";
-  splitText(d, readMaybeGzipped(path), split);
+  std::vector<uint8_t> bytes = readMaybeGzipped(path);
+  std::vector<DocumentRange> entries;
+  if (documents) entries = readDictIndex(indexPath, bytes.size());
+  SplitBounds bounds = splitText(d, std::move(bytes), split);
+  if (documents) splitDocuments(d, entries, bounds);
   return d;
 }
 
@@ -214,12 +260,16 @@ Dataset loadDataset(const std::string &spec) {
 
 namespace {
 
-/// Checks the row shape against the data and returns the number of distinct
-/// rows a split offers (text: window start offsets; images: images).
-int64_t rowsAvailable(const Dataset &data, Split split, int64_t batch, int64_t seqLen) {
+void checkBatchShape(int64_t batch, int64_t seqLen) {
   if (batch <= 0 || seqLen <= 0)
     throw Error(fmt::format("batch size and sequence length must be positive (got {} and {})",
                             batch, seqLen));
+}
+
+/// Checks the row shape against the data and returns the number of distinct
+/// rows a split offers (text: window start offsets; images: images).
+int64_t rowsAvailable(const Dataset &data, Split split, int64_t batch, int64_t seqLen) {
+  checkBatchShape(batch, seqLen);
   const auto &bytes = data.split(split);
   if (data.kind == DataKind::Images) {
     if (seqLen != data.sequenceBytes)
@@ -246,47 +296,101 @@ void fillRow(const Dataset &data, Split split, int64_t seqLen, int64_t index, ui
   }
 }
 
-} // namespace
-
-BatchSampler::BatchSampler(const Dataset &data, Split split, int64_t batch, int64_t seqLen,
-                           uint64_t seed)
-    : data(data), split(split), batch(batch), seqLen(seqLen), rng(seed) {
-  rowsAvailable(data, split, batch, seqLen);
+/// Makes `out` a batch of `rows` unpacked rows.
+void unpackedShape(Batch &out, int64_t rows, int64_t seqLen) {
+  out.rows = rows;
+  out.seqLen = seqLen;
+  out.tokens.resize(size_t(rows * (seqLen + 1)));
+  out.documents = 0;
+  out.cuSeqlens.clear();
+  out.counted.clear();
+  out.targets = rows * seqLen;
 }
 
+/// The packer of a sampler given `packPeriod` (null for 0); the row shape is
+/// checked as for unpacked rows.
+std::shared_ptr<const DocumentPacker> packerFor(const Dataset &data, Split split, int64_t batch,
+                                                int64_t seqLen, int64_t packPeriod) {
+  if (packPeriod == 0) {
+    rowsAvailable(data, split, batch, seqLen);
+    return nullptr;
+  }
+  checkBatchShape(batch, seqLen);
+  return std::make_shared<const DocumentPacker>(data, split, seqLen, packPeriod);
+}
+
+} // namespace
+
+PackedRows Batch::packedRows(int64_t first, double meanOver) const {
+  if (documents < 1 || first < 0 || first >= rows)
+    throw Error(fmt::format("packedRows({}) of a batch of {} rows and {} documents per row", first,
+                            rows, documents));
+  PackedRows p;
+  p.documents = documents;
+  p.cuSeqlens = cuSeqlens.data() + first * (documents + 1);
+  p.counted = counted.data() + first * seqLen;
+  p.meanOver = meanOver;
+  return p;
+}
+
+BatchSampler::BatchSampler(const Dataset &data, Split split, int64_t batch, int64_t seqLen,
+                           uint64_t seed, int64_t packPeriod)
+    : data(data), split(split), batch(batch), seqLen(seqLen), rng(seed),
+      packer(packerFor(data, split, batch, seqLen, packPeriod)) {}
+
 void BatchSampler::next(Batch &out) {
+  if (packer) {
+    std::vector<int64_t> firsts(static_cast<size_t>(batch));
+    for (int64_t &first : firsts)
+      first = int64_t(rng.below(uint64_t(packer->pieces())));
+    packer->fill(firsts, true, out);
+    return;
+  }
   int64_t choices = rowsAvailable(data, split, batch, seqLen);
-  out.rows = batch;
-  out.seqLen = seqLen;
-  out.tokens.resize(size_t(batch * (seqLen + 1)));
+  unpackedShape(out, batch, seqLen);
   for (int64_t r = 0; r < batch; ++r)
     fillRow(data, split, seqLen, int64_t(rng.below(uint64_t(choices))),
             out.tokens.data() + r * (seqLen + 1));
 }
 
 EvalBatches::EvalBatches(const Dataset &data, Split split, int64_t batch, int64_t seqLen,
-                         int64_t maxRows)
-    : data(data), split(split), batch(batch), seqLen(seqLen) {
-  rowsAvailable(data, split, batch, seqLen);
+                         int64_t maxRows, int64_t packPeriod)
+    : data(data), split(split), batch(batch), seqLen(seqLen),
+      packer(packerFor(data, split, batch, seqLen, packPeriod)) {
+  const int64_t limit = maxRows > 0 ? maxRows : std::numeric_limits<int64_t>::max();
+  if (packer) {
+    // Lays the rows out once: their number and targets are known before the pass.
+    targetsTotal = 0;
+    for (int64_t first = 0; first < packer->pieces() && int64_t(rowFirst.size()) < limit;) {
+      rowFirst.push_back(first);
+      DocumentPacker::RowExtent row = packer->extent(first, false);
+      targetsTotal += row.targets;
+      first = row.next;
+    }
+    rowsTotal = int64_t(rowFirst.size());
+    return;
+  }
   if (data.kind == DataKind::Images)
     rowsTotal = data.numImages(split);
   else
     rowsTotal = (int64_t(data.split(split).size()) - 1) / seqLen;
-  if (maxRows > 0 && maxRows < rowsTotal)
-    rowsTotal = maxRows;
+  rowsTotal = std::min(rowsTotal, limit);
+  targetsTotal = rowsTotal * seqLen;
 }
 
 bool EvalBatches::next(Batch &out) {
   if (nextRow >= rowsTotal)
     return false;
   int64_t rows = std::min(batch, rowsTotal - nextRow);
-  out.rows = rows;
-  out.seqLen = seqLen;
-  out.tokens.resize(size_t(rows * (seqLen + 1)));
-  for (int64_t r = 0; r < rows; ++r) {
-    int64_t i = nextRow + r;
-    fillRow(data, split, seqLen, data.kind == DataKind::Images ? i : i * seqLen,
-            out.tokens.data() + r * (seqLen + 1));
+  if (packer) {
+    packer->fill({rowFirst.begin() + nextRow, rowFirst.begin() + nextRow + rows}, false, out);
+  } else {
+    unpackedShape(out, rows, seqLen);
+    for (int64_t r = 0; r < rows; ++r) {
+      int64_t i = nextRow + r;
+      fillRow(data, split, seqLen, data.kind == DataKind::Images ? i : i * seqLen,
+              out.tokens.data() + r * (seqLen + 1));
+    }
   }
   nextRow += rows;
   return true;

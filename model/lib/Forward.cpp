@@ -37,20 +37,34 @@ TensorView Transformer::Impl::headsView(const bf16 *o, int rows) const {
   return TensorView::bthd(reinterpret_cast<rt::DevicePtr>(o), rows, H, T, dh);
 }
 
-void Transformer::Impl::uploadTokens(const uint8_t *bytes, int rows, int stride, bool withTargets) {
+void Transformer::Impl::uploadTokens(const uint8_t *bytes, int rows, int stride, bool withTargets,
+                                     const PackedRows *rowsPacked) {
   if (rows < 1 || rows > maxBatch)
     throw Error("batch of " + std::to_string(rows) + " rows; the model holds 1 to " +
                 std::to_string(maxBatch));
+  if (rowsPacked && rowsPacked->documents < 1)
+    throw Error("packed rows need at least one document per row (got " +
+                std::to_string(rowsPacked->documents) + ")");
   std::vector<std::int32_t> in(std::size_t(rows) * T), tg(withTargets ? in.size() : 0);
   for (int r = 0; r < rows; ++r)
     for (int t = 0; t < T; ++t) {
-      in[std::size_t(r) * T + t] = bytes[std::size_t(r) * stride + t];
-      if (withTargets) tg[std::size_t(r) * T + t] = bytes[std::size_t(r) * stride + t + 1];
+      const std::size_t i = std::size_t(r) * T + t;
+      in[i] = bytes[std::size_t(r) * stride + t];
+      if (withTargets)
+        tg[i] = rowsPacked && !rowsPacked->counted[i] ? kIgnoreTarget
+                                                       : bytes[std::size_t(r) * stride + t + 1];
     }
+  // The previous call's kernels may still read the buffers (and the old cu_seqlens).
   stream.synchronize();
   rt::memcpyHtoD(reinterpret_cast<rt::DevicePtr>(b.tokens), in.data(), in.size() * 4);
   if (withTargets)
     rt::memcpyHtoD(reinterpret_cast<rt::DevicePtr>(b.targets), tg.data(), tg.size() * 4);
+  packed = rowsPacked != nullptr;
+  if (!packed) return;
+  const std::size_t cuBytes = std::size_t(rows) * std::size_t(rowsPacked->documents + 1) * 4;
+  if (cuSeqlens.size() < cuBytes) cuSeqlens = rt::DeviceBuffer(cuBytes);
+  rt::memcpyHtoD(cuSeqlens.ptr(), rowsPacked->cuSeqlens, cuBytes);
+  documents = Documents{cuSeqlens.ptr(), rowsPacked->documents};
 }
 
 // One block. Phase::Recompute (backward with recompute on) redoes everything
@@ -67,7 +81,8 @@ void Transformer::Impl::layerForward(int l, int rows, float p, uint64_t seed, ui
   if (phase == Phase::Forward)
     attention[layerAttention[l]]->forward(qkvView(a.qkv, 0, rows), qkvView(a.qkv, 1, rows),
                                           qkvView(a.qkv, 2, rows), headsView(a.o, rows),
-                                          reinterpret_cast<rt::DevicePtr>(a.lse), stream);
+                                          reinterpret_cast<rt::DevicePtr>(a.lse), stream, nullptr,
+                                          attentionDocuments());
   linear(a.o, P.projw, P.projb, R, D, D, b.tmp);
   k->dropoutResidualForward(a.xin, b.tmp, n, p, seed, offset + 2 * l, a.xmid, s());
   k->layerNormForward(a.xmid, w(P.ln2w), w(P.ln2b), R, a.h2, a.mean2, a.rstd2, s());
@@ -90,9 +105,9 @@ void Transformer::Impl::forward(int rows, float p, uint64_t seed, uint64_t offse
   linear(b.hf, headW, -1, R, D, V, b.logits);
 }
 
-double Transformer::Impl::lossAndGradient(int rows, bool wantGradient) {
+double Transformer::Impl::lossAndGradient(int rows, bool wantGradient, double meanOver) {
   const int R = rows * T;
-  k->crossEntropy(b.logits, b.targets, R, 1.0f / float(R), b.lossRows,
+  k->crossEntropy(b.logits, b.targets, R, 1.0f / float(meanOver), b.lossRows,
                   wantGradient ? b.logits : nullptr, s());
   std::vector<float> losses(R);
   rt::memcpyDtoH(losses.data(), reinterpret_cast<rt::DevicePtr>(b.lossRows), std::size_t(R) * 4, s());
@@ -104,28 +119,32 @@ double Transformer::Impl::lossAndGradient(int rows, bool wantGradient) {
 }
 
 double Transformer::forwardBackward(const uint8_t *tokens, int rows, uint64_t dropoutSeed,
-                                    uint64_t dropoutOffset) {
+                                    uint64_t dropoutOffset, const PackedRows *packed) {
   Impl &I = *impl_;
-  I.uploadTokens(tokens, rows, I.T + 1, true);
+  const double meanOver = packed ? packed->meanOver : double(rows) * I.T;
+  if (!(meanOver > 0))
+    throw Error("forwardBackward: the loss is a mean over PackedRows::meanOver targets, which "
+                "must be positive (got " + std::to_string(meanOver) + ")");
+  I.uploadTokens(tokens, rows, I.T + 1, true, packed);
   const float p = I.cfg.dropout;
   I.forward(rows, p, dropoutSeed, dropoutOffset);
-  double sum = I.lossAndGradient(rows, true);
+  double sum = I.lossAndGradient(rows, true, meanOver);
   I.backward(rows, p, dropoutSeed, dropoutOffset);
   I.stream.synchronize();
-  return sum / (double(rows) * I.T);
+  return sum / meanOver;
 }
 
-double Transformer::evaluate(const uint8_t *tokens, int rows) {
+double Transformer::evaluate(const uint8_t *tokens, int rows, const PackedRows *packed) {
   Impl &I = *impl_;
-  I.uploadTokens(tokens, rows, I.T + 1, true);
+  I.uploadTokens(tokens, rows, I.T + 1, true, packed);
   I.forward(rows, 0.f, 0, 0);
-  return I.lossAndGradient(rows, false);
+  return I.lossAndGradient(rows, false, 1.0); // no gradient: the scale is unused
 }
 
 std::vector<float> Transformer::logitsAt(const uint8_t *inputs, int rows, int pos) {
   Impl &I = *impl_;
   if (pos < 0 || pos >= I.T) throw Error("logitsAt: position out of range");
-  I.uploadTokens(inputs, rows, I.T, false);
+  I.uploadTokens(inputs, rows, I.T, false, nullptr);
   I.forward(rows, 0.f, 0, 0);
   std::vector<bf16> raw(std::size_t(rows) * I.V);
   for (int r = 0; r < rows; ++r)

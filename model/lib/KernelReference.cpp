@@ -5,6 +5,7 @@
 #include "sparta/Float16.h"
 #include "sparta/ReferenceAttention.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -195,6 +196,11 @@ void crossEntropy(const std::vector<float> &logits, const std::vector<std::int32
   dlogits.resize(logits.size());
   for (std::size_t r = 0; r < rows; ++r) {
     const float *z = &logits[r * vocab];
+    if (targets[r] == kIgnoreTarget) {
+      loss[r] = 0.0f;
+      std::fill(dlogits.begin() + r * vocab, dlogits.begin() + (r + 1) * vocab, 0.0f);
+      continue;
+    }
     double mx = -std::numeric_limits<double>::infinity();
     for (int c = 0; c < vocab; ++c)
       mx = std::max(mx, static_cast<double>(z[c]));

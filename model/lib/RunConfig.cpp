@@ -120,7 +120,8 @@ std::string runConfigJson(const TrainerConfig &c, const Dataset &data) {
       .str("path", c.dataPath)
       .str("kind", data.kind == DataKind::Images ? "images" : "text")
       .integer("train_bytes", int64_t(data.train.size()))
-      .integer("validation_bytes", int64_t(data.validation.size()));
+      .integer("validation_bytes", int64_t(data.validation.size()))
+      .flag("pack", c.pack);
   ObjectWriter opt(2);
   opt.str("name", "adamw")
       .num("lr", c.lr)
@@ -198,6 +199,7 @@ TrainerConfig runConfigFromJson(const std::string &json, const std::string &what
   Section d(root, "data", what);
   c.data = d.str("spec");
   c.dataPath = d.str("path");
+  c.pack = d.flag("pack");
 
   Section o(root, "optimizer", what);
   if (o.str("name") != "adamw") o.fail("name", "must be \"adamw\"");

@@ -2,6 +2,7 @@
 #include "sparta/model/Trainer.h"
 
 #include "sparta/Error.h"
+#include "sparta/Packing.h"
 #include "sparta/model/DataParallel.h"
 #include "sparta/model/Metrics.h"
 #include "sparta/model/Progress.h"
@@ -95,10 +96,22 @@ void TrainerConfig::validate() const {
   if (bucketBytes < 1) bad("the gradient bucket size must be at least 1 byte");
 }
 
-Dataset loadTrainingData(const std::string &spec, const std::string &path) {
-  if (spec == "gcide") return path.empty() ? loadGcide() : loadGcide(path);
+Dataset loadTrainingData(const std::string &spec, const std::string &path, bool documents) {
+  if (spec == "gcide") return loadGcide(path.empty() ? kGcidePath : path, {}, documents);
   if (spec == "fashion-mnist") return path.empty() ? loadFashionMnist() : loadFashionMnist(path);
   return loadDataset(spec);
+}
+
+int64_t packPeriod(const TrainerConfig &config, const Dataset &data) {
+  if (!config.pack) return 0;
+  if (data.kind == DataKind::Images)
+    throw Error("--pack packs text documents; " + data.name + " is images (one per row already)");
+  if (!data.hasDocuments)
+    throw Error("--pack needs text made of documents, as gcide (one per dictionary entry, from its "
+                "dictd index) is; '" + data.name + "' has none");
+  const ConcretePattern pattern = config.model.loadPattern();
+  if (std::optional<int64_t> period = translationPeriod(pattern)) return *period;
+  throw Error("--pack: " + packingRefusal(pattern));
 }
 
 ModelConfig checkpointModelConfig(const Checkpoint &ckpt) {
@@ -120,7 +133,7 @@ Trainer::Trainer(const TrainerConfig &config, const Dataset *data) : cfg_(config
   if (data) {
     data_ = data;
   } else {
-    owned_ = loadTrainingData(cfg_.data, cfg_.dataPath);
+    owned_ = loadTrainingData(cfg_.data, cfg_.dataPath, cfg_.pack);
     data_ = &owned_;
   }
   if (data_->kind == DataKind::Images && cfg_.model.T != data_->sequenceBytes)
@@ -131,8 +144,10 @@ Trainer::Trainer(const TrainerConfig &config, const Dataset *data) : cfg_(config
   uint64_t initSeed = seeds.next(), samplerSeed = seeds.next();
   dropoutSeed_ = seeds.next();
   rows_ = rankRows(cfg_.batch, cfg_.ranks.worldSize, cfg_.ranks.rank);
+  packPeriod_ = packPeriod(cfg_, *data_); // before the model: a refusal costs no GPU work
   model_ = std::make_unique<Transformer>(cfg_.model, int(rows_.count()), initSeed);
-  sampler_ = std::make_unique<BatchSampler>(*data_, Split::Train, cfg_.batch, cfg_.model.T, samplerSeed);
+  sampler_ = std::make_unique<BatchSampler>(*data_, Split::Train, cfg_.batch, cfg_.model.T, samplerSeed,
+                                            packPeriod_);
   if (cfg_.ranks.distributed()) {
     RendezvousOptions meeting;
     meeting.path = cfg_.rendezvous;
@@ -153,11 +168,14 @@ Trainer::~Trainer() = default;
 
 double Trainer::evaluate() {
   // Several ranks share out the evaluation batches (of their own batch size) and add up.
-  EvalBatches eval(*data_, Split::Validation, rows_.count(), cfg_.model.T, cfg_.evalRows);
+  EvalBatches eval(*data_, Split::Validation, rows_.count(), cfg_.model.T, cfg_.evalRows, packPeriod_);
   Batch batch;
   double sum = 0;
-  for (int64_t i = 0; eval.next(batch); ++i)
-    if (i % cfg_.ranks.worldSize == cfg_.ranks.rank) sum += model_->evaluate(batch.tokens.data(), int(batch.rows));
+  for (int64_t i = 0; eval.next(batch); ++i) {
+    if (i % cfg_.ranks.worldSize != cfg_.ranks.rank) continue;
+    const PackedRows packed = packPeriod_ ? batch.packedRows(0, 1.0) : PackedRows{};
+    sum += model_->evaluate(batch.tokens.data(), int(batch.rows), packPeriod_ ? &packed : nullptr);
+  }
   if (dp_) sum = dp_->sumOverRanks({sum})[0];
   return sum / double(eval.totalTargets()) / kLn2;
 }
@@ -170,6 +188,7 @@ Checkpoint Trainer::makeCheckpoint(int64_t step) const {
   c.meta.setU64("dropout_offset", dropoutOffset_);
   c.meta.setU64("seed", cfg_.seed);
   c.meta.set("data", cfg_.data);
+  c.meta.setInt("pack", cfg_.pack ? 1 : 0);
   c.meta.set("data_kind", data_->kind == DataKind::Images ? "images" : "text");
   c.meta.setInt("start_byte", data_->startByte);
   for (const auto &[k, v] : cfg_.model.toKeyValues()) c.meta.set("model." + k, v);
@@ -181,7 +200,7 @@ Checkpoint Trainer::makeCheckpoint(int64_t step) const {
   return c;
 }
 
-void checkResumable(const Checkpoint &ckpt, const ModelConfig &model) {
+void checkResumable(const Checkpoint &ckpt, const ModelConfig &model, bool pack) {
   ModelConfig saved = checkpointModelConfig(ckpt);
   if (saved.toKeyValues() != model.toKeyValues()) {
     std::string diff;
@@ -200,10 +219,16 @@ void checkResumable(const Checkpoint &ckpt, const ModelConfig &model) {
   ckpt.meta.getInt("step");
   for (const char *state : {"sampler_state", "dropout_seed", "dropout_offset"})
     ckpt.meta.getU64(state);
+  // The sampler's state means other rows with and without packing.
+  const bool packed = ckpt.meta.has("pack") && ckpt.meta.getInt("pack") != 0;
+  if (packed != pack)
+    throw Error(std::string("the checkpoint's run ") + (packed ? "packs" : "does not pack") +
+                " documents (--pack) and this one " + (pack ? "does" : "does not") +
+                ": resume with the setting the run started with");
 }
 
 int64_t Trainer::restore(const Checkpoint &ckpt) {
-  checkResumable(ckpt, cfg_.model);
+  checkResumable(ckpt, cfg_.model, cfg_.pack);
   const ParameterLayout &layout = model_->layout();
   model_->setParameters(parametersFromTensors(layout, ckpt.tensors));
   model_->setMoments(ckpt.get("optimizer.m").toF32(), ckpt.get("optimizer.v").toF32());
@@ -311,9 +336,15 @@ TrainResult Trainer::run() {
     const auto t0 = Clock::now();
     if (cfg_.beforeStep) cfg_.beforeStep(s, *model_);
     sampler_->next(batch);
+    // Packed rows count unequal targets: each rank divides its sum by the
+    // batch's count / worldSize, so that the ranks' average is the batch's mean.
+    const PackedRows packed =
+        packPeriod_ ? batch.packedRows(rows_.begin, double(batch.targets) / cfg_.ranks.worldSize) : PackedRows{};
+    const PackedRows *rowsPacked = packPeriod_ ? &packed : nullptr;
     double loss = dp_ ? model_->forwardBackward(batch.row(rows_.begin), int(rows_.count()), rankDropoutSeed(),
-                                                dropoutOffset_)
-                      : model_->forwardBackward(batch.tokens.data(), cfg_.batch, dropoutSeed_, dropoutOffset_);
+                                                dropoutOffset_, rowsPacked)
+                      : model_->forwardBackward(batch.tokens.data(), cfg_.batch, dropoutSeed_, dropoutOffset_,
+                                                rowsPacked);
     // The mean over the ranks (equal shares) is the whole batch's; a NaN on one rank stops them all.
     if (dp_) loss = dp_->meanOverRanks(loss);
     dropoutOffset_ += 2 * uint64_t(cfg_.model.layers);

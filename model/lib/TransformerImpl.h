@@ -78,6 +78,11 @@ struct Transformer::Impl {
   detail::Buffers b;
   MemoryReport mem;
   Transformer::BackwardStageHook stageHook;
+  // The documents of the rows of the current call (packed rows only): their
+  // cu_seqlens on the device, rows x (N + 1) int32, grown to the largest yet.
+  rt::DeviceBuffer cuSeqlens;
+  Documents documents;
+  bool packed = false;
 
   explicit Impl(const ModelConfig &config, int maxBatch);
 
@@ -85,11 +90,18 @@ struct Transformer::Impl {
   const bf16 *w(int64_t off) const { return b.weights + off; }
   float *g(int64_t off) const { return b.grad + off; }
 
+  /// The attention's documents argument: null unless the call is packed.
+  const Documents *attentionDocuments() const { return packed ? &documents : nullptr; }
+
   // Forward.cpp
-  void uploadTokens(const uint8_t *tokens, int rows, int stride, bool withTargets);
+  /// Tokens and (withTargets) targets of `rows` rows, and with `rows` packed
+  /// their documents; a target that does not count becomes kIgnoreTarget.
+  void uploadTokens(const uint8_t *tokens, int rows, int stride, bool withTargets,
+                    const PackedRows *packed);
   void forward(int rows, float p, uint64_t seed, uint64_t offset);
   void layerForward(int l, int rows, float p, uint64_t seed, uint64_t offset, detail::Phase phase);
-  double lossAndGradient(int rows, bool wantGradient);
+  /// The sum of the losses; with wantGradient, dlogits of their sum / meanOver.
+  double lossAndGradient(int rows, bool wantGradient, double meanOver);
   void linear(const bf16 *x, int64_t wOff, int64_t bOff, int rows, int in, int out, bf16 *y);
   TensorView qkvView(const bf16 *qkv, int which, int rows) const;
   TensorView headsView(const bf16 *o, int rows) const;

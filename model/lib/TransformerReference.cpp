@@ -64,7 +64,7 @@ struct Layer {
 
 ReferenceResult referenceForwardBackward(const ModelConfig &c, const std::vector<float> &params,
                                          const uint8_t *tokens, int rows, uint64_t seed,
-                                         uint64_t offset) {
+                                         uint64_t offset, const PackedRows *packed) {
   const ParameterLayout layout = parameterLayout(c);
   if (int64_t(params.size()) != layout.totalElements) throw Error("reference: parameter size mismatch");
   const int N = c.layers, D = c.dModel, F = c.hidden(), V = c.vocab, T = c.T, H = c.heads,
@@ -77,6 +77,16 @@ ReferenceResult referenceForwardBackward(const ModelConfig &c, const std::vector
       return std::vector<Mask>{pattern.heads[l % pattern.heads.size()]};
     return pattern.heads;
   };
+  // Packed rows: layer l's masks as a pattern, for the references over documents.
+  std::vector<int32_t> cuSeqlens;
+  if (packed)
+    cuSeqlens.assign(packed->cuSeqlens, packed->cuSeqlens + std::size_t(rows) * (packed->documents + 1));
+  auto patternOf = [&](int l) {
+    ConcretePattern layer = pattern;
+    layer.heads = masksOf(l);
+    return layer;
+  };
+  const double meanOver = packed ? packed->meanOver : double(R);
   auto P = [&](const std::string &name) { return params.data() + layout.get(name).offset; };
   auto G = [&](std::vector<float> &grads, const std::string &name) {
     return grads.data() + layout.get(name).offset;
@@ -87,7 +97,8 @@ ReferenceResult referenceForwardBackward(const ModelConfig &c, const std::vector
   for (int r = 0; r < rows; ++r)
     for (int t = 0; t < T; ++t) {
       in[r * T + t] = tokens[std::size_t(r) * (T + 1) + t];
-      tg[r * T + t] = tokens[std::size_t(r) * (T + 1) + t + 1];
+      tg[r * T + t] = packed && !packed->counted[r * T + t] ? kIgnoreTarget
+                                                             : tokens[std::size_t(r) * (T + 1) + t + 1];
     }
   const std::vector<PositionIndex> positions = positionIndices(c);
   std::vector<std::string> posNames = {"pos_emb.row", "pos_emb.col"};
@@ -126,7 +137,8 @@ ReferenceResult referenceForwardBackward(const ModelConfig &c, const std::vector
     ref::layerNormForward(a.xin, PV(pre + "ln1.weight"), PV(pre + "ln1.bias"), D, eps, a.h1, a.mean1, a.rstd1);
     a.qkv = linear(a.h1, R, D, P(pre + "attn.qkv.weight"), P(pre + "attn.qkv.bias"), 3 * D);
     a.q = split(a.qkv, 0), a.k = split(a.qkv, 1), a.v = split(a.qkv, 2);
-    a.o = referenceForward(masksOf(l), shape, a.q, a.k, a.v, scale).o;
+    a.o = packed ? referenceForward(patternOf(l), cuSeqlens, rows, H, dh, a.q, a.k, a.v, scale).o
+                 : referenceForward(masksOf(l), shape, a.q, a.k, a.v, scale).o;
     a.ocat.assign(std::size_t(R) * D, 0.f);
     merge(a.o, a.ocat, D, 0);
     Vec proj = linear(a.ocat, R, D, P(pre + "attn.proj.weight"), P(pre + "attn.proj.bias"), D);
@@ -142,10 +154,10 @@ ReferenceResult referenceForwardBackward(const ModelConfig &c, const std::vector
   ref::layerNormForward(x, PV("ln_f.weight"), PV("ln_f.bias"), D, eps, hf, meanf, rstdf);
   Vec logits = linear(hf, R, D, P("head.weight"), nullptr, V);
   Vec loss, dlogits;
-  ref::crossEntropy(logits, tg, V, 1.0f / float(R), loss, dlogits);
+  ref::crossEntropy(logits, tg, V, 1.0f / float(meanOver), loss, dlogits);
   ReferenceResult result;
   for (float e : loss) result.loss += e;
-  result.loss /= R;
+  result.loss /= meanOver;
 
   // ---- Backward ----
   std::vector<float> &grads = result.grads;
@@ -178,7 +190,9 @@ ReferenceResult referenceForwardBackward(const ModelConfig &c, const std::vector
       for (int h = 0; h < H; ++h)
         for (int j = 0; j < dh; ++j)
           dO[((std::size_t(r / T) * H + h) * T + r % T) * dh + j] = docat[std::size_t(r) * D + h * dh + j];
-    AttentionGrads ag = referenceBackward(masksOf(l), shape, a.q, a.k, a.v, dO, scale);
+    AttentionGrads ag =
+        packed ? referenceBackward(patternOf(l), cuSeqlens, rows, H, dh, a.q, a.k, a.v, dO, scale)
+               : referenceBackward(masksOf(l), shape, a.q, a.k, a.v, dO, scale);
     Vec dqkv(std::size_t(R) * 3 * D);
     merge(ag.dq, dqkv, 3 * D, 0), merge(ag.dk, dqkv, 3 * D, D), merge(ag.dv, dqkv, 3 * D, 2 * D);
     Vec dh1 = linearBackward(dqkv, a.h1, R, D, 3 * D, P(pre + "attn.qkv.weight"),

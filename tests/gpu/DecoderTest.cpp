@@ -22,6 +22,7 @@
 //===----------------------------------------------------------------------===//
 #include "GpuTestMain.h"
 #include "ModelKernelsTestUtil.h"
+#include "TransformerChecks.h"
 
 #include "sparta/Float16.h"
 #include "sparta/Frontend.h"
@@ -33,7 +34,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <random>
 #include <string>
 #include <vector>
@@ -43,12 +43,6 @@ using namespace sparta::model;
 using namespace sparta::model::test;
 
 namespace {
-
-std::string patternFile(const std::string &name) {
-  std::string p = std::string(SPARTA_SOURCE_DIR) + "/patterns/" + name;
-  if (std::filesystem::exists(p)) return p;
-  return "patterns/" + name; // run from the repository root of a copied tree
-}
 
 TEST(DecodeAttention, MatchesTheExactAttentionAtEveryPosition) {
   const int rows = 2, H = 2, dh = 64, D = H * dh, T = 96;

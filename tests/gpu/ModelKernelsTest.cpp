@@ -235,6 +235,7 @@ TEST_P(ModelKernelsTest, CrossEntropy) {
   std::vector<float> logits = randomBf16(rows * vocab, rng, 3.0f);
   std::vector<std::int32_t> targets = randomTokens(rows, vocab, rng);
   targets[5] = 256; // invalid: NaN loss
+  targets[7] = targets[8] = kIgnoreTarget; // no loss, zero gradient
   const float scale = 1.0f / rows;
   std::vector<float> loss, dlogits;
   ref::crossEntropy(logits, targets, vocab, scale, loss, dlogits);
@@ -243,6 +244,8 @@ TEST_P(ModelKernelsTest, CrossEntropy) {
   k().crossEntropy(gl.as<bf16>(), gt.as<std::int32_t>(), rows, scale, gloss.as<float>(), nullptr);
   std::vector<float> forwardOnly = downloadF32(gloss, rows);
   EXPECT_TRUE(std::isnan(forwardOnly[5]));
+  EXPECT_EQ(forwardOnly[7], 0.0f);
+  EXPECT_EQ(forwardOnly[8], 0.0f);
   loss[5] = forwardOnly[5] = 0.0f;
   expectF32Close(forwardOnly, loss, "loss (forward only)");
   k().crossEntropy(gl.as<bf16>(), gt.as<std::int32_t>(), rows, scale, gloss.as<float>(), gd.as<bf16>());
@@ -251,6 +254,8 @@ TEST_P(ModelKernelsTest, CrossEntropy) {
   EXPECT_EQ(first, gd.bytes()) << "not deterministic";
   std::vector<float> g = downloadBf16(gd, rows * vocab);
   expectBf16Close(g, dlogits, "dlogits");
+  for (int c = 0; c < 2 * vocab; ++c)
+    ASSERT_EQ(g[7 * vocab + c], 0.0f) << "ignored rows 7 and 8, element " << c;
   // In place over the logits, as the model runs it.
   k().crossEntropy(gl.as<bf16>(), gt.as<std::int32_t>(), rows, scale, gloss.as<float>(), gl.as<bf16>());
   EXPECT_EQ(gl.bytes(), gd.bytes());

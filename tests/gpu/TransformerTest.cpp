@@ -25,6 +25,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "GpuTestMain.h"
+#include "TransformerChecks.h"
 #include "sparta/Float16.h"
 #include "sparta/Error.h"
 #include "sparta/model/KernelReference.h"
@@ -40,7 +41,6 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -49,14 +49,9 @@
 
 using namespace sparta;
 using namespace sparta::model;
+using namespace sparta::model::test;
 
 namespace {
-
-std::string patternFile(const std::string &name) {
-  std::string p = std::string(SPARTA_SOURCE_DIR) + "/patterns/" + name;
-  if (std::filesystem::exists(p)) return p;
-  return "patterns/" + name; // run from the repository root of a copied tree
-}
 
 ModelConfig tinyConfig() {
   ModelConfig c;
@@ -86,12 +81,6 @@ Dataset syntheticText(size_t bytes) {
   d.validation.assign(all.begin() + all.size() * 8 / 10, all.begin() + all.size() * 9 / 10);
   d.test.assign(all.begin() + all.size() * 9 / 10, all.end());
   return d;
-}
-
-double l2(const float *a, int64_t n) {
-  double s = 0;
-  for (int64_t i = 0; i < n; ++i) s += double(a[i]) * a[i];
-  return std::sqrt(s);
 }
 
 struct Case {
@@ -128,17 +117,7 @@ TEST_P(TransformerGradientTest, MatchesCpuReference) {
   ReferenceResult want = referenceForwardBackward(c, params, tokens.data(), B, seed, offset);
 
   EXPECT_NEAR(loss, want.loss, 2e-3 * want.loss) << "loss";
-  double worst = 0;
-  std::string worstName;
-  for (const ParamSpec &p : gpu.layout().params) {
-    const float *g = grads.data() + p.offset, *r = want.grads.data() + p.offset;
-    std::vector<float> diff(p.numel);
-    for (int64_t i = 0; i < p.numel; ++i) diff[i] = g[i] - r[i];
-    double err = l2(diff.data(), p.numel), ref = l2(r, p.numel);
-    double rel = err / (ref + 1e-12);
-    if (rel > worst) worst = rel, worstName = p.name;
-    EXPECT_LE(err, 0.04 * ref + 1e-6) << p.name << ": |g - ref| = " << err << ", |ref| = " << ref;
-  }
+  const auto [worst, worstName] = expectGradientsNear(gpu.layout(), grads, want.grads);
   std::printf("[%s] loss gpu %.6f ref %.6f; worst gradient error %.4f (%s)\n", tc.name, loss,
               want.loss, worst, worstName.c_str());
 }
@@ -282,25 +261,9 @@ TEST(Trainer, SignalStopsAfterTheStepAndResumesExactly) {
 }
 
 TEST(Trainer, LossFallsOnGcide) {
-  const char *env = std::getenv("SPARTA_GCIDE");
-  std::string path = env ? env : kGcidePath;
+  const std::string path = gcidePath();
   if (!std::filesystem::exists(path)) GTEST_SKIP() << "no GCIDE at " << path;
-  TrainerConfig t;
-  t.data = "gcide";
-  t.dataPath = path;
-  t.model.layers = 2, t.model.dModel = 128, t.model.heads = 2, t.model.T = 256;
-  t.model.patternPath = patternFile("fixed.mlir");
-  t.model.patternParams = {{"L", 16}, {"c", 4}};
-  t.batch = 16, t.steps = 50, t.lr = 3e-3, t.warmup = 5, t.evalEvery = 50, t.evalRows = 32;
-  t.progress = false;
-  TrainResult r = Trainer(t).run();
-  ASSERT_EQ(r.losses.size(), 50u);
-  double last = 0;
-  for (int i = 45; i < 50; ++i) last += r.losses[i] / 5;
-  std::printf("GCIDE: loss %.3f -> %.3f (last 5 mean), validation %.3f bits/byte, %.0f tokens/s\n",
-              r.losses[0], last, r.validationBits, r.tokensPerSec);
-  EXPECT_LT(last, 0.7 * r.losses[0]);
-  EXPECT_LT(r.validationBits, 5.0);
+  expectLossFallsOnGcide(path, false, "GCIDE");
 }
 
 TEST(Trainer, NonFiniteStopsAtTheStep) {

@@ -49,6 +49,17 @@ void expectGradient(std::vector<float> &input, const std::vector<float> &grad,
   }
 }
 
+/// The loss whose gradient crossEntropy's dlogits is: sum of the losses * scale.
+double meanCrossEntropy(const std::vector<float> &logits, const std::vector<std::int32_t> &targets,
+                        int vocab, float scale) {
+  std::vector<float> l, d;
+  ref::crossEntropy(logits, targets, vocab, scale, l, d);
+  double s = 0.0;
+  for (float v : l)
+    s += v * static_cast<double>(scale);
+  return s;
+}
+
 TEST(ModelKernelReference, LayerNormBackwardMatchesFiniteDifferences) {
   std::mt19937 rng(1);
   const int rows = 3, D = 32;
@@ -87,22 +98,44 @@ TEST(ModelKernelReference, CrossEntropyGradientMatchesFiniteDifferences) {
   std::vector<float> logits = randomVector(rows * vocab, rng, 3.0f);
   std::vector<std::int32_t> targets = {0, 63, 17};
   const float scale = 1.0f / rows;
-  auto loss = [&] {
-    std::vector<float> l, d;
-    ref::crossEntropy(logits, targets, vocab, scale, l, d);
-    double s = 0.0;
-    for (float v : l)
-      s += v * static_cast<double>(scale);
-    return s;
-  };
+  auto loss = [&] { return meanCrossEntropy(logits, targets, vocab, scale); };
   std::vector<float> l, dlogits;
   ref::crossEntropy(logits, targets, vocab, scale, l, dlogits);
   expectGradient(logits, dlogits, loss, 1e-2, 2e-3, "dlogits");
-  std::vector<std::int32_t> bad = {0, 64, -1};
+  std::vector<std::int32_t> bad = {0, 64, -2};
   ref::crossEntropy(logits, bad, vocab, scale, l, dlogits);
   EXPECT_FALSE(std::isnan(l[0]));
   EXPECT_TRUE(std::isnan(l[1]));
   EXPECT_TRUE(std::isnan(l[2]));
+}
+
+// Ignored targets (kIgnoreTarget) add nothing: the gradient is that of the
+// mean over the rows that count, with scale 1 / (their number).
+TEST(ModelKernelReference, CrossEntropyIgnoredTargetsHaveNoLossOrGradient) {
+  std::mt19937 rng(5);
+  const int rows = 5, vocab = 64;
+  std::vector<float> logits = randomVector(rows * vocab, rng, 3.0f);
+  std::vector<std::int32_t> targets = {3, kIgnoreTarget, 40, kIgnoreTarget, 63};
+  const float scale = 1.0f / 3; // three targets count
+  auto meanLoss = [&] { return meanCrossEntropy(logits, targets, vocab, scale); };
+  std::vector<float> l, dlogits;
+  ref::crossEntropy(logits, targets, vocab, scale, l, dlogits);
+  for (int r : {1, 3}) {
+    EXPECT_EQ(l[r], 0.0f) << "row " << r;
+    for (int c = 0; c < vocab; ++c)
+      ASSERT_EQ(dlogits[r * vocab + c], 0.0f) << "row " << r << " column " << c;
+  }
+  // The counted rows are those of a call without the ignored ones.
+  std::vector<float> kept, keptLoss, keptGrad;
+  for (int r : {0, 2, 4})
+    kept.insert(kept.end(), logits.begin() + r * vocab, logits.begin() + (r + 1) * vocab);
+  ref::crossEntropy(kept, {3, 40, 63}, vocab, scale, keptLoss, keptGrad);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(l[2 * i], keptLoss[i]);
+    for (int c = 0; c < vocab; ++c)
+      ASSERT_EQ(dlogits[2 * i * vocab + c], keptGrad[i * vocab + c]);
+  }
+  expectGradient(logits, dlogits, meanLoss, 1e-2, 2e-3, "dlogits");
 }
 
 TEST(ModelKernelReference, EmbeddingBackwardIsTheForwardsTranspose) {

@@ -36,7 +36,7 @@ TrainerConfig unusualConfig() {
   m.patternParams = {{"L", 16}, {"c", 4}};
   m.headsMode = HeadsMode::Interleaved;
   m.dropout = 0.1f, m.recompute = true, m.gridL = 12, m.layerNormEps = 1e-6f;
-  t.data = "some/file.bin", t.dataPath = "/data/x";
+  t.data = "some/file.bin", t.dataPath = "/data/x", t.pack = true;
   t.batch = 5, t.steps = 777, t.lr = 1.5e-3 / 7, t.minLrRatio = 0.3, t.warmup = 33;
   t.beta1 = 0.85f, t.beta2 = 0.975f, t.eps = 1e-7f, t.weightDecay = 0.0123f, t.clip = 0.7f;
   t.evalEvery = 50, t.evalRows = 0, t.checkpointEvery = 25, t.keepCheckpoints = 2;
@@ -62,6 +62,7 @@ TEST(RunConfig, RoundTripsEveryField) {
   EXPECT_EQ(b.model.dropout, a.model.dropout);
   EXPECT_EQ(b.data, a.data);
   EXPECT_EQ(b.dataPath, a.dataPath);
+  EXPECT_EQ(b.pack, a.pack);
   EXPECT_EQ(b.batch, a.batch);
   EXPECT_EQ(b.steps, a.steps);
   EXPECT_EQ(b.lr, a.lr);
@@ -144,6 +145,8 @@ TEST(RunConfig, DamagedFilesAreNamed) {
             "runs/x/config.json: model.positions must be \"text\" or \"image\"");
   EXPECT_EQ(message(replaced("\"name\": \"adamw\"", "\"name\": \"sgd\"")),
             "runs/x/config.json: optimizer.name must be \"adamw\"");
+  EXPECT_EQ(message(replaced("\"pack\": true", "\"pack\": \"yes\"")),
+            "runs/x/config.json: data.pack must be true or false");
   EXPECT_EQ(message("[1]"), "runs/x/config.json: a run config must be a JSON object");
   EXPECT_NE(message("{\"version\": 1,").find("runs/x/config.json"), std::string::npos);
 }
@@ -202,6 +205,73 @@ TEST(FinishedRun, ImagesAndMissingMetrics) {
   empty.outDir = (dir.path / "none").string();
   EXPECT_FALSE(finishedRun(empty));
   EXPECT_FALSE(std::filesystem::exists(empty.outDir)); // and nothing was created
+}
+
+/// A checkpoint as the trainer writes it for `model`, without a GPU.
+Checkpoint checkpointOf(const ModelConfig &model) {
+  Checkpoint c;
+  c.meta.setInt("step", 3);
+  for (const char *state : {"sampler_state", "dropout_seed", "dropout_offset"}) c.meta.setU64(state, 1);
+  for (const auto &[k, v] : model.toKeyValues()) c.meta.set("model." + k, v);
+  const ParameterLayout layout = parameterLayout(model);
+  c.tensors = parametersToTensors(layout, initParameters(model, 1));
+  std::vector<float> zeros(size_t(layout.totalElements), 0.f);
+  c.tensors.push_back(Tensor::fromF32("optimizer.m", {layout.totalElements}, zeros.data()));
+  c.tensors.push_back(Tensor::fromF32("optimizer.v", {layout.totalElements}, zeros.data()));
+  return c;
+}
+
+TEST(Packing, AResumeKeepsThePackSetting) {
+  const ModelConfig model = unusualConfig().model;
+  Checkpoint old = checkpointOf(model); // before --pack existed: no "pack" key, unpacked
+  EXPECT_NO_THROW(checkResumable(old, model, false));
+  const std::string toPacked = "the checkpoint's run does not pack documents (--pack) and this one "
+                               "does: resume with the setting the run started with";
+  try {
+    checkResumable(old, model, true);
+    FAIL() << "expected sparta::Error";
+  } catch (const Error &e) {
+    EXPECT_EQ(e.what(), toPacked);
+  }
+  Checkpoint packed = checkpointOf(model);
+  packed.meta.setInt("pack", 1);
+  EXPECT_NO_THROW(checkResumable(packed, model, true));
+  try {
+    checkResumable(packed, model, false);
+    FAIL() << "expected sparta::Error";
+  } catch (const Error &e) {
+    EXPECT_EQ(std::string(e.what()), "the checkpoint's run packs documents (--pack) and this one does "
+                                     "not: resume with the setting the run started with");
+  }
+}
+
+TEST(Packing, PeriodOfThePatternAndWhatCannotPack) {
+  TrainerConfig t = unusualConfig(); // fixed, L = 16: period 16
+  Dataset text = someText();
+  text.hasDocuments = true;
+  t.pack = false;
+  EXPECT_EQ(packPeriod(t, text), 0) << "unpacked without --pack";
+  t.pack = true;
+  EXPECT_EQ(packPeriod(t, text), 16);
+  auto error = [&](const TrainerConfig &config, const Dataset &data) {
+    try {
+      packPeriod(config, data);
+    } catch (const Error &e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  Dataset plain = someText();
+  EXPECT_EQ(error(t, plain), "--pack needs text made of documents, as gcide (one per dictionary entry, "
+                             "from its dictd index) is; 'some/file.bin' has none");
+  Dataset images = someText();
+  images.kind = DataKind::Images, images.name = "fashion-mnist";
+  EXPECT_EQ(error(t, images), "--pack packs text documents; fashion-mnist is images (one per row already)");
+  TrainerConfig global = t;
+  global.model.patternPath = patternFile("longformer.mlir");
+  global.model.patternParams = {{"L", 16}};
+  EXPECT_EQ(error(global, text).rfind("--pack: pattern 'longformer' cannot pack documents: mask 0 (", 0), 0u)
+      << error(global, text);
 }
 
 } // namespace

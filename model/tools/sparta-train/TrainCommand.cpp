@@ -56,8 +56,10 @@ std::vector<Option> trainOptions() {
                                        " or the path of any file of bytes")
           .byDefault("gcide"),
       Option::text("data-path", "PATH",
-                   "where gcide (the .dict.dz file) or fashion-mnist (the folder of idx files) "
-                   "are, when not where Debian installs them"),
+                   "where gcide (the .dict.dz file; with --pack its .index beside it) or "
+                   "fashion-mnist (the folder of idx files) are, when not where Debian installs them"),
+      Option::flag("pack", "rows of whole documents (gcide's entries) at multiples of the pattern's "
+                           "translation period; the attention stays within each document"),
       Option::text("pattern", "FILE", "attention pattern file")
           .derivedDefault(std::string(kTextDefaults.pattern) + ", " + kImageDefaults.pattern +
                           " for " + kImageData),
@@ -124,6 +126,7 @@ TrainerConfig trainerConfig(const Arguments &args) {
   TrainerConfig t;
   t.data = args.text("data");
   t.dataPath = args.has("data-path") ? args.text("data-path") : "";
+  t.pack = args.has("pack");
   const bool images = t.data == kImageData;
   const DataDefaults &defaults = images ? kImageDefaults : kTextDefaults;
   ModelConfig &m = t.model;
@@ -181,10 +184,12 @@ Dataset checkInputs(const TrainerConfig &t) {
   t.validate();
   if (t.ranks.distributed()) rt::requireNccl("--world-size > 1");
   t.model.loadPattern();
-  Dataset data = loadTrainingData(t.data, t.dataPath);
-  // The samplers check that the data holds windows of T+1 bytes (or images of T pixels).
-  const BatchSampler trainRows(data, Split::Train, t.batch, t.model.T, 0);
-  const EvalBatches validationRows(data, Split::Validation, t.batch, t.model.T, t.evalRows);
+  Dataset data = loadTrainingData(t.data, t.dataPath, t.pack);
+  const int64_t period = packPeriod(t, data);
+  // The samplers check that the data holds windows of T+1 bytes (or images of
+  // T pixels), or with --pack documents to pack.
+  const BatchSampler trainRows(data, Split::Train, t.batch, t.model.T, 0, period);
+  const EvalBatches validationRows(data, Split::Validation, t.batch, t.model.T, t.evalRows, period);
   if (t.resume) {
     const std::string dir = t.outDir + "/checkpoints";
     std::optional<std::string> latest;
@@ -192,7 +197,7 @@ Dataset checkInputs(const TrainerConfig &t) {
       latest = CheckpointRotation(dir, t.keepCheckpoints).latest();
     if (!latest)
       throw Error("--resume: no checkpoint in " + dir);
-    checkResumable(loadCheckpoint(*latest), t.model);
+    checkResumable(loadCheckpoint(*latest), t.model, t.pack);
   }
   return data;
 }
@@ -238,6 +243,9 @@ int runTrain(const Arguments &args) {
               m.recompute ? "off" : "on", mib(mem.scratch));
   std::printf("data: %s, %zu training bytes, %zu validation bytes\n", data.name.c_str(), data.train.size(),
               data.validation.size());
+  if (t.pack)
+    std::printf("packed rows: %zu training and %zu validation documents, each starting at a multiple of %lld\n",
+                data.trainDocuments.size(), data.validationDocuments.size(), (long long)packPeriod(t, data));
   if (t.ranks.distributed())
     std::printf("ranks: %d (from %s), each %lld of the %d rows of a batch\n", t.ranks.worldSize,
                 t.ranks.source.c_str(), (long long)(t.batch / t.ranks.worldSize), t.batch);

@@ -67,7 +67,9 @@ std::vector<float> dropoutResidual(const std::vector<float> &x, const std::vecto
                                    std::uint64_t seed, std::uint64_t offset);
 
 // ---- Cross-entropy --------------------------------------------------------------------
-/// loss [rows]; dlogits [rows, vocab] = (softmax - onehot) * dlossScale.
+/// loss [rows]; dlogits [rows, vocab] = (softmax - onehot) * dlossScale; a row
+/// whose target is kIgnoreTarget has loss 0 and zero dlogits, any other target
+/// outside [0, vocab) a NaN loss.
 void crossEntropy(const std::vector<float> &logits, const std::vector<std::int32_t> &targets,
                   int vocab, float dlossScale, std::vector<float> &loss, std::vector<float> &dlogits);
 

@@ -141,6 +141,7 @@ public:
 
   // ---- Softmax cross-entropy over vocab classes ----
   /// loss[rows] fp32; dlogits (may alias logits, may be null) = (softmax - onehot) * dlossScale.
+  /// A row whose target is kIgnoreTarget has loss 0 and a zero dlogits row.
   void crossEntropy(const bf16 *logits, const std::int32_t *targets, int rows, float dlossScale,
                     float *loss, bf16 *dlogits, const rt::Stream *stream = nullptr) const;
 

@@ -11,7 +11,8 @@
 //             recompute, positions ("text" | "image"), grid_l, image_width,
 //             image_height, layer_norm_eps
 //   "data":   spec ("gcide", "fashion-mnist" or a file), path (may be empty),
-//             kind ("text" | "images"), train_bytes, validation_bytes
+//             kind ("text" | "images"), train_bytes, validation_bytes,
+//             pack (rows of whole documents, --pack)
 //   "optimizer": name ("adamw"), lr, min_lr_ratio, warmup, beta1, beta2, eps,
 //             weight_decay, clip
 //   "train":  batch, steps, eval_every, eval_rows, checkpoint_every,

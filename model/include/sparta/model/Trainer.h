@@ -4,7 +4,8 @@
 //   Trainer trainer(tc);          // loads the data, builds the model
 //   TrainResult r = trainer.run();
 //
-// One step: a batch of B random windows from the training split (BatchSampler),
+// One step: a batch of B random windows from the training split (BatchSampler;
+// with `pack`, B rows of whole documents, Packer.h),
 // forward + backward (Transformer), the learning rate of LrSchedule (linear
 // warm-up, cosine decay to lr * minLrRatio), global gradient-norm clipping,
 // AdamW. Steps are numbered from 1 (step s is the s-th update); a checkpoint
@@ -22,7 +23,8 @@
 // trains nothing and touches no file: TrainResult::alreadyFinished.
 //
 // Exact resume: a checkpoint holds the fp32 master weights, both AdamW
-// moments, the step, the batch sampler's RNG state and the dropout counter;
+// moments, the step, the batch sampler's RNG state, the dropout counter and
+// whether the rows are packed (a resume must keep that setting);
 // the bf16 weights are re-derived from the master weights, and every kernel
 // is deterministic, so a resumed run reproduces the uninterrupted run's
 // losses bit for bit.
@@ -30,7 +32,9 @@
 // Data parallel (ranks.worldSize > 1, Ranks.h, DataParallel.h): every rank
 // draws the same global batch of `batch` rows and trains on its
 // batch/worldSize of them, the gradients are averaged over the ranks during
-// the backward, and the loss, the evaluations and the decision to stop (a
+// the backward (packed rows: each rank's loss is its sum over the batch's
+// counted targets / worldSize, so the average is the batch's mean), and the
+// loss, the evaluations and the decision to stop (a
 // signal, the time limit) are agreed on by all ranks, so they stop together.
 // Rank 0 alone writes files; every rank reads the checkpoint it resumes from.
 // With dropout, rank 0 uses the dropout seed of a one-GPU run and rank r > 0
@@ -65,6 +69,7 @@ struct TrainerConfig {
   ModelConfig model;
   std::string data = "gcide"; // "gcide", "fashion-mnist" or a file
   std::string dataPath;       // overrides where gcide / fashion-mnist are read from
+  bool pack = false;          // rows of whole documents (gcide's entries), Packer.h
   int batch = 8;
   int64_t steps = 1000;
   double lr = 1e-3;
@@ -150,6 +155,7 @@ private:
   const Dataset *data_ = nullptr;
   std::unique_ptr<Transformer> model_;
   std::unique_ptr<BatchSampler> sampler_;
+  int64_t packPeriod_ = 0;           // documents start at its multiples (0: unpacked rows)
   uint64_t dropoutSeed_ = 0, dropoutOffset_ = 0;
   RowRange rows_;                    // this rank's rows of each global batch
   std::unique_ptr<DataParallel> dp_; // only with more than one rank
@@ -159,17 +165,26 @@ private:
 };
 
 /// Loads the dataset of `spec` ("gcide", "fashion-mnist", a file); `path`
-/// overrides the Debian location of the first two.
-Dataset loadTrainingData(const std::string &spec, const std::string &path = "");
+/// overrides the Debian location of the first two. With `documents`, gcide
+/// comes with its entries as documents (loadGcide); other data has none.
+Dataset loadTrainingData(const std::string &spec, const std::string &path = "",
+                         bool documents = false);
+
+/// The period that packed rows start documents at (sparta/Packing.h's
+/// translation period of the model's pattern), 0 without config.pack.
+/// Throws sparta::Error when `data` has no documents (images, a plain file)
+/// or the pattern cannot pack documents, with its reason.
+int64_t packPeriod(const TrainerConfig &config, const Dataset &data);
 
 /// The model config stored in a checkpoint (keys "model.*").
 ModelConfig checkpointModelConfig(const Checkpoint &ckpt);
 
 /// Checks, without a GPU, that `ckpt` can resume a run of `model`: the same
-/// model config, every parameter tensor with its shape, both optimizer moments
-/// and the run state (step, sampler and dropout). Throws sparta::Error naming
-/// the first problem.
-void checkResumable(const Checkpoint &ckpt, const ModelConfig &model);
+/// model config, every parameter tensor with its shape, both optimizer moments,
+/// the run state (step, sampler and dropout) and the same `pack` setting (a
+/// checkpoint without the key predates packing: unpacked). Throws
+/// sparta::Error naming the first problem.
+void checkResumable(const Checkpoint &ckpt, const ModelConfig &model, bool pack);
 
 /// Builds a model (maxBatch rows) holding a checkpoint's weights.
 std::unique_ptr<Transformer> loadModel(const Checkpoint &ckpt, int maxBatch);

@@ -11,6 +11,13 @@
 // scalar back), and deterministic: the same parameters, batch and dropout
 // (seed, offset) give bit-identical losses and gradients.
 //
+// Packed rows (Data.h's PackedRows, Packer.h): the call uploads the rows'
+// cu_seqlens once, every layer's attention forward and backward keeps each
+// query within its document (SparseAttention's Documents), the targets that
+// do not count get kIgnoreTarget (no loss, no gradient), and the training
+// loss is the sum over the counted ones divided by PackedRows::meanOver.
+// Position embeddings stay those of the row position.
+//
 // Dropout: the residual branch outputs of layer l use Philox offsets
 // dropoutOffset + 2l (attention) and + 2l + 1 (feed-forward) under
 // dropoutSeed; a training step therefore consumes 2N offsets.
@@ -27,6 +34,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "sparta/model/Data.h"
 #include "sparta/model/Kernels.h"
 #include "sparta/model/ModelConfig.h"
 #include "sparta/runtime/Cuda.h"
@@ -84,11 +92,14 @@ public:
 
   // ---- Steps ----
   /// Forward + backward over `rows` rows of T+1 bytes; gradients overwrite
-  /// the gradient buffer. Returns the mean loss over rows*T targets (nats).
+  /// the gradient buffer. Returns the mean loss over rows*T targets (nats);
+  /// with `packed`, the rows' documents, the sum over the targets that count
+  /// divided by packed->meanOver (see above).
   double forwardBackward(const uint8_t *tokens, int rows, uint64_t dropoutSeed = 0,
-                         uint64_t dropoutOffset = 0);
-  /// Forward without dropout; returns the SUM of the losses over rows*T targets.
-  double evaluate(const uint8_t *tokens, int rows);
+                         uint64_t dropoutOffset = 0, const PackedRows *packed = nullptr);
+  /// Forward without dropout; returns the SUM of the losses over rows*T
+  /// targets (with `packed`, over the targets that count).
+  double evaluate(const uint8_t *tokens, int rows, const PackedRows *packed = nullptr);
   /// Forward over `rows` rows of T input bytes (no targets); returns the
   /// logits at position `pos` of every row, float [rows, vocab].
   std::vector<float> logitsAt(const uint8_t *inputs, int rows, int pos);

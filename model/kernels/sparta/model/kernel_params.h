@@ -147,13 +147,17 @@ struct DropoutParams {
   float scale;
 };
 
+/// A target without loss or gradient (cross_entropy.cu): padding, and the last
+/// input of a packed document, whose next byte belongs to another one.
+constexpr i32 kIgnoreTarget = -1;
+
 struct CrossEntropyParams {
   const u16 *logits;           // [rows, vocab]
-  const i32 *targets;          // [rows]
+  const i32 *targets;          // [rows], kIgnoreTarget: no loss, zero gradient
   float *loss;                 // [rows]
   u16 *dlogits;                // [rows, vocab], may alias logits; null: forward only
   i32 rows;
-  float dlossScale;            // dloss of every row (1/rows for a mean)
+  float dlossScale;            // dloss of every row (1/targets that count, for a mean)
 };
 
 /// Written by grad_norm_final, read by adamw.

@@ -39,7 +39,8 @@ using namespace sparta::model::test;
 
 namespace {
 
-/// Text of words with documents of 2 to 150 bytes between gaps of one byte,
+/// Text of words with documents of 2 to 40 bytes between gaps of one byte
+/// (rows of T = 64 then hold several),
 /// in train (80%) and validation (20%).
 Dataset documentedText(size_t bytes, uint64_t seed) {
   Rng rng(seed);
@@ -55,7 +56,7 @@ Dataset documentedText(size_t bytes, uint64_t seed) {
   d.validation.assign(text.begin() + trainBytes, text.begin() + bytes);
   auto cut = [&](const std::vector<uint8_t> &split, std::vector<DocumentRange> &docs) {
     for (int64_t at = 0; at + 2 <= int64_t(split.size());) {
-      int64_t length = std::min<int64_t>(2 + int64_t(rng.below(149)), int64_t(split.size()) - at);
+      int64_t length = std::min<int64_t>(2 + int64_t(rng.below(39)), int64_t(split.size()) - at);
       docs.push_back({at, length});
       at += length + 1;
     }

@@ -9,7 +9,9 @@
 //  (b) the trainer with pack on: a run interrupted after a checkpoint and
 //      resumed reproduces the uninterrupted run's losses and validation bit
 //      for bit, and the packed validation is over the counted targets;
-//  (c) the training loss falls on GCIDE's entries within 50 steps (skipped
+//  (c) packed rows with no document per row, or no target to take the mean
+//      over, are refused with what is wrong;
+//  (d) the training loss falls on GCIDE's entries within 50 steps (skipped
 //      when the file or its index is missing; SPARTA_GCIDE overrides the
 //      .dict.dz path, its .index beside it).
 //
@@ -168,6 +170,30 @@ TEST(PackedTrainer, ResumeReproducesLossesAndValidation) {
   EXPECT_THROW(Trainer(unpacked, &data).run(), Error);
   std::printf("packed run: losses %.4f .. %.4f, validation %.4f bits/byte\n", full.losses.front(),
               full.losses.back(), full.validationBits);
+}
+
+TEST(PackedRows, WithoutDocumentsOrCountedTargetsAreRefused) {
+  ModelConfig c;
+  c.layers = 1, c.dModel = 64, c.heads = 2, c.T = 64;
+  c.patternPath = patternFile("fixed.mlir");
+  c.patternParams = {{"L", 8}, {"c", 2}};
+  Transformer gpu(c, 1);
+  gpu.setParameters(initParameters(c, 3));
+  std::vector<uint8_t> tokens(c.T + 1, 'a');
+  std::vector<int32_t> cu = {0, c.T};
+  std::vector<uint8_t> counted(c.T, 1);
+  auto expectError = [&](const PackedRows &rows, const std::string &message) {
+    try {
+      gpu.forwardBackward(tokens.data(), 1, 1, 0, &rows);
+      ADD_FAILURE() << "no error; expected: " << message;
+    } catch (const Error &e) {
+      EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << e.what();
+    }
+  };
+  expectError(PackedRows{0, cu.data(), counted.data(), double(c.T)},
+              "packed rows need at least one document per row (got 0)");
+  expectError(PackedRows{1, cu.data(), counted.data(), 0.0},
+              "which must be positive (got 0");
 }
 
 TEST(PackedTrainer, LossFallsOnGcideEntries) {

@@ -71,9 +71,10 @@ TEST(Packing, ReportedPeriodsHoldByBruteForce) {
                 << *period << ": shift " << s << " changes (" << i << ", " << j << ")";
     }
     // The pattern's period is a multiple of every head's.
-    if (std::optional<int64_t> all = translationPeriod(pat))
+    if (std::optional<int64_t> all = translationPeriod(pat)) {
       for (int64_t h = 0; h < int64_t(pat.heads.size()); ++h)
         EXPECT_EQ(*all % *translationPeriod(pat, h), 0) << c.label;
+    }
   }
   EXPECT_GT(periodic, 0);
   EXPECT_GT(refused, 0);
@@ -136,8 +137,9 @@ TEST(Packing, RowSpansBoundEveryTile) {
                 ASSERT_LT(span.last, map.T);
                 inexact += span.first != lo || span.last != hi;
                 // Exact wherever the rows ascend.
-                if (map.kind != tiling::kStrided || map.pack == 1)
+                if (map.kind != tiling::kStrided || map.pack == 1) {
                   ASSERT_TRUE(span.first == lo && span.last == hi) << c.label << " " << label;
+                }
               }
         }
   EXPECT_GT(inexact, 0); // packed strided maps are covered

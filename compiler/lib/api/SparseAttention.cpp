@@ -191,6 +191,17 @@ struct SparseAttention::Impl {
   /// documents (compiled, or found in the kernel cache, on first use).
   const CompiledKernels &kernelsFor(const ConcretePattern &pattern, const Documents *documents,
                                     const CompiledKernels &plain);
+  /// The launches of a forward (backward) over q's batch with the kernel set
+  /// `kernels` and the doc_ids `docIds` (null without documents).
+  void launchForward(const CompiledKernels &kernels, const TensorView &q, const TensorView &k,
+                     const TensorView &v, const TensorView &o, rt::DevicePtr lse,
+                     const rt::Stream &stream, const Workspace *workspace, const i32 *docIds,
+                     int64_t T);
+  void launchBackward(const CompiledKernels &kernels, const TensorView &q, const TensorView &k,
+                      const TensorView &v, const TensorView &o, rt::DevicePtr lse,
+                      const TensorView &dO, const TensorView &dq, const TensorView &dk,
+                      const TensorView &dv, const rt::Stream &stream, const Workspace *workspace,
+                      const i32 *docIds, int64_t T);
   /// dk, dv = the sums of each group of G heads of dkHeads, dvHeads.
   void sumHeadGroups(const TensorView &dkHeads, const TensorView &dvHeads, const TensorView &dk,
                      const TensorView &dv, int64_t T, const rt::Stream &stream) const;
@@ -363,13 +374,6 @@ TensorView batchRow(const TensorView &t, int64_t b) {
   return row;
 }
 
-/// Row b's boundaries of `documents`.
-Documents documentsOfRow(const Documents &documents, int64_t b) {
-  return Documents{documents.cuSeqlens +
-                       rt::DevicePtr(b * (documents.count + 1) * int64_t(sizeof(int32_t))),
-                   documents.count};
-}
-
 } // namespace
 
 void SparseAttention::forward(const TensorView &q, const TensorView &k, const TensorView &v,
@@ -379,37 +383,43 @@ void SparseAttention::forward(const TensorView &q, const TensorView &k, const Te
   if (lse == 0)
     throw Error("lse: null device pointer");
   rt::DeviceScope scope(impl_->device);
-  if (documents && q.B > 1) {
-    // The document kernels index doc_ids by token row alone: one launch
-    // sequence per batch row, after all rows' boundaries are checked.
-    impl_->documentIds(pattern_, documents, q.B, stream);
-    for (int64_t b = 0; b < q.B; ++b) {
-      const Documents row = documentsOfRow(*documents, b);
-      forward(batchRow(q, b), batchRow(k, b), batchRow(v, b), batchRow(o, b),
-              lse + rt::DevicePtr(b * q.H * T() * int64_t(sizeof(float))), stream, workspace, &row);
-    }
-    return;
-  }
-  const ScratchSizes sizes = impl_->forwardSizes(q.B, q.H, T());
-  Carver scratch(workspace ? *workspace : impl_->forwardScratch.get(sizes.total()));
+  // With documents, every row's boundaries are checked and the doc_ids built
+  // once per call. The document kernels index doc_ids by token row alone, so
+  // B > 1 rows launch one row at a time, each with its row's ids.
+  const i32 *ids = impl_->documentIds(pattern_, documents, q.B, stream);
+  const CompiledKernels &kernels = impl_->kernelsFor(pattern_, documents, compiled_);
+  if (!ids || q.B == 1)
+    return impl_->launchForward(kernels, q, k, v, o, lse, stream, workspace, ids, T());
+  for (int64_t b = 0; b < q.B; ++b)
+    impl_->launchForward(kernels, batchRow(q, b), batchRow(k, b), batchRow(v, b), batchRow(o, b),
+                         lse + rt::DevicePtr(b * q.H * T() * int64_t(sizeof(float))), stream,
+                         workspace, ids + b * T(), T());
+}
+
+void SparseAttention::Impl::launchForward(const CompiledKernels &kernels, const TensorView &q,
+                                          const TensorView &k, const TensorView &v,
+                                          const TensorView &o, rt::DevicePtr lse,
+                                          const rt::Stream &stream, const Workspace *workspace,
+                                          const i32 *docIds, int64_t T) {
+  const ScratchSizes sizes = forwardSizes(q.B, q.H, T);
+  Carver scratch(workspace ? *workspace : forwardScratch.get(sizes.total()));
   AttnFwdParams p{};
   p.q = toArg(q);
   p.o = toArg(o);
   p.lse = reinterpret_cast<float *>(lse);
   p.o_acc = scratch.take<float>(sizes.oAcc);
-  p.scale = impl_->scale;
-  p.doc_ids = impl_->documentIds(pattern_, documents, q.B, stream);
-  const CompiledKernels &kernels = impl_->kernelsFor(pattern_, documents, compiled_);
+  p.scale = scale;
+  p.doc_ids = docIds;
   for (const KernelInfo &info : kernels.source.kernels) {
     if (info.role != KernelRole::Forward)
       continue;
-    impl_->forEachLaunch(info.maskIndex, q, k, v, T(),
+    forEachLaunch(info.maskIndex, q, k, v, T,
                          [&](const HeadArgs &heads, const TensorArg &kArg, const TensorArg &vArg) {
                            p.heads = heads;
                            p.k = kArg;
                            p.v = vArg;
-                           rt::launchAttentionFwd(impl_->function(info), p, info.blocksPerHead,
-                                                  impl_->headDim, info.tile, &stream);
+                           rt::launchAttentionFwd(function(info), p, info.blocksPerHead,
+                                                  headDim, info.tile, &stream);
                          });
   }
 }
@@ -424,20 +434,30 @@ void SparseAttention::backward(const TensorView &q, const TensorView &k, const T
   if (lse == 0)
     throw Error("lse: null device pointer");
   rt::DeviceScope scope(impl_->device);
-  if (documents && q.B > 1) { // as in forward: one batch row at a time
-    impl_->documentIds(pattern_, documents, q.B, stream);
-    for (int64_t b = 0; b < q.B; ++b) {
-      const Documents row = documentsOfRow(*documents, b);
-      backward(batchRow(q, b), batchRow(k, b), batchRow(v, b), batchRow(o, b),
-               lse + rt::DevicePtr(b * q.H * T() * int64_t(sizeof(float))), batchRow(dO, b),
-               batchRow(dq, b), batchRow(dk, b), batchRow(dv, b), stream, workspace, &row);
-    }
-    return;
-  }
+  // As in forward: the doc_ids once per call, B > 1 rows one at a time.
+  const i32 *ids = impl_->documentIds(pattern_, documents, q.B, stream);
+  const CompiledKernels &kernels = impl_->kernelsFor(pattern_, documents, compiled_);
+  if (!ids || q.B == 1)
+    return impl_->launchBackward(kernels, q, k, v, o, lse, dO, dq, dk, dv, stream, workspace, ids,
+                                 T());
+  for (int64_t b = 0; b < q.B; ++b)
+    impl_->launchBackward(kernels, batchRow(q, b), batchRow(k, b), batchRow(v, b), batchRow(o, b),
+                          lse + rt::DevicePtr(b * q.H * T() * int64_t(sizeof(float))),
+                          batchRow(dO, b), batchRow(dq, b), batchRow(dk, b), batchRow(dv, b),
+                          stream, workspace, ids + b * T(), T());
+}
+
+void SparseAttention::Impl::launchBackward(const CompiledKernels &kernels, const TensorView &q,
+                                           const TensorView &k, const TensorView &v,
+                                           const TensorView &o, rt::DevicePtr lse,
+                                           const TensorView &dO, const TensorView &dq,
+                                           const TensorView &dk, const TensorView &dv,
+                                           const rt::Stream &stream, const Workspace *workspace,
+                                           const i32 *docIds, int64_t T) {
   const int64_t B = q.B, H = q.H, Hkv = k.H;
   const bool grouped = Hkv != H;
-  const ScratchSizes sizes = impl_->backwardSizes(B, H, Hkv, T());
-  Carver scratch(workspace ? *workspace : impl_->backwardScratch.get(sizes.total()));
+  const ScratchSizes sizes = backwardSizes(B, H, Hkv, T);
+  Carver scratch(workspace ? *workspace : backwardScratch.get(sizes.total()));
   AttnBwdParams p{};
   p.q = toArg(q);
   p.k = toArg(k);
@@ -447,22 +467,21 @@ void SparseAttention::backward(const TensorView &q, const TensorView &k, const T
   p.dq = toArg(dq);
   p.lse = reinterpret_cast<const float *>(lse);
   p.delta = scratch.take<float>(sizes.delta);
-  p.scale = impl_->scale;
+  p.scale = scale;
   p.dq_acc = scratch.take<float>(sizes.dqAcc);
   p.dk_acc = scratch.take<float>(sizes.dkAcc);
   p.dv_acc = scratch.take<float>(sizes.dvAcc);
   p.dq_sem = scratch.take<i32>(sizes.dqSem);
-  p.doc_ids = impl_->documentIds(pattern_, documents, B, stream);
-  const CompiledKernels &kernels = impl_->kernelsFor(pattern_, documents, compiled_);
+  p.doc_ids = docIds;
   // Grouped kv: every query head's dK and dV go to [B, H, T, d] buffers that
   // head_group_sum reduces into dk and dv at the end.
   const TensorView dkHeads =
-      grouped ? TensorView::bhtd(rt::DevicePtr(scratch.take<char>(sizes.dkGroup)), B, H, T(),
-                                 impl_->headDim)
+      grouped ? TensorView::bhtd(rt::DevicePtr(scratch.take<char>(sizes.dkGroup)), B, H, T,
+                                 headDim)
               : dk;
   const TensorView dvHeads =
-      grouped ? TensorView::bhtd(rt::DevicePtr(scratch.take<char>(sizes.dvGroup)), B, H, T(),
-                                 impl_->headDim)
+      grouped ? TensorView::bhtd(rt::DevicePtr(scratch.take<char>(sizes.dvGroup)), B, H, T,
+                                 headDim)
               : dv;
   p.dk = toArg(dkHeads);
   p.dv = toArg(dvHeads);
@@ -474,25 +493,25 @@ void SparseAttention::backward(const TensorView &q, const TensorView &k, const T
     rt::memsetZero(reinterpret_cast<rt::DevicePtr>(p.dq_sem), sizes.dqSem, &stream);
   for (const KernelInfo &info : kernels.source.kernels)
     if (info.role == KernelRole::BwdPreprocess) {
-      p.heads = HeadArgs{int(B), int(H), int(T()), 0, 1, int(H)};
-      rt::launchAttentionBwdPreprocess(impl_->function(info), p, impl_->headDim, &stream);
+      p.heads = HeadArgs{int(B), int(H), int(T), 0, 1, int(H)};
+      rt::launchAttentionBwdPreprocess(function(info), p, headDim, &stream);
     }
-  std::vector<bool> accumulated(impl_->numMasks, false);
+  std::vector<bool> accumulated(numMasks, false);
   for (const KernelInfo &info : kernels.source.kernels) {
     if (info.role != KernelRole::BwdDkDv && info.role != KernelRole::BwdDq)
       continue;
-    impl_->forEachLaunch(
-        info.maskIndex, q, k, v, T(),
+    forEachLaunch(
+        info.maskIndex, q, k, v, T,
         [&](const HeadArgs &heads, const TensorArg &kArg, const TensorArg &vArg) {
           p.heads = heads;
           p.k = kArg;
           p.v = vArg;
           if (info.role == KernelRole::BwdDkDv)
-            rt::launchAttentionBwdDkdv(impl_->function(info), p, info.blocksPerHead,
-                                       impl_->headDim, info.tile, &stream);
+            rt::launchAttentionBwdDkdv(function(info), p, info.blocksPerHead,
+                                       headDim, info.tile, &stream);
           else
-            rt::launchAttentionBwdDq(impl_->function(info), p, info.blocksPerHead,
-                                     impl_->headDim, info.tile, &stream);
+            rt::launchAttentionBwdDq(function(info), p, info.blocksPerHead,
+                                     headDim, info.tile, &stream);
           accumulated[info.maskIndex] =
               accumulated[info.maskIndex] || info.mode == int(AccMode::Accumulate);
         });
@@ -500,9 +519,9 @@ void SparseAttention::backward(const TensorView &q, const TensorView &k, const T
   for (const KernelInfo &info : kernels.source.kernels) {
     if (info.role != KernelRole::Convert)
       continue;
-    for (int m = 0; m < impl_->numMasks; ++m) {
-      const int served = H > m ? int((H - m + impl_->numMasks - 1) / impl_->numMasks) : 0;
-      if ((!accumulated[m] && !impl_->fusedDq) || served == 0)
+    for (int m = 0; m < numMasks; ++m) {
+      const int served = H > m ? int((H - m + numMasks - 1) / numMasks) : 0;
+      if ((!accumulated[m] && !fusedDq) || served == 0)
         continue;
       ConvertParams c{};
       c.src[0] = p.dq_acc;
@@ -512,13 +531,13 @@ void SparseAttention::backward(const TensorView &q, const TensorView &k, const T
       c.dst[1] = p.dk;
       c.dst[2] = p.dv;
       c.count = accumulated[m] ? 3 : 1; // dQ alone: the dK/dV pass wrote dK, dV
-      c.head_dim = impl_->headDim;
-      c.heads = HeadArgs{int(B), int(H), int(T()), m, impl_->numMasks, served};
-      rt::launchConvertAccumulators(impl_->function(info), c, &stream);
+      c.head_dim = headDim;
+      c.heads = HeadArgs{int(B), int(H), int(T), m, numMasks, served};
+      rt::launchConvertAccumulators(function(info), c, &stream);
     }
   }
   if (grouped)
-    impl_->sumHeadGroups(dkHeads, dvHeads, dk, dv, T(), stream);
+    sumHeadGroups(dkHeads, dvHeads, dk, dv, T, stream);
 }
 
 void SparseAttention::Impl::sumHeadGroups(const TensorView &dkHeads, const TensorView &dvHeads,

@@ -366,13 +366,28 @@ void checkViews(std::initializer_list<std::pair<const char *, const TensorView *
 
 namespace {
 
-/// Row b of a [B, ...] tensor view, as a batch of one.
-TensorView batchRow(const TensorView &t, int64_t b) {
-  TensorView row = t;
-  row.data = t.data + rt::DevicePtr(b * t.strideB * kElemBytes);
-  row.B = 1;
-  return row;
-}
+/// How a call's launches split its batch: the whole batch at once, or, with
+/// doc_ids (indexed by token row alone), one row of B at a time.
+struct BatchRows {
+  const i32 *docIds; // [B, T], or null: no documents
+  int64_t B, H, T;
+
+  int64_t count() const { return docIds ? B : 1; }
+  /// Launch b's part of a [B, ...] tensor view (row b as a batch of one).
+  TensorView view(const TensorView &t, int64_t b) const {
+    if (!docIds)
+      return t;
+    TensorView row = t;
+    row.data = t.data + rt::DevicePtr(b * t.strideB * kElemBytes);
+    row.B = 1;
+    return row;
+  }
+  /// Launch b's part of the [B, H, T] lse and of the doc_ids.
+  rt::DevicePtr lse(rt::DevicePtr all, int64_t b) const {
+    return all + rt::DevicePtr(b * H * T * int64_t(sizeof(float)));
+  }
+  const i32 *ids(int64_t b) const { return docIds ? docIds + b * T : nullptr; }
+};
 
 } // namespace
 
@@ -385,15 +400,13 @@ void SparseAttention::forward(const TensorView &q, const TensorView &k, const Te
   rt::DeviceScope scope(impl_->device);
   // With documents, every row's boundaries are checked and the doc_ids built
   // once per call. The document kernels index doc_ids by token row alone, so
-  // B > 1 rows launch one row at a time, each with its row's ids.
+  // they launch one batch row at a time, each with its row's ids.
   const i32 *ids = impl_->documentIds(pattern_, documents, q.B, stream);
   const CompiledKernels &kernels = impl_->kernelsFor(pattern_, documents, compiled_);
-  if (!ids || q.B == 1)
-    return impl_->launchForward(kernels, q, k, v, o, lse, stream, workspace, ids, T());
-  for (int64_t b = 0; b < q.B; ++b)
-    impl_->launchForward(kernels, batchRow(q, b), batchRow(k, b), batchRow(v, b), batchRow(o, b),
-                         lse + rt::DevicePtr(b * q.H * T() * int64_t(sizeof(float))), stream,
-                         workspace, ids + b * T(), T());
+  const BatchRows rows{ids, q.B, q.H, T()};
+  for (int64_t b = 0; b < rows.count(); ++b)
+    impl_->launchForward(kernels, rows.view(q, b), rows.view(k, b), rows.view(v, b),
+                         rows.view(o, b), rows.lse(lse, b), stream, workspace, rows.ids(b), T());
 }
 
 void SparseAttention::Impl::launchForward(const CompiledKernels &kernels, const TensorView &q,
@@ -414,13 +427,13 @@ void SparseAttention::Impl::launchForward(const CompiledKernels &kernels, const 
     if (info.role != KernelRole::Forward)
       continue;
     forEachLaunch(info.maskIndex, q, k, v, T,
-                         [&](const HeadArgs &heads, const TensorArg &kArg, const TensorArg &vArg) {
-                           p.heads = heads;
-                           p.k = kArg;
-                           p.v = vArg;
-                           rt::launchAttentionFwd(function(info), p, info.blocksPerHead,
-                                                  headDim, info.tile, &stream);
-                         });
+                  [&](const HeadArgs &heads, const TensorArg &kArg, const TensorArg &vArg) {
+                    p.heads = heads;
+                    p.k = kArg;
+                    p.v = vArg;
+                    rt::launchAttentionFwd(function(info), p, info.blocksPerHead, headDim,
+                                           info.tile, &stream);
+                  });
   }
 }
 
@@ -434,17 +447,14 @@ void SparseAttention::backward(const TensorView &q, const TensorView &k, const T
   if (lse == 0)
     throw Error("lse: null device pointer");
   rt::DeviceScope scope(impl_->device);
-  // As in forward: the doc_ids once per call, B > 1 rows one at a time.
+  // As in forward: the doc_ids once per call, one batch row at a time with them.
   const i32 *ids = impl_->documentIds(pattern_, documents, q.B, stream);
   const CompiledKernels &kernels = impl_->kernelsFor(pattern_, documents, compiled_);
-  if (!ids || q.B == 1)
-    return impl_->launchBackward(kernels, q, k, v, o, lse, dO, dq, dk, dv, stream, workspace, ids,
-                                 T());
-  for (int64_t b = 0; b < q.B; ++b)
-    impl_->launchBackward(kernels, batchRow(q, b), batchRow(k, b), batchRow(v, b), batchRow(o, b),
-                          lse + rt::DevicePtr(b * q.H * T() * int64_t(sizeof(float))),
-                          batchRow(dO, b), batchRow(dq, b), batchRow(dk, b), batchRow(dv, b),
-                          stream, workspace, ids + b * T(), T());
+  const BatchRows rows{ids, q.B, q.H, T()};
+  for (int64_t b = 0; b < rows.count(); ++b)
+    impl_->launchBackward(kernels, rows.view(q, b), rows.view(k, b), rows.view(v, b),
+                          rows.view(o, b), rows.lse(lse, b), rows.view(dO, b), rows.view(dq, b),
+                          rows.view(dk, b), rows.view(dv, b), stream, workspace, rows.ids(b), T());
 }
 
 void SparseAttention::Impl::launchBackward(const CompiledKernels &kernels, const TensorView &q,

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include <limits>
+
 namespace sparta::rt {
 namespace {
 
@@ -26,9 +28,14 @@ Dim3 rowGrid(const HeadArgs &h, unsigned blocksX, unsigned z = 1) {
   return Dim3{blocksX, static_cast<unsigned>(h.batch) * static_cast<unsigned>(h.heads_in_launch), z};
 }
 
-void checkBlocks(int n, const Function &fn) {
+// The tile kernels number their CTAs in an int (gridSlot, attention_fwd.cuh).
+void checkBlocks(int n, const HeadArgs &h, const Function &fn) {
   if (n <= 0)
     throw Error(fmt::format("kernel '{}': the schedule has {} blocks", fn.name(), n));
+  const long long ctas = static_cast<long long>(n) * h.batch * h.heads_in_launch;
+  if (ctas > std::numeric_limits<int>::max())
+    throw Error(fmt::format("kernel '{}': {} blocks x {} (batch, head) rows is more than 2^31 - 1 "
+                            "CTAs", fn.name(), n, static_cast<long long>(h.batch) * h.heads_in_launch));
 }
 
 const Dim3 kUtilityBlock{static_cast<unsigned>(kUtilityThreads), 1, 1};
@@ -86,7 +93,7 @@ void validateHeads(const HeadArgs &h, int headDim, const char *kind) {
 void launchAttentionFwd(const Function &fn, const AttnFwdParams &p, int numQBlocks, int headDim,
                         int tile, const Stream *stream) {
   validateHeads(p.heads, headDim, "attention forward");
-  checkBlocks(numQBlocks, fn);
+  checkBlocks(numQBlocks, p.heads, fn);
   checkTensor(p.q, "q", fn), checkTensor(p.k, "k", fn), checkTensor(p.v, "v", fn);
   checkTensor(p.o, "o", fn);
   const Dim3 block = tileBlock(tile, fn);
@@ -107,7 +114,7 @@ void launchAttentionBwdDkdv(const Function &fn, const AttnBwdParams &p, int numK
                             int tile, const Stream *stream) {
   validateHeads(p.heads, headDim, "attention backward dK/dV");
   checkBwdTensors(p, fn);
-  checkBlocks(numKBlocks, fn);
+  checkBlocks(numKBlocks, p.heads, fn);
   const Dim3 block = tileBlock(tile, fn);
   const int smem = bwdDkdvSmemBytes(headDim, tile);
   prepareSmem(fn, smem);
@@ -118,7 +125,7 @@ void launchAttentionBwdDq(const Function &fn, const AttnBwdParams &p, int numQBl
                           int tile, const Stream *stream) {
   validateHeads(p.heads, headDim, "attention backward dQ");
   checkBwdTensors(p, fn);
-  checkBlocks(numQBlocks, fn);
+  checkBlocks(numQBlocks, p.heads, fn);
   const Dim3 block = tileBlock(tile, fn);
   const int smem = bwdDqSmemBytes(headDim, tile);
   prepareSmem(fn, smem);

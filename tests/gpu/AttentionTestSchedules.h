@@ -55,6 +55,7 @@ struct $NAME {
   static constexpr int T = $T, L = $L, OFF = $OFF;
   static constexpr int MT = ((T + L - 1) / L + 63) / 64; // tiles of the longest group
   static constexpr int kNumQBlocks = L * MT, kNumKBlocks = L * MT;
+  static constexpr bool kLongestFirst = true; // causal lists: the longest first
   __device__ __forceinline__ static int len(int g) { return (T - g + L - 1) / L; }
   // Heaviest query tiles (the last of each group) first.
   __device__ __forceinline__ static int2 q_block(int bid) { return make_int2(bid % L, MT - 1 - bid / L); }
@@ -103,6 +104,7 @@ struct $NAME {
   static constexpr int kBlockM = 64, kBlockN = 64;
   static constexpr int T = $T, W = $W, NT = (T + 63) / 64;
   static constexpr int kNumQBlocks = NT, kNumKBlocks = NT;
+  static constexpr bool kLongestFirst = false;
   __device__ __forceinline__ static int2 q_block(int bid) { return make_int2(0, bid); }
   __device__ __forceinline__ static int2 k_block(int bid) { return make_int2(0, NT - 1 - bid); }
   __device__ __forceinline__ static int q_len(int) { return T; }
@@ -155,6 +157,7 @@ struct $NAME {
   static constexpr int KLEN = (T / L) * C + (T % L > L - C ? T % L - (L - C) : 0);
   static constexpr int NQ = (T + 63) / 64, NK = (KLEN + 63) / 64;
   static constexpr int kNumQBlocks = NQ, kNumKBlocks = NK;
+  static constexpr bool kLongestFirst = true;
   __device__ __forceinline__ static int2 q_block(int bid) { return make_int2(0, NQ - 1 - bid); }
   __device__ __forceinline__ static int2 k_block(int bid) { return make_int2(0, NK - 1 - bid); }
   __device__ __forceinline__ static int q_len(int) { return T; }
@@ -255,6 +258,7 @@ struct $NAME {
   static constexpr int kBlockM = 64, kBlockN = 64;
   static constexpr int T = $T, NT = (T + 63) / 64;
   static constexpr int kNumQBlocks = NT, kNumKBlocks = NT;
+  static constexpr bool kLongestFirst = false;
   __device__ __forceinline__ static int2 q_block(int bid) { return make_int2(0, bid); }
   __device__ __forceinline__ static int2 k_block(int bid) { return make_int2(0, NT - 1 - bid); }
   __device__ __forceinline__ static int q_len(int) { return T; }

@@ -81,13 +81,20 @@ SPARTA_DEVICE void attention_bwd_dkdv(const AttnBwdParams &p) {
   const u32 aK = smemAddr(sK), aV = smemAddr(sV), aQ = smemAddr(sQ), adO = smemAddr(sdO);
   const u32 aDs = smemAddr(sDs);
 
-  const int2 kb = S::k_block(blockIdx.x);
+  // k_block lists each group's key tiles in descending order, the order the
+  // dQ additions of FUSE_DQ need (attention_bwd_common.cuh). Without them a
+  // kLongestFirst schedule's CTAs take the blocks reversed: ascending key
+  // tiles, whose lists are the longest in causal-like patterns (key tile 0
+  // meets every query tile after it), for gridSlot's longest-first order.
+  constexpr bool kReversed = S::kLongestFirst && !FUSE_DQ;
+  const GridSlot slot = gridSlot<S>();
+  const int2 kb = S::k_block(kReversed ? S::kNumKBlocks - 1 - slot.block : slot.block);
   const int group = kb.x, ktile = kb.y;
   const int klen = S::k_len(group);
   if (ktile * BN >= klen)
     return;
   const int qlen = S::q_len(group);
-  const int2 bh = batchHead(p.heads);
+  const int2 bh = batchHead(p.heads, slot.row);
   const int b = bh.x, h = bh.y;
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const int g = lane >> 2, c4 = lane & 3;

@@ -48,13 +48,14 @@ SPARTA_DEVICE void attention_bwd_dq(const AttnBwdParams &p) {
   char *sV = sK + 2 * kKTile; // 2 buffers
   const u32 aQ = smemAddr(sQ), adO = smemAddr(sdO), aK = smemAddr(sK), aV = smemAddr(sV);
 
-  const int2 qb = S::q_block(blockIdx.x);
+  const GridSlot slot = gridSlot<S>();
+  const int2 qb = S::q_block(slot.block);
   const int group = qb.x, qtile = qb.y;
   const int qlen = S::q_len(group);
   if (qtile * BM >= qlen)
     return;
   const int klen = S::k_len(group);
-  const int2 bh = batchHead(p.heads);
+  const int2 bh = batchHead(p.heads, slot.row);
   const int b = bh.x, h = bh.y;
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const int g = lane >> 2, c4 = lane & 3;

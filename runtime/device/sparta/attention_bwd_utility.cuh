@@ -24,7 +24,7 @@ template <typename Cfg> SPARTA_DEVICE void attention_bwd_preprocess(const AttnBw
   constexpr int kTpr = D / 8;                // threads per row, 8 elements each
   constexpr int kRpp = kUtilityThreads / kTpr;   // rows per pass
   constexpr int R = kRowsPerUtilityBlock;
-  const int2 bh = batchHead(p.heads);
+  const int2 bh = batchHead(p.heads, blockIdx.y);
   const int b = bh.x, h = bh.y;
   const u16 *o = static_cast<const u16 *>(p.o.ptr) + b * p.o.stride_b + h * p.o.stride_h;
   const u16 *dO = static_cast<const u16 *>(p.dout.ptr) + b * p.dout.stride_b + h * p.dout.stride_h;
@@ -61,7 +61,7 @@ template <typename Cfg> SPARTA_DEVICE void convert_accumulators(const ConvertPar
   const int z = blockIdx.z;
   if (z >= p.count)
     return;
-  const int2 bh = batchHead(p.heads);
+  const int2 bh = batchHead(p.heads, blockIdx.y);
   const int b = bh.x, h = bh.y;
   const float *src = p.src[z] + rowIndex(p.heads, b, h, 0) * D;
   const TensorArg dst = p.dst[z];

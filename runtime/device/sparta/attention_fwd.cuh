@@ -57,11 +57,33 @@ SPARTA_DEVICE i64 rowIndex(const HeadArgs &ha, int b, int h, int t) {
   return (static_cast<i64>(b) * ha.num_heads + h) * ha.seq_len + t;
 }
 
-/// Decodes grid.y into (batch, head) for this launch's head set.
-SPARTA_DEVICE int2 batchHead(const HeadArgs &ha) {
-  int b = blockIdx.y / ha.heads_in_launch;
-  int s = blockIdx.y - b * ha.heads_in_launch;
-  return make_int2(b, ha.head_offset + ha.head_step * s);
+/// Decodes a (batch, head) row of the launch, in [0, batch * heads_in_launch),
+/// into (batch, head) for this launch's head set.
+SPARTA_DEVICE int2 batchHead(const HeadArgs &ha, unsigned row) {
+  const unsigned n = ha.heads_in_launch, b = row / n, s = row - b * n;
+  return make_int2(b, ha.head_offset + ha.head_step * static_cast<int>(s));
+}
+
+/// A tile kernel's CTA: its block of the Schedule's enumeration (the argument
+/// of q_block / k_block) and its (batch, head) row. The grid is (blocks,
+/// batch * heads_in_launch), and CTAs start in linear block-index order (x
+/// fastest). Where S::kLongestFirst (lists of very different lengths, the
+/// longest first: causal-like schedules), the slot reads that index with the
+/// row varying fastest, so that block 0 of every row starts first, then
+/// block 1 of every row, and so on: the launch runs longest first over all
+/// its heads, and its tail is light tiles of every head, not the heaviest
+/// tiles of the last one. Otherwise (lists of about one length) each row's
+/// blocks stay together, which keeps the CTAs that share key tiles close in
+/// time. (The launch code keeps blocks x rows below 2^31.)
+struct GridSlot {
+  int block;
+  unsigned row;
+};
+template <typename S> SPARTA_DEVICE GridSlot gridSlot() {
+  if constexpr (!S::kLongestFirst)
+    return GridSlot{static_cast<int>(blockIdx.x), blockIdx.y};
+  const unsigned id = blockIdx.y * gridDim.x + blockIdx.x, block = id / gridDim.y;
+  return GridSlot{static_cast<int>(block), id - block * gridDim.y};
 }
 
 // ---- Packed documents (documents.h) -----------------------------------------------
@@ -175,13 +197,14 @@ SPARTA_DEVICE void attention_fwd(const AttnFwdParams &p) {
   char *sV = smem + 3 * kTileBytes; // 2 buffers
   const u32 aQ = smemAddr(sQ), aK = smemAddr(sK), aV = smemAddr(sV);
 
-  const int2 qb = S::q_block(blockIdx.x);
+  const GridSlot slot = gridSlot<S>();
+  const int2 qb = S::q_block(slot.block);
   const int group = qb.x, qtile = qb.y;
   const int qlen = S::q_len(group);
   if (qtile * BM >= qlen)
     return; // an empty slot of a rectangular enumeration (CTA-uniform)
   const int klen = S::k_len(group);
-  const int2 bh = batchHead(p.heads);
+  const int2 bh = batchHead(p.heads, slot.row);
   const int b = bh.x, h = bh.y;
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const int g = lane >> 2, c4 = lane & 3;

@@ -5,6 +5,7 @@
 //   struct Spec {
 //     static constexpr int kBlockM, kBlockN;           // the component's tile shape
 //     static constexpr int kNumQBlocks, kNumKBlocks;   // from the plan
+//     static constexpr bool kLongestFirst;             // lists of uneven length
 //     static sparta::tiling::TileSchedule get();       // literal fields
 //     static bool covers(int i, int j);                // table components:
 //   };                                                 //   the exact predicate
@@ -27,6 +28,7 @@ template <class Spec> struct PlannedSchedule {
   static constexpr int kBlockN = Spec::kBlockN;
   static constexpr int kNumQBlocks = Spec::kNumQBlocks;
   static constexpr int kNumKBlocks = Spec::kNumKBlocks;
+  static constexpr bool kLongestFirst = Spec::kLongestFirst;
 
   // Groups interleaved and the last (heaviest, for causal-like schedules)
   // tiles of each group first, so the grid's tail is made of light tiles.

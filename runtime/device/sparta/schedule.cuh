@@ -26,6 +26,8 @@
 //                                           // equal the kernel Cfg's
 //   static constexpr int kNumQBlocks;       // grid.x of fwd and dq launches
 //   static constexpr int kNumKBlocks;       // grid.x of dkdv launches
+//   static constexpr bool kLongestFirst;    // the lists' lengths differ widely
+//                                           // (causal-like): see Order below
 //   int2 q_block(int bid);  // bid in [0, kNumQBlocks) -> (group, query tile)
 //   int2 k_block(int bid);  // bid in [0, kNumKBlocks) -> (group, key tile)
 //   int  q_len(int g);      // valid query positions of group g
@@ -76,7 +78,11 @@
 //
 // Order: kernels process tiles in list order; for causal-like work, emitting
 // q_block so that the heaviest query tiles come first (bid 0 = last tile)
-// balances the tail of the grid. k_block's order is fixed by the contract.
+// balances the tail of the grid; with kLongestFirst the kernels also start
+// block 0 of every (batch, head) row before block 1 of any (gridSlot,
+// attention_fwd.cuh), and the dK/dV pass without FUSE_DQ takes its blocks
+// reversed (ascending key tiles, the heaviest first). k_block's own order is
+// fixed by the contract.
 //
 //===----------------------------------------------------------------------===//
 #ifndef SPARTA_SCHEDULE_CUH

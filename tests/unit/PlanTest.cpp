@@ -150,6 +150,30 @@ TEST(PlanTest, TileEdgeFollowsTheStructure) {
       EXPECT_EQ(c.schedule.qTile, 64) << printPlan(wide);
 }
 
+// The longest-first launch order is for lists of widely different lengths:
+// causal attention and the summary gather at T = 16384 (256 query tiles, the
+// first summary key tile meets all of them), not bands, strided groups or
+// chunks, and not the summary gather at T = 1000, whose 2 key tiles meet
+// nearly every query tile.
+TEST(PlanTest, UnevenListsAreTheCausalLikeOnes) {
+  auto uneven = [](const Plan &plan, size_t head) {
+    return plan.heads[head].components.at(0).unevenLists();
+  };
+  Plan dense = planPattern(loadPatternFile("dense", Params{16384, 128, 32}));
+  EXPECT_TRUE(uneven(dense, 0)) << printPlan(dense);
+  Plan fixed = planPattern(loadPatternFile("fixed", Params{16384, 128, 32}));
+  EXPECT_FALSE(uneven(fixed, 0)) << printPlan(fixed); // chunk(128)
+  EXPECT_TRUE(uneven(fixed, 1)) << printPlan(fixed);  // summary(128, 32)
+  Plan strided = planPattern(loadPatternFile("strided", Params{16384, 128, 32}));
+  EXPECT_FALSE(uneven(strided, 0)) << printPlan(strided); // band(0, 128)
+  EXPECT_FALSE(uneven(strided, 1)) << printPlan(strided); // stride(128)
+  Plan shortFixed = planPattern(loadPatternFile("fixed", Params{1000, 32, 4}));
+  EXPECT_FALSE(uneven(shortFixed, 1)) << printPlan(shortFixed);
+  // One query tile: every list is as long as the mean.
+  Plan one = planPattern(loadPatternFile("dense", Params{64, 64, 32}));
+  EXPECT_FALSE(uneven(one, 0)) << printPlan(one);
+}
+
 // A component with no pair launches nothing: fixed at T = 129, L = 200 has
 // no summary key (every chunk is cut short before its last c positions).
 TEST(PlanTest, EmptyComponentsAreDropped) {

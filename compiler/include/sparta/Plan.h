@@ -51,6 +51,12 @@ struct PlanComponent {
 
   /// The schedule with its table pointers aimed at this component's vectors.
   tiling::TileSchedule hostSchedule() const;
+  /// Whether the CTAs' tile lists differ widely in length: on either side the
+  /// longest list is at least 1.5 times the mean over the existing tiles
+  /// (causal attention: 2; bands and strided groups: about 1). The kernels
+  /// then start the heaviest blocks of every head first (kLongestFirst in the
+  /// generated schedules, docs/device-library.md).
+  bool unevenLists() const;
   /// Whether (i, j), original coordinates, is computed by this component
   /// (reference semantics of part minus excluded, in the domain of `causal`).
   bool covers(int64_t T, int64_t i, int64_t j) const;

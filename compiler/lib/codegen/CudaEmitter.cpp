@@ -15,7 +15,6 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <set>
 
 namespace sparta {
@@ -88,26 +87,6 @@ PlanComponent emptyComponent(int T) {
   return c;
 }
 
-/// Whether the CTAs of a schedule have tile lists of widely different
-/// lengths: the longest list of either side at least 1.5 times the mean over
-/// the existing tiles (causal attention: 2). Then the kernels start the
-/// heaviest blocks of every head first (kLongestFirst, gridSlot in
-/// attention_fwd.cuh); lists of about one length (bands, strided groups) keep
-/// each head's blocks together instead.
-bool unevenLists(const TileSchedule &s) {
-  auto uneven = [](const IndexMap &map, int tile, auto count) {
-    long long total = 0, tiles = 0, longest = 0;
-    for (int g = 0; g < map.groups(); ++g)
-      for (int t = 0; t * tile < map.len(g); ++t) {
-        const int n = count(g, t);
-        total += n, ++tiles, longest = std::max<long long>(longest, n);
-      }
-    return tiles > 0 && 2 * longest * tiles >= 3 * total && longest > 1;
-  };
-  return uneven(s.q, s.qTile, [&](int g, int t) { return s.fwdCount(g, t); }) ||
-         uneven(s.k, s.kTile, [&](int g, int t) { return s.bwdCount(g, t); });
-}
-
 struct Emitter {
   const Plan &plan;
   const KernelOptions &options;
@@ -145,7 +124,7 @@ struct Emitter {
     // With packed documents a CTA runs only the pairs inside its tile's
     // documents, so the work per CTA follows the documents' lengths, not the
     // schedule's lists: no longest-first order.
-    const bool longestFirst = !options.documents && unevenLists(s);
+    const bool longestFirst = !options.documents && c.unevenLists();
     src += fmt::format("struct {} {{\n"
                        "  static constexpr int kBlockM = {}, kBlockN = {};\n"
                        "  static constexpr int kNumQBlocks = {}, kNumKBlocks = {};\n"

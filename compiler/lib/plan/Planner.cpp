@@ -234,6 +234,21 @@ tiling::TileSchedule PlanComponent::hostSchedule() const {
   return s;
 }
 
+bool PlanComponent::unevenLists() const {
+  const tiling::TileSchedule s = hostSchedule();
+  auto uneven = [](const tiling::IndexMap &map, int tile, auto count) {
+    long long total = 0, tiles = 0, longest = 0;
+    for (int g = 0; g < map.groups(); ++g)
+      for (int t = 0; t * tile < map.len(g); ++t) {
+        const long long n = count(g, t);
+        total += n, ++tiles, longest = std::max(longest, n);
+      }
+    return tiles > 0 && longest > 1 && 2 * longest * tiles >= 3 * total;
+  };
+  return uneven(s.q, s.qTile, [&](int g, int t) { return s.fwdCount(g, t); }) ||
+         uneven(s.k, s.kTile, [&](int g, int t) { return s.bwdCount(g, t); });
+}
+
 bool PlanComponent::covers(int64_t T, int64_t i, int64_t j) const {
   if (!allowed(part, T, i, j, causal))
     return false;

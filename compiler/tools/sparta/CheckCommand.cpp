@@ -112,7 +112,8 @@ static void printReport(std::ostream &out, const CheckReport &report) {
       const tiling::TileSchedule &s = c.schedule;
       out << "component: head " << head.maskIndex << " " << c.name << ": " << s.qTile << "x"
           << s.kTile << " tiles, " << componentScheduleKind(c)
-          << (s.q.pack > 1 ? ", " + std::to_string(s.q.pack) + " groups per tile" : "") << "\n";
+          << (s.q.pack > 1 ? ", " + std::to_string(s.q.pack) + " groups per tile" : "")
+          << (c.unevenLists() ? ", longest first" : "") << "\n";
       if (s.kind == tiling::kTable)
         out << "fallback: head " << head.maskIndex << " " << c.description << ": "
             << c.fallbackReason << "\n";

@@ -58,6 +58,15 @@ WorkReport componentWork(const PlanComponent &c, int64_t T, bool countPairs) {
   return report;
 }
 
+int64_t computedElements(const PlanComponent &c) {
+  const TileSchedule s = c.hostSchedule();
+  int64_t tiles = 0;
+  for (int g = 0; g < s.q.groups(); ++g)
+    for (int qt = 0; qt * s.qTile < s.q.len(g); ++qt)
+      tiles += s.fwdCount(g, qt);
+  return tiles * s.qTile * s.kTile;
+}
+
 WorkReport measureWork(const Plan &plan) {
   WorkReport report;
   for (const HeadPlan &head : plan.heads)

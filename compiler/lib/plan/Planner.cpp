@@ -78,11 +78,13 @@ std::optional<TileSchedule> packed(const TileSchedule &s, TileShape shape) {
 /// table's partial pairs.
 double modelledCost(const PlanComponent &component, int64_t T) {
   const TileSchedule &s = component.schedule;
+  const double elementCost = tileElementCost(TileShape{s.qTile, s.kTile});
+  if (s.kind != kTable)
+    return double(computedElements(component)) * elementCost;
+  // A table lists its pairs explicitly anyway: visiting them costs no more.
   const WorkReport work = componentWork(component, T, /*countPairs=*/false);
-  double cost = double(work.computedElements) * tileElementCost(TileShape{s.qTile, s.kTile});
-  if (s.kind == kTable)
-    cost += double(work.partialTiles) * s.qTile * s.kTile * kTablePartialElementCost;
-  return cost;
+  return double(work.computedElements) * elementCost +
+         double(work.partialTiles) * s.qTile * s.kTile * kTablePartialElementCost;
 }
 
 /// The schedule of `candidate` with the tile shape of least modelled time,
@@ -181,7 +183,7 @@ HeadPlan planHead(const Mask &mask, int64_t maskIndex, int T, bool causal,
       component.description = describe(part, covered);
       chooseTable(component, shapes, T);
       component.fallbackReason = reason;
-      any = componentWork(component, T, /*countPairs=*/false).computedElements > 0;
+      any = computedElements(component) > 0;
       if (any)
         head.components.push_back(std::move(component));
     }
@@ -191,7 +193,7 @@ HeadPlan planHead(const Mask &mask, int64_t maskIndex, int T, bool causal,
       piece.description = describe(c.part, covered);
       piece.name = c.name;
       chooseShape(piece, c.schedule, shapes, T);
-      if (componentWork(piece, T, /*countPairs=*/false).computedElements == 0)
+      if (computedElements(piece) == 0)
         continue; // no pair left (and none to subtract from later parts)
       head.components.push_back(std::move(piece));
       any = true;

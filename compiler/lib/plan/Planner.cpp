@@ -212,10 +212,10 @@ HeadPlan planHead(const Mask &mask, int64_t maskIndex, int T, bool causal,
     int64_t split = 0;
     double splitCost = 0;
     for (const PlanComponent &c : head.components) {
-      split += componentWork(c, T, /*countPairs=*/false).computedElements;
+      split += computedElements(c);
       splitCost += modelledCost(c, T);
     }
-    int64_t joined = componentWork(whole, T, /*countPairs=*/false).computedElements;
+    int64_t joined = computedElements(whole);
     if (modelledCost(whole, T) < splitCost) {
       whole.fallbackReason = "one table over the union computes " + std::to_string(joined) +
                              " score elements, its " + std::to_string(head.components.size()) +

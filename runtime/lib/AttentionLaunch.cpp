@@ -28,15 +28,7 @@ Dim3 rowGrid(const HeadArgs &h, unsigned blocksX, unsigned z = 1) {
   return Dim3{blocksX, static_cast<unsigned>(h.batch) * static_cast<unsigned>(h.heads_in_launch), z};
 }
 
-// The tile kernels number their CTAs in an int (gridSlot, attention_fwd.cuh).
-void checkBlocks(int n, const HeadArgs &h, const Function &fn) {
-  if (n <= 0)
-    throw Error(fmt::format("kernel '{}': the schedule has {} blocks", fn.name(), n));
-  const long long ctas = static_cast<long long>(n) * h.batch * h.heads_in_launch;
-  if (ctas > std::numeric_limits<int>::max())
-    throw Error(fmt::format("kernel '{}': {} blocks x {} (batch, head) rows is more than 2^31 - 1 "
-                            "CTAs", fn.name(), n, static_cast<long long>(h.batch) * h.heads_in_launch));
-}
+void checkBlocks(int n, const HeadArgs &h, const Function &fn) { validateBlocks(h, n, fn.name()); }
 
 const Dim3 kUtilityBlock{static_cast<unsigned>(kUtilityThreads), 1, 1};
 
@@ -88,6 +80,15 @@ void validateHeads(const HeadArgs &h, int headDim, const char *kind) {
     fail("the head set leaves [0, num_heads)");
   if (static_cast<long long>(h.batch) * h.heads_in_launch > 65535)
     fail("batch * heads_in_launch exceeds grid.y (65535)");
+}
+
+void validateBlocks(const HeadArgs &h, int blocks, const std::string &kernel) {
+  if (blocks <= 0)
+    throw Error(fmt::format("kernel '{}': the schedule has {} blocks", kernel, blocks));
+  const long long rows = static_cast<long long>(h.batch) * h.heads_in_launch;
+  if (blocks * rows > std::numeric_limits<int>::max())
+    throw Error(fmt::format("kernel '{}': {} blocks x {} (batch, head) rows is more than 2^31 - 1 "
+                            "CTAs", kernel, blocks, rows));
 }
 
 void launchAttentionFwd(const Function &fn, const AttnFwdParams &p, int numQBlocks, int headDim,

@@ -38,6 +38,11 @@ size_t dqSemaphoreBytes(int batch, int numHeads, int seqLen);
 /// Throws sparta::Error when the head set or shape is malformed.
 void validateHeads(const HeadArgs &heads, int headDim, const char *kernelKind);
 
+/// Throws sparta::Error when the tile kernel `kernel` cannot launch `blocks`
+/// schedule blocks for the head set: none, or 2^31 CTAs or more (the kernels
+/// number their CTAs in an int: gridSlot, attention_fwd.cuh).
+void validateBlocks(const HeadArgs &heads, int blocks, const std::string &kernel);
+
 /// The attention kernels of tile edge `tile` (Cfg's TILE: 64, 32 or 16) run
 /// threadsForTile(tile) threads per CTA.
 void launchAttentionFwd(const Function &fn, const AttnFwdParams &p, int numQBlocks, int headDim,

@@ -1,6 +1,6 @@
 //===- SpartaPlanAttrs.cpp - Index maps and schedules of a plan ------------===//
 //
-// Index maps and the three schedules (#sparta.mask is in MaskAttr.cpp).
+// Index maps and the four schedules (#sparta.mask is in MaskAttr.cpp).
 // Each has a *bare* form, used inside plan ops where the context already
 // says what is expected (`queries = strided<64>`), and the usual
 // `#sparta.mnemonic<...>` form, which wraps the bare map or, for schedules,
@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "sparta/Dialect/SpartaPlanOps.h"
+#include "sparta/Dialect/Limits.h"
 
 #include "llvm/Support/raw_ostream.h"
 
@@ -192,6 +193,26 @@ LogicalResult BandScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitEr
     return emitError() << "band schedule: dhi must be at most 2^30 (write inf), got " << dhi;
   if (rowsBelow && *rowsBelow < 0)
     return emitError() << "band schedule: rows_below must be at least 0, got " << *rowsBelow;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// #sparta.grid_box
+//===----------------------------------------------------------------------===//
+
+LogicalResult GridBoxScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                          int64_t width, int64_t rowLo, int64_t rowHi,
+                                          int64_t colLo, int64_t colHi) {
+  // The kernels' int arithmetic: offsets within +-T, T <= 2^28.
+  const int64_t limit = ::sparta::limits::kMaxSequenceLength;
+  if (width < 1 || width > limit)
+    return emitError() << "grid_box schedule: width must lie in [1, 2^28], got " << width;
+  if (rowLo > rowHi || colLo > colHi)
+    return emitError() << "grid_box schedule: rows and cols must be [lo, hi] with lo <= hi, got rows = ["
+                       << rowLo << ", " << rowHi << "], cols = [" << colLo << ", " << colHi << "]";
+  for (int64_t v : {rowLo, rowHi, colLo, colHi})
+    if (v < -limit || v > limit)
+      return emitError() << "grid_box schedule: offsets must lie within +-2^28, got " << v;
   return success();
 }
 

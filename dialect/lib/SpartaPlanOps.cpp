@@ -163,11 +163,13 @@ static ParseResult parseBareSchedule(OpAsmParser &parser, Attribute &result) {
     result = BandScheduleAttr::parse(parser, Type{});
   else if (keyword == PrefixScheduleAttr::getMnemonic())
     result = PrefixScheduleAttr::parse(parser, Type{});
+  else if (keyword == GridBoxScheduleAttr::getMnemonic())
+    result = GridBoxScheduleAttr::parse(parser, Type{});
   else if (keyword == TableScheduleAttr::getMnemonic())
     result = TableScheduleAttr::parse(parser, Type{});
   else
     return parser.emitError(loc, "unknown schedule '")
-           << keyword << "' (expected band, prefix or table)";
+           << keyword << "' (expected band, prefix, grid_box or table)";
   return success(result != nullptr);
 }
 
@@ -253,6 +255,9 @@ void ComponentOp::print(OpAsmPrinter &p) {
   } else if (auto prefix = llvm::dyn_cast<PrefixScheduleAttr>(schedule)) {
     p << PrefixScheduleAttr::getMnemonic();
     prefix.print(p);
+  } else if (auto box = llvm::dyn_cast<GridBoxScheduleAttr>(schedule)) {
+    p << GridBoxScheduleAttr::getMnemonic();
+    box.print(p);
   } else {
     p << TableScheduleAttr::getMnemonic();
     llvm::cast<TableScheduleAttr>(schedule).print(p);
@@ -334,6 +339,19 @@ LogicalResult ComponentOp::verify() {
     if (!global && keys.getKind() != IndexMapKind::SummaryGather)
       return emitOpError() << "prefix<" << stringifyPrefixScheduleKind(prefix.getKind())
                            << "> needs a summary_gather key map";
+  } else if (auto box = llvm::dyn_cast<GridBoxScheduleAttr>(schedule)) {
+    if (!identityQueries || !identityKeys)
+      return emitOpError() << "grid_box schedules need identity query and key maps";
+    if (T % box.getWidth() != 0)
+      return emitOpError() << "grid_box width = " << box.getWidth()
+                           << " does not divide T = " << T << " into grid rows";
+    if (box.getWidth() % getQueryTile() != 0 || box.getWidth() % getKeyTile() != 0)
+      return emitOpError() << "grid_box width = " << box.getWidth()
+                           << " is not a multiple of the tile edges " << getQueryTile() << "x"
+                           << getKeyTile() << " (tiles lie inside one grid row)";
+    if (causal && box.getRowLo() < 0)
+      return emitOpError() << "grid_box rows = [" << box.getRowLo() << ", " << box.getRowHi()
+                           << "] reach later rows, which needs a bidirectional plan";
   } else {
     auto table = llvm::cast<TableScheduleAttr>(schedule);
     if (!identityQueries || !identityKeys)

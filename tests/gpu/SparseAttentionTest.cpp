@@ -9,7 +9,8 @@
 // reach each lowering: packed short groups, dilated windows, global keys
 // minus a stride, one table over overlapping windows, strides with an offset
 // and bidirectional cuts and bands; EmptyHeads runs masks with no pair (O = 0,
-// lse = -inf, zero gradients). TileShapes runs every pattern file with each
+// lse = -inf, zero gradients); GridBoxes runs 2-D grid windows, whose rows
+// hold whole tiles, through their grid-box schedules. TileShapes runs every pattern file with each
 // kernel tile edge forced (AttentionConfig::tile) and checks that a second
 // backward gives the same bits. Documents runs packed documents (cu_seqlens)
 // against the pattern evaluated per document.
@@ -340,6 +341,37 @@ TEST(CorpusOnGpu, ForwardAndBackwardMatchReference) {
       {C + "bidir_offsets.mlir", {{"T", 1000}, {"L", 30}}, bf16, 64},
       {C + "bidir_offsets.mlir", {{"T", 3072}, {"L", 64}}, ElementType::FP16, 32},
   };
+  runCases(cases);
+}
+
+// Grid windows on rows of whole tiles: the own row's band and the grid box of
+// the other rows (tiling.h), bidirectional with the rows united
+// (image_window) and causal alone (the own row a component of its own),
+// each dtype and head dim, tiles forced to 16 and 32, a window wider than
+// the grid (dw > W, clipped), the fused dQ path, and reruns that must give
+// the same bits.
+TEST(GridBoxes, ForwardAndBackwardMatchReference) {
+  const ElementType bf16 = ElementType::BF16, fp16 = ElementType::FP16;
+  const std::string window = "patterns/image_window.mlir";
+  const std::string causal = "tests/plan-corpus/grid_window_causal.mlir";
+  std::vector<Case> cases;
+  if (reduced()) {
+    cases = {{window, {{"T", 512}, {"L", 32}, {"H", 16}, {"W", 32}}, bf16, 64, 1, 2},
+             {causal, {{"T", 512}, {"L", 32}, {"H", 16}, {"W", 32}}, fp16, 64, 1, 2}};
+  } else {
+    cases = {
+        {window, {{"T", 3072}, {"L", 64}, {"H", 48}, {"W", 64}}, fp16, 128},
+        {window, {{"T", 1024}, {"L", 32}}, bf16, 32, 2, 3, 0, true},
+        {window, {{"T", 1024}, {"L", 32}}, fp16, 64, 2, 3, 16},
+        {causal, {{"T", 1024}, {"L", 32}}, bf16, 64, 2, 3, 0, true},
+        {causal, {{"T", 4096}, {"L", 64}}, fp16, 32},
+        {causal, {{"T", 768}, {"L", 32}, {"H", 24}, {"W", 32}, {"dh", 3}, {"dw", 40}}, bf16, 128,
+         1, 2, 32},
+    };
+    Case fused{window, {{"T", 1024}, {"L", 32}}, bf16, 64, 2, 3, 0, true};
+    fused.fuseDq = true;
+    cases.push_back(fused);
+  }
   runCases(cases);
 }
 

@@ -86,7 +86,7 @@ Errors compare(const ConcretePattern &pattern, const Plan &plan, uint32_t seed,
 TEST(CpuExecutorTest, MatchesReferenceOverGrid) {
   int checked = 0;
   int64_t emptyRows = 0;
-  int packed = 0, skipping = 0, dilated = 0, rectangular = 0, rotated = 0, forward = 0;
+  int packed = 0, skipping = 0, dilated = 0, rectangular = 0, rotated = 0, forward = 0, boxes = 0;
   double worst = 0;
   for (const PatternCase &pc : allCases())
     for (const auto &[tiles, options] : tileChoices()) {
@@ -100,6 +100,7 @@ TEST(CpuExecutorTest, MatchesReferenceOverGrid) {
           rectangular += c.schedule.qTile != c.schedule.kTile;
           rotated += c.schedule.k.kind == tiling::kStrided && c.schedule.k.w > 0;
           forward += !c.causal && c.schedule.kind == tiling::kBand && c.schedule.dlo < 0;
+          boxes += c.schedule.kind == tiling::kGridBox;
         }
       Errors e = compare(pc.pattern, plan, 1000 + checked, &emptyRows);
       EXPECT_LE(e.worst(), kTol) << e.text() << "\n" << printPlan(plan);
@@ -116,10 +117,11 @@ TEST(CpuExecutorTest, MatchesReferenceOverGrid) {
   EXPECT_GT(skipping, 0);
   EXPECT_GT(dilated, 0);
   EXPECT_GT(rectangular, 0);
-  // Strides with an offset (rotated key maps) and bidirectional bands (keys
-  // after the query: dlo < 0).
+  // Strides with an offset (rotated key maps), bidirectional bands (keys
+  // after the query: dlo < 0) and grid boxes.
   EXPECT_GT(rotated, 0);
   EXPECT_GT(forward, 0);
+  EXPECT_GT(boxes, 0);
   std::cout << "[ note ] " << checked << " plans, worst relative error " << worst << "\n";
 }
 

@@ -144,7 +144,7 @@ inline std::vector<PatternCase> handBuiltCases(const Params &p) {
   // Bidirectional: every primitive with keys after the query, a forward
   // band, symmetric bands cut out of strides and chunks (two components),
   // globals both ways (Longformer), a summary seen by every query, grid
-  // windows (a table) and tables over the whole square.
+  // windows (tables, as below) and tables over the whole square.
   const int64_t W = gridWidth(T);
   std::vector<std::pair<std::string, std::vector<Mask>>> bidirectional = {
       {"bidir-primitives", {leaf(MaskKind::Dense), band(-L, L), band(-2 * L, -1), stride(L), stride(L, k),
@@ -160,9 +160,15 @@ inline std::vector<PatternCase> handBuiltCases(const Params &p) {
   };
   for (auto &[name, heads] : bidirectional)
     cases.push_back({name + " " + paramText(p), makeBidirectional(name, T, heads)});
-  // Causal grid windows (a table).
+  // Causal grid windows (tables: rows of W < 16 positions split every tile;
+  // PlanTest.GridWindowsAreGridBoxes covers the grid boxes).
   cases.push_back({"grid-window " + paramText(p),
                    makePattern("grid-window", T, {gridWindow(W, 1, 1), gridWindow(W, 2, 0)})});
+  // Grid windows on rows of 16: grid boxes where 16 divides T (tile 16),
+  // tables otherwise; one wider than the grid.
+  const std::vector<Mask> boxes = {gridWindow(16, 1, 3), unite({gridWindow(16, 2, 20), chunk(16)})};
+  cases.push_back({"grid-box " + paramText(p), makePattern("grid-box", T, boxes)});
+  cases.push_back({"bidir-grid-box " + paramText(p), makeBidirectional("bidir-grid-box", T, boxes)});
   return cases;
 }
 

@@ -57,6 +57,9 @@ constexpr const char *kWideBand =
     "a band of w + 1 > m keys: a query tile needs ceil((m + w) / m) key tiles";
 constexpr const char *kGlobalKeys =
     "global keys: every query tile past the band needs one more key tile for them";
+constexpr const char *kNarrowWindow =
+    "a causal grid window of dw + 1 keys in the own row and 2 dw + 1 < m columns in the rows "
+    "above: each costs whole tiles of m";
 constexpr const char *kRagged = "ragged T: a last query tile of few rows computes whole tiles";
 constexpr const char *kChunks =
     "chunks of n rows, n not a multiple of m: each chunk takes ceil(n / m) query tiles";
@@ -118,6 +121,9 @@ const std::vector<CorpusEntry> kCorpus = {
     {P + "image_axial.mlir", {{"T", 1000}, {"L", 40}, {"H", 25}, {"W", 40}}, 1.5, 2.206, kShortGroups},
     {P + "image_window.mlir", {{"T", 4096}, {"L", 64}}, 1.5, 1.5, ""},
     {P + "image_window.mlir", {{"T", 3072}, {"L", 64}, {"H", 48}, {"W", 64}}, 1.5, 1.5, ""},
+    {C + "grid_window_causal.mlir", {{"T", 4096}, {"L", 64}}, 2.0, 2.001, kNarrowWindow},
+    {C + "grid_window_causal.mlir", {{"T", 3072}, {"L", 64}, {"H", 48}, {"W", 64}}, 2.0, 2.005, kNarrowWindow},
+    {C + "grid_window_causal.mlir", {{"T", 1024}, {"L", 32}}, 2.0, 2.584, kNarrowWindow},
     {C + "stride_offset.mlir", {{"T", 4096}, {"L", 64}}, 1.5, 2.0, kWideBand},
     {C + "stride_offset.mlir", {{"T", 3072}, {"L", 64}}, 1.5, 1.817, kStrided},
     {C + "stride_offset.mlir", {{"T", 1000}, {"L", 30}, {"k", 7}}, 1.5, 2.231, kStrided},

@@ -150,6 +150,50 @@ TEST(PlanTest, TileEdgeFollowsTheStructure) {
       EXPECT_EQ(c.schedule.qTile, 64) << printPlan(wide);
 }
 
+// A 2-D window on a grid whose rows hold whole tiles is two closed forms: its
+// own row, a band on the chunked map, and the other rows, a grid box (tiling.h)
+// whose lists are walked in closed form. Over grids of 1 to 5 rows, windows
+// narrower and wider than a tile, causal and bidirectional, alone and united
+// with the rows: exactly-once coverage, exact flags, no wasted tile and
+// transposed lists (PlanChecks.h) for each tile choice, and no table. Rows
+// that split tiles (W = 24 at tile 16) keep the table and say why.
+TEST(PlanTest, GridWindowsAreGridBoxes) {
+  int boxes = 0;
+  for (int64_t W : {16, 32, 48})
+    for (int64_t H : {1, 2, 3, 5})
+      for (int64_t dh : {1, 2, 4})
+        for (int64_t dw : {1, 5, 16, 40})
+          for (bool causal : {true, false})
+            for (bool withRows : {false, true}) {
+              const Mask window = gridWindow(W, dh, dw);
+              const Mask mask = withRows ? unite({window, chunk(W)}) : window;
+              ConcretePattern pattern = causal ? makePattern("w", H * W, {mask})
+                                               : makeBidirectional("w", H * W, {mask});
+              for (const PlanOptions &options :
+                   {PlanOptions{}, PlanOptions::square(16), PlanOptions{{{16, 32}, {32, 16}}}}) {
+                Plan plan = planPattern(pattern, options);
+                SCOPED_TRACE(printPlan(plan));
+                Defects d = planDefects(pattern, plan);
+                EXPECT_EQ(d.total, 0) << d.text();
+                // 16x32 and 32x16 split rows of 16 and 48; one row needs no box.
+                const bool table = options.shapes.size() == 2 && W % 32 != 0 && H > 1;
+                int tables = 0;
+                for (const PlanComponent &c : plan.heads[0].components) {
+                  tables += c.schedule.kind == tiling::kTable;
+                  boxes += c.schedule.kind == tiling::kGridBox;
+                }
+                EXPECT_EQ(tables, table ? 1 : 0);
+              }
+            }
+  EXPECT_GT(boxes, 500);
+  Plan split = planPattern(makeBidirectional("w", 96, {gridWindow(24, 1, 2)}),
+                           PlanOptions::square(16));
+  const PlanComponent *table = findComponent(split, "table");
+  ASSERT_NE(table, nullptr) << printPlan(split);
+  EXPECT_NE(table->fallbackReason.find("grid rows of 24 positions"), std::string::npos)
+      << table->fallbackReason;
+}
+
 // The longest-first launch order is for lists of widely different lengths:
 // causal attention and the summary gather at T = 16384 (256 query tiles, the
 // first summary key tile meets all of them), not bands, strided groups or

@@ -29,9 +29,10 @@ std::string mapLiteral(const IndexMap &m) {
 std::string scheduleLiteral(const TileSchedule &s, const std::string &tables) {
   return fmt::format("{{/*q=*/{}, /*k=*/{}, /*qTile=*/{}, /*kTile=*/{}, /*kind=*/{}, /*dlo=*/{}, "
                      "/*dhi=*/{}, /*qlimit=*/{}, /*prefixKind=*/{}, /*count=*/{}, /*offset=*/{}, "
-                     "/*skipPeriod=*/{}, /*table=*/{}}}",
+                     "/*skipPeriod=*/{}, /*box=*/{{{}, {}, {}, {}, {}}}, /*table=*/{}}}",
                      mapLiteral(s.q), mapLiteral(s.k), s.qTile, s.kTile, s.kind, s.dlo, s.dhi,
-                     s.qlimit, s.prefixKind, s.count, s.offset, s.skipPeriod, tables);
+                     s.qlimit, s.prefixKind, s.count, s.offset, s.skipPeriod, s.box.width,
+                     s.box.rowLo, s.box.rowHi, s.box.colLo, s.box.colHi, tables);
 }
 
 /// C++ boolean expression of `m` for query i and key j (ints named i, j).
@@ -129,11 +130,12 @@ struct Emitter {
                        "  static constexpr int kBlockM = {}, kBlockN = {};\n"
                        "  static constexpr int kNumQBlocks = {}, kNumKBlocks = {};\n"
                        "  static constexpr bool kLongestFirst = {};\n"
+                       "  static constexpr int kScheduleKind = {};\n"
                        "  __device__ __forceinline__ static sparta::tiling::TileSchedule get() {{\n"
                        "    return {};\n  }}\n"
                        "  __device__ __forceinline__ static bool covers(int i, int j) {{ return {}; }}\n"
                        "}};\n",
-                       spec, s.qTile, s.kTile, s.numQBlocks(), s.numKBlocks(), longestFirst,
+                       spec, s.qTile, s.kTile, s.numQBlocks(), s.numKBlocks(), longestFirst, s.kind,
                        scheduleLiteral(c.schedule, tables),
                        covers);
 

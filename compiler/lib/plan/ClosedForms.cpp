@@ -154,9 +154,17 @@ Exclusion excludeOne(std::vector<Candidate> &out, Candidate c, const Mask &m, co
       out.push_back(std::move(c));
     return result;
   };
-  // An intersection lies inside each of its operands.
-  if (m.kind == MaskKind::Intersect && std::find(m.operands.begin(), m.operands.end(), e) != m.operands.end())
+  // An intersection lies inside each of its operands (the operand's, or the
+  // piece's own: a grid window's row).
+  auto within = [&](const Mask &x) {
+    return x.kind == MaskKind::Intersect &&
+           std::find(x.operands.begin(), x.operands.end(), e) != x.operands.end();
+  };
+  if (within(m) || within(c.part))
     return keep(Exclusion::Everything);
+  // A grid box never holds a pair of its own grid row.
+  if (s.kind == kGridBox && e.kind == MaskKind::Chunk && e.size == s.box.width)
+    return keep(Exclusion::Disjoint);
   switch (e.kind) {
   case MaskKind::Empty:
     return keep(Exclusion::Disjoint);
@@ -208,6 +216,38 @@ Exclusion excludeOne(std::vector<Candidate> &out, Candidate c, const Mask &m, co
   }
 }
 
+/// grid_window(W, dh, dw): its own grid row, a band on the chunked map, and
+/// the other rows, a grid box (tiling.h, kGridBox) that leaves the own row to
+/// the first piece. In a causal pattern the box holds only earlier rows.
+std::vector<Candidate> gridWindowForm(const Mask &m, int T, bool causal) {
+  if (m.period < 1 || T % m.period != 0)
+    return {};
+  Mask row;
+  row.kind = MaskKind::Chunk;
+  row.size = m.period;
+  Mask band;
+  band.kind = MaskKind::Band;
+  band.lo = causal ? 0 : -m.dw;
+  band.hi = m.dw;
+  Mask ownRow;
+  ownRow.kind = MaskKind::Intersect;
+  ownRow.operands = {row, band};
+  std::vector<Candidate> pieces;
+  pieces.push_back(Candidate{"window_row",
+                             bandSchedule(IndexMap{kChunked, T, int(m.period), 0, 1}, band.lo,
+                                          band.hi, T),
+                             ownRow});
+  if (m.dh >= 1 && m.period < T) {
+    TileSchedule s{};
+    s.q = s.k = identityMap(T);
+    s.kind = kGridBox;
+    const int dh = int(std::min<int64_t>(m.dh, T)), dw = int(std::min<int64_t>(m.dw, T));
+    s.box = GridBox{int(m.period), causal ? 1 : -dh, dh, -dw, dw};
+    pieces.push_back(Candidate{"window", s, m, {row}});
+  }
+  return pieces;
+}
+
 } // namespace
 
 int planningRank(const Mask &m) {
@@ -223,40 +263,44 @@ int planningRank(const Mask &m) {
   }
 }
 
-std::optional<Candidate> closedForm(const Mask &m, int T, bool causal) {
+std::vector<Candidate> closedForm(const Mask &m, int T, bool causal) {
   auto clampT = [&](int64_t v) { return int(std::clamp<int64_t>(v, 0, T)); };
   // The least offset i - j of the domain.
   const int64_t least = causal ? 0 : -kUnbounded;
   IndexMap identity = identityMap(T);
   switch (m.kind) {
   case MaskKind::Dense:
-    return Candidate{"dense", bandSchedule(identity, least, kUnbounded, T), m};
+    return {Candidate{"dense", bandSchedule(identity, least, kUnbounded, T), m}};
   case MaskKind::Band:
-    return Candidate{"band", bandSchedule(identity, std::max(m.lo, least), m.hi, T), m};
+    return {Candidate{"band", bandSchedule(identity, std::max(m.lo, least), m.hi, T), m}};
   case MaskKind::Stride:
     if (m.offset > 0 && m.period >= T)
-      return std::nullopt; // a rotation needs every column to exist (canonicalization folds it)
-    return Candidate{"stride", strideSchedule(m, T, least, kUnbounded), m};
+      return {}; // a rotation needs every column to exist (canonicalization folds it)
+    return {Candidate{"stride", strideSchedule(m, T, least, kUnbounded), m}};
   case MaskKind::Chunk:
-    return Candidate{"chunk", bandSchedule(IndexMap{kChunked, T, int(m.size), 0, 1}, least,
-                                           kUnbounded, T),
-                     m};
+    return {Candidate{"chunk", bandSchedule(IndexMap{kChunked, T, int(m.size), 0, 1}, least,
+                                            kUnbounded, T),
+                      m}};
   case MaskKind::Summary: {
     IndexMap gather{kSummaryGather, T, int(m.period), int(m.width), 1};
     if (!causal) // every query sees every summary key
-      return Candidate{"summary", bandSchedule(identity, gather, least, kUnbounded, T), m};
-    return Candidate{"summary", prefixSchedule(gather, kPrefixSummary, 0, 0), m};
+      return {Candidate{"summary", bandSchedule(identity, gather, least, kUnbounded, T), m}};
+    return {Candidate{"summary", prefixSchedule(gather, kPrefixSummary, 0, 0), m}};
   }
   case MaskKind::GlobalKeys:
-    return Candidate{"global_keys",
-                     prefixSchedule(identity, kPrefixGlobalKeys, clampT(m.count), int(least)), m};
+    return {Candidate{"global_keys",
+                      prefixSchedule(identity, kPrefixGlobalKeys, clampT(m.count), int(least)), m}};
   case MaskKind::GlobalQueries:
-    return Candidate{"global_queries", bandSchedule(identity, least, kUnbounded, clampT(m.count)),
-                     m};
+    return {Candidate{"global_queries", bandSchedule(identity, least, kUnbounded, clampT(m.count)),
+                      m}};
   case MaskKind::Intersect:
-    return intersectionForm(m, T, causal);
+    if (std::optional<Candidate> c = intersectionForm(m, T, causal))
+      return {*c};
+    return {};
+  case MaskKind::GridWindow:
+    return gridWindowForm(m, T, causal);
   default:
-    return std::nullopt;
+    return {};
   }
 }
 
@@ -266,6 +310,8 @@ std::string noFormReason(const Mask &m) {
   case MaskKind::Union: return "a nested union";
   case MaskKind::Intersect:
     return "an intersection other than stride or chunk with bands";
+  case MaskKind::GridWindow:
+    return "T is not a multiple of the grid's width";
   default: return "no closed form for " + toString(m);
   }
 }

@@ -12,19 +12,23 @@ namespace sparta {
 //--- ClosedForms.cpp ----------------------------------------------------------
 
 /// A closed-form component in the making: its schedule and the part of the
-/// head's mask it computes (the operand, or one side of it, see ClosedForms.cpp).
+/// head's mask it computes (the operand, or one side of it, see ClosedForms.cpp),
+/// less `excluded`: the pairs of the operand that a sibling piece computes
+/// (a grid window's own row), beyond what earlier operands cover.
 struct Candidate {
   std::string name;
   tiling::TileSchedule schedule;
   Mask part;
+  std::vector<Mask> excluded = {};
 };
 
 /// Order in which union operands are planned: closed-form exclusions exist
 /// for a later kind against an earlier one, not the other way round.
 int planningRank(const Mask &m);
 
-/// The closed-form component of one union operand, if its kind has one.
-std::optional<Candidate> closedForm(const Mask &m, int T, bool causal);
+/// The closed-form components of one union operand (none: its kind has no
+/// closed form): one, or the pieces that together compute it.
+std::vector<Candidate> closedForm(const Mask &m, int T, bool causal);
 
 /// Why `m` has no closed form of its own.
 std::string noFormReason(const Mask &m);

@@ -25,6 +25,7 @@
 namespace sparta {
 
 using mlir::sparta::BandScheduleAttr;
+using mlir::sparta::GridBoxScheduleAttr;
 using mlir::sparta::ComponentOp;
 using mlir::sparta::HeadPlanOp;
 using mlir::sparta::IndexMapAttr;
@@ -137,6 +138,9 @@ mlir::Attribute toScheduleAttr(mlir::MLIRContext *context, const PlanComponent &
   case tiling::kPrefix:
     return PrefixScheduleAttr::get(context, static_cast<PrefixScheduleKind>(s.prefixKind),
                                    s.count, s.offset, s.skipPeriod);
+  case tiling::kGridBox:
+    return GridBoxScheduleAttr::get(context, s.box.width, s.box.rowLo, s.box.rowHi, s.box.colLo,
+                                    s.box.colHi);
   default:
     return TableScheduleAttr::get(context, mlir::DenseI32ArrayAttr::get(context, c.fwdOffsets),
                                   mlir::DenseI32ArrayAttr::get(context, c.fwdEntries),
@@ -228,6 +232,10 @@ PlanComponent readComponent(ComponentOp op, int T, bool causal) {
     s.count = int(prefix.getCount());
     s.offset = int(prefix.getOffset());
     s.skipPeriod = int(prefix.getSkipPeriod());
+  } else if (auto box = llvm::dyn_cast<GridBoxScheduleAttr>(schedule)) {
+    s.kind = tiling::kGridBox;
+    s.box = tiling::GridBox{int(box.getWidth()), int(box.getRowLo()), int(box.getRowHi()),
+                            int(box.getColLo()), int(box.getColHi())};
   } else {
     auto table = llvm::cast<TableScheduleAttr>(schedule);
     s.kind = tiling::kTable;

@@ -27,8 +27,8 @@
 // Every component is planned for each tile shape on offer and keeps the one
 // with the least modelled time: the score elements it computes, each weighted
 // by its shape's cost (tileElementCost in tiling.h; small tiles cost more per
-// element), plus the per-element predicate of a table's partial pairs
-// (kTablePartialElementCost). Groups shorter than half a tile
+// element), plus the per-element predicate of the partial pairs of a table
+// or grid box (kMaskPartialElementCost). Groups shorter than half a tile
 // (strided and chunked maps) are packed several to a tile, with the exact
 // block-diagonal predicate of tiling.h, when that computes less. A component
 // left with no pair (an empty summary, a part the earlier ones cover) is
@@ -74,21 +74,28 @@ std::optional<TileSchedule> packed(const TileSchedule &s, TileShape shape) {
 }
 
 /// The modelled time of a component's kernels: its computed score elements
-/// weighted by the cost of its tile shape, plus the per-element predicate of a
-/// table's partial pairs.
+/// weighted by the cost of its tile shape, plus the per-element predicate of
+/// the partial pairs of a table or a grid box.
 double modelledCost(const PlanComponent &component, int64_t T) {
   const TileSchedule &s = component.schedule;
   const double elementCost = tileElementCost(TileShape{s.qTile, s.kTile});
-  if (s.kind != kTable)
+  if (s.kind != kTable && s.kind != kGridBox)
     return double(computedElements(component)) * elementCost;
-  // A table lists its pairs explicitly anyway: visiting them costs no more.
+  // Their tile pairs are few (tables list them; a grid box meets a few rows
+  // of tiles per tile): visiting them costs little.
   const WorkReport work = componentWork(component, T, /*countPairs=*/false);
   return double(work.computedElements) * elementCost +
-         double(work.partialTiles) * s.qTile * s.kTile * kTablePartialElementCost;
+         double(work.partialTiles) * s.qTile * s.kTile * kMaskPartialElementCost;
 }
 
-/// The schedule of `candidate` with the tile shape of least modelled time,
-/// packed where that costs less.
+/// Whether a schedule can run with tiles of `shape`: a grid box needs whole
+/// tiles inside each grid row.
+bool fits(const TileSchedule &s, TileShape shape) {
+  return s.kind != kGridBox || (s.box.width % shape.qRows == 0 && s.box.width % shape.kRows == 0);
+}
+
+/// The schedule of `candidate` with the tile shape of least modelled time
+/// among those it fits, packed where that costs less.
 void chooseShape(PlanComponent &component, const TileSchedule &schedule,
                  const std::vector<TileShape> &shapes, int64_t T) {
   double best = -1;
@@ -102,6 +109,8 @@ void chooseShape(PlanComponent &component, const TileSchedule &schedule,
     }
   };
   for (TileShape shape : shapes) {
+    if (!fits(schedule, shape))
+      continue;
     TileSchedule s = schedule;
     s.qTile = shape.qRows;
     s.kTile = shape.kRows;
@@ -157,11 +166,17 @@ HeadPlan planHead(const Mask &mask, int64_t maskIndex, int T, bool causal,
     if (part.kind == MaskKind::Empty ||
         (part.kind == MaskKind::Band && std::max<int64_t>(part.lo, causal ? 0 : part.lo) > part.hi))
       continue; // allows nothing (canonicalization removes these too)
-    std::optional<Candidate> form = closedForm(part, T, causal);
-    std::vector<Candidate> candidates;
-    if (form)
-      candidates.push_back(std::move(*form));
+    std::vector<Candidate> candidates = closedForm(part, T, causal);
+    const bool form = !candidates.empty();
     std::string reason = form ? "" : noFormReason(part);
+    for (const Candidate &c : candidates)
+      if (std::none_of(shapes.begin(), shapes.end(),
+                       [&](TileShape shape) { return fits(c.schedule, shape); })) {
+        reason = "no tile shape on offer fits inside its grid rows of " +
+                 std::to_string(c.schedule.box.width) + " positions";
+        candidates.clear();
+        break;
+      }
     bool nothingLeft = false;
     for (const Mask &earlier : covered) {
       if (candidates.empty())
@@ -190,7 +205,10 @@ HeadPlan planHead(const Mask &mask, int64_t maskIndex, int T, bool causal,
     for (Candidate &c : candidates) {
       PlanComponent piece = component;
       piece.part = c.part;
-      piece.description = describe(c.part, covered);
+      for (const Mask &e : c.excluded)
+        if (std::find(piece.excluded.begin(), piece.excluded.end(), e) == piece.excluded.end())
+          piece.excluded.push_back(e);
+      piece.description = describe(c.part, piece.excluded);
       piece.name = c.name;
       chooseShape(piece, c.schedule, shapes, T);
       if (computedElements(piece) == 0)

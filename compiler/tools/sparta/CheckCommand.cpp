@@ -64,6 +64,7 @@ static const char *componentScheduleKind(const PlanComponent &c) {
   switch (c.schedule.kind) {
   case tiling::kBand: return "band";
   case tiling::kPrefix: return "prefix";
+  case tiling::kGridBox: return "grid box";
   default: return "table";
   }
 }

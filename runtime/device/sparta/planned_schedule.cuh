@@ -6,6 +6,7 @@
 //     static constexpr int kBlockM, kBlockN;           // the component's tile shape
 //     static constexpr int kNumQBlocks, kNumKBlocks;   // from the plan
 //     static constexpr bool kLongestFirst;             // lists of uneven length
+//     static constexpr int kScheduleKind;              // get().kind (tiling.h)
 //     static sparta::tiling::TileSchedule get();       // literal fields
 //     static bool covers(int i, int j);                // table components:
 //   };                                                 //   the exact predicate
@@ -13,6 +14,11 @@
 // and PlannedSchedule<Spec> turns it into the Schedule the kernels expect
 // (schedule.cuh). All schedule arithmetic lives in tiling.h, shared with the
 // planner and the CPU executor; since get() returns literals, NVRTC folds it.
+// The tile lists come from tiling.h's grid-box or flat functions, chosen by
+// kScheduleKind at compile time rather than by get().kind: NVRTC optimizes a
+// function before inlining it, so a branch on the kind, dead as it is once
+// folded, still changed the flat schedules' code (7 more registers in the
+// band forward kernel, spills in document kernels).
 //
 //===----------------------------------------------------------------------===//
 #ifndef SPARTA_PLANNED_SCHEDULE_CUH
@@ -29,6 +35,8 @@ template <class Spec> struct PlannedSchedule {
   static constexpr int kNumQBlocks = Spec::kNumQBlocks;
   static constexpr int kNumKBlocks = Spec::kNumKBlocks;
   static constexpr bool kLongestFirst = Spec::kLongestFirst;
+  static_assert(Spec::kScheduleKind >= tiling::kBand && Spec::kScheduleKind <= tiling::kGridBox,
+                "kScheduleKind names a tiling::ScheduleKind");
 
   // Groups interleaved and the last (heaviest, for causal-like schedules)
   // tiles of each group first, so the grid's tail is made of light tiles.
@@ -56,20 +64,41 @@ template <class Spec> struct PlannedSchedule {
     const tiling::RowSpan r = Spec::get().k.rowSpan(g, pos0, pos1);
     return make_int2(r.first, r.last);
   }
-  __device__ __forceinline__ static int fwd_count(int g, int qt) { return Spec::get().fwdCount(g, qt); }
-  __device__ __forceinline__ static TileRef fwd_tile(int g, int qt, int n) {
-    const tiling::TileRef t = Spec::get().fwdTile(g, qt, n);
+  static constexpr bool kBox = Spec::kScheduleKind == tiling::kGridBox;
+  __device__ __forceinline__ static TileRef ref(tiling::TileRef t) {
     return TileRef{t.tile, t.full ? 1 : 0};
   }
-  __device__ __forceinline__ static int bwd_count(int g, int kt) { return Spec::get().bwdCount(g, kt); }
+  __device__ __forceinline__ static int fwd_count(int g, int qt) {
+    if constexpr (kBox)
+      return Spec::get().boxFwdCount(qt);
+    else
+      return Spec::get().flatFwdCount(g, qt);
+  }
+  __device__ __forceinline__ static TileRef fwd_tile(int g, int qt, int n) {
+    if constexpr (kBox)
+      return ref(Spec::get().boxFwdTile(qt, n));
+    else
+      return ref(Spec::get().flatFwdTile(g, qt, n));
+  }
+  __device__ __forceinline__ static int bwd_count(int g, int kt) {
+    if constexpr (kBox)
+      return Spec::get().boxBwdCount(kt);
+    else
+      return Spec::get().flatBwdCount(g, kt);
+  }
   __device__ __forceinline__ static TileRef bwd_tile(int g, int kt, int n) {
-    const tiling::TileRef t = Spec::get().bwdTile(g, kt, n);
-    return TileRef{t.tile, t.full ? 1 : 0};
+    if constexpr (kBox)
+      return ref(Spec::get().boxBwdTile(kt, n));
+    else
+      return ref(Spec::get().flatBwdTile(g, kt, n));
   }
   __device__ __forceinline__ static bool allowed(int g, int qpos, int kpos) {
     const tiling::TileSchedule s = Spec::get();
-    return s.kind == tiling::kTable ? Spec::covers(s.q.row(g, qpos), s.k.row(g, kpos))
-                                    : s.allowed(g, qpos, kpos);
+    if constexpr (kBox)
+      return s.boxAllowed(qpos, kpos);
+    else
+      return s.kind == tiling::kTable ? Spec::covers(s.q.row(g, qpos), s.k.row(g, kpos))
+                                      : s.flatAllowed(g, qpos, kpos);
   }
 };
 

@@ -162,21 +162,22 @@ SPARTA_TILING_FN constexpr double tileElementCost(TileShape s) {
   return s.qRows == 32 && s.kRows == 32 ? 1.7 : s.qRows == 16 && s.kRows == 16 ? 2.6 : 1.0;
 }
 
-/// The planner's cost model, continued: the extra time per score element of a
-/// table schedule's partial tile pairs, in the units of tileElementCost. Their
-/// predicate is the component's own mask expression, evaluated per element
-/// (divisions on a grid, random-block lookups), where a band's partial pairs
-/// compare i - j. Measured on an H200 (forward + backward, d = 64, each tile
+/// The planner's cost model, continued: the extra time per score element of
+/// the partial tile pairs of a table or grid-box schedule, in the units of
+/// tileElementCost. Their predicate is a mask expression evaluated per
+/// element (rows and columns on a grid, random-block lookups), where a band's
+/// partial pairs compare i - j. Measured on an H200 (forward + backward, d = 64, each tile
 /// edge forced): image_window's table partial pairs cost 3.5-3.8 more per
 /// element than strided's band partial pairs at 64x64 and at 16x16
 /// (docs/performance.md).
-constexpr double kTablePartialElementCost = 3.5;
+constexpr double kMaskPartialElementCost = 3.5;
 
 enum ScheduleKind : int {
   kBand = 0,   // same group, dlo <= qpos - kpos - bandShift(g) <= dhi, and qpos < qlimit
                // (dlo < 0 in bidirectional patterns: keys after the query)
   kPrefix = 1, // kpos < n(qpos) for a monotone n; one group; queries identity
   kTable = 2,  // explicit lists (TableData), identity maps, element predicate supplied
+  kGridBox = 3, // a 2-D box on a row-major grid, other rows only (GridBox); identity maps
 };
 
 enum PrefixKind : int {
@@ -210,6 +211,31 @@ struct TableData {
   const int *bwdEntries;
 };
 
+/// A kGridBox schedule: positions form a row-major grid of rows of `width`
+/// (T a multiple of width), and query (r, c) sees key (R, C) iff
+/// rowLo <= r - R <= rowHi, r != R, and colLo <= c - C <= colHi: a 2-D
+/// window without its own row, which is a band on the chunked map
+/// (ClosedForms.cpp). Tiles lie inside one grid row (width is a multiple of
+/// both tile edges), so the tiles one tile meets are the same run of tile
+/// columns in each of the other rows: a rectangle, walked row by row.
+struct GridBox {
+  int width;
+  int rowLo, rowHi; // r - R; 0 is never included (the own row)
+  int colLo, colHi; // c - C
+
+};
+
+/// The other side's tiles that one kGridBox tile (of `edge` columns from
+/// column `col`) meets: `rows` grid rows from firstRow, skipping the tile's own
+/// row (the skipAt-th of them; kUnbounded when the run does not reach it),
+/// and in each the tile columns firstCol .. firstCol + cols - 1 (of edge
+/// `other`); colLo, colHi are the column offsets c - C seen from this side.
+struct GridSpan {
+  int col, edge, other, colLo, colHi;
+  int firstRow, rows, skipAt;
+  int firstCol, cols;
+};
+
 /// The iteration space of one component: maps, tile shape and schedule.
 struct TileSchedule {
   IndexMap q, k;
@@ -220,6 +246,8 @@ struct TileSchedule {
   int dlo, dhi, qlimit;
   // kPrefix
   int prefixKind, count, offset, skipPeriod;
+  // kGridBox
+  GridBox box;
   // kTable
   TableData table;
 
@@ -266,6 +294,9 @@ struct TileSchedule {
 
   //--- element predicate in mapped coordinates (band and prefix) --------------
   SPARTA_TILING_FN constexpr bool allowed(int g, int qpos, int kpos) const {
+    return kind == kGridBox ? boxAllowed(qpos, kpos) : flatAllowed(g, qpos, kpos);
+  }
+  SPARTA_TILING_FN constexpr bool flatAllowed(int g, int qpos, int kpos) const {
     return qpos < qEnd(g) && kpos < k.len(g) &&
            (kind == kBand ? (qpos - kpos >= bandLo(g) && qpos - kpos <= bandHi(g) &&
                              q.sub(g, qpos) == k.sub(g, kpos))
@@ -324,6 +355,24 @@ struct TileSchedule {
                : kEmpty;
   }
 
+  //--- tile lists of every kind ------------------------------------------------
+  // The host (planner, CPU executor) calls these. Generated kernels call the
+  // flat or the box functions directly (PlannedSchedule picks them at compile
+  // time), so that a flat schedule's code does not depend on the box's.
+  SPARTA_TILING_FN constexpr int fwdCount(int g, int qt) const {
+    return kind == kGridBox ? boxFwdCount(qt) : flatFwdCount(g, qt);
+  }
+  SPARTA_TILING_FN constexpr TileRef fwdTile(int g, int qt, int n) const {
+    return kind == kGridBox ? boxFwdTile(qt, n) : flatFwdTile(g, qt, n);
+  }
+  SPARTA_TILING_FN constexpr int bwdCount(int g, int kt) const {
+    return kind == kGridBox ? boxBwdCount(kt) : flatBwdCount(g, kt);
+  }
+  SPARTA_TILING_FN constexpr TileRef bwdTile(int g, int kt, int n) const {
+    return kind == kGridBox ? boxBwdTile(kt, n) : flatBwdTile(g, kt, n);
+  }
+
+  //--- flat schedules (band, prefix, table) ---------------------------------
   //--- forward: the key tiles of query tile qt, as a contiguous range ---------
   /// First key tile of query tile qt (band and prefix).
   SPARTA_TILING_FN constexpr int fwdFirst(int g, int qt) const {
@@ -353,11 +402,11 @@ struct TileSchedule {
                           ? 1
                           : 0);
   }
-  SPARTA_TILING_FN constexpr int fwdCount(int g, int qt) const {
+  SPARTA_TILING_FN constexpr int flatFwdCount(int g, int qt) const {
     return kind == kTable ? table.fwdOffsets[qt + 1] - table.fwdOffsets[qt]
                           : maxInt(0, fwdLast(g, qt) - fwdFirst(g, qt));
   }
-  SPARTA_TILING_FN constexpr TileRef fwdTile(int g, int qt, int n) const {
+  SPARTA_TILING_FN constexpr TileRef flatFwdTile(int g, int qt, int n) const {
     return kind == kTable
                ? TileRef{table.fwdEntries[table.fwdOffsets[qt] + n] >> 1,
                          (table.fwdEntries[table.fwdOffsets[qt] + n] & 1) != 0}
@@ -385,7 +434,7 @@ struct TileSchedule {
                : ceilDiv(q.len(g), qTile) -
                      (skipPeriod > 0 && classify(g, ceilDiv(q.len(g), qTile) - 1, kt) == kEmpty ? 1 : 0);
   }
-  SPARTA_TILING_FN constexpr int bwdCount(int g, int kt) const {
+  SPARTA_TILING_FN constexpr int flatBwdCount(int g, int kt) const {
     return kind == kTable ? table.bwdOffsets[kt + 1] - table.bwdOffsets[kt]
            : (kt * kTile >= k.len(g) ||
               (kind == kBand && kt * kTile + bandLo(g) >= qEnd(g)) ||
@@ -393,11 +442,98 @@ struct TileSchedule {
                ? 0
                : maxInt(0, bwdLast(g, kt) - bwdFirst(g, kt));
   }
-  SPARTA_TILING_FN constexpr TileRef bwdTile(int g, int kt, int n) const {
+  SPARTA_TILING_FN constexpr TileRef flatBwdTile(int g, int kt, int n) const {
     return kind == kTable
                ? TileRef{table.bwdEntries[table.bwdOffsets[kt] + n] >> 1,
                          (table.bwdEntries[table.bwdOffsets[kt] + n] & 1) != 0}
                : TileRef{bwdFirst(g, kt) + n, classify(g, bwdFirst(g, kt) + n, kt) == kFull};
+  }
+
+  //--- grid: a box of tiles in the other grid rows ----------------------------
+  // Tiles lie inside one grid row, so tile t of edge e is row t / (width / e),
+  // columns from (t mod (width / e)) * e; width and the edges are literals in
+  // generated code, which makes these divisions multiply-shifts.
+  // (Unsigned: positions are never negative, which spares the sign fix-ups.)
+  SPARTA_TILING_FN constexpr bool boxAllowed(int qpos, int kpos) const {
+    return qpos < q.T && kpos < k.T &&
+           boxOffsetAllowed(int(unsigned(qpos) / unsigned(box.width)) -
+                                int(unsigned(kpos) / unsigned(box.width)),
+                            int(unsigned(qpos) % unsigned(box.width)) -
+                                int(unsigned(kpos) % unsigned(box.width)));
+  }
+  SPARTA_TILING_FN constexpr bool boxOffsetAllowed(int dRow, int dCol) const {
+    return dRow != 0 && dRow >= box.rowLo && dRow <= box.rowHi && dCol >= box.colLo &&
+           dCol <= box.colHi;
+  }
+  SPARTA_TILING_FN constexpr int gridRowOf(int tile, int edge) const {
+    return int(unsigned(tile) / unsigned(box.width / edge));
+  }
+  SPARTA_TILING_FN constexpr int gridColOf(int tile, int edge) const {
+    return int(unsigned(tile) % unsigned(box.width / edge)) * edge;
+  }
+  /// The key tiles of query tile qt, and the query tiles of key tile kt: the
+  /// same walk with the offsets mirrored (R - r = -(r - R)).
+  SPARTA_TILING_FN constexpr GridSpan fwdBoxSpan(int qt) const {
+    return gridSpan(gridRowOf(qt, qTile), gridColOf(qt, qTile), qTile, box.rowLo, box.rowHi,
+                    box.colLo, box.colHi, kTile);
+  }
+  SPARTA_TILING_FN constexpr GridSpan bwdBoxSpan(int kt) const {
+    return gridSpan(gridRowOf(kt, kTile), gridColOf(kt, kTile), kTile, -box.rowHi, -box.rowLo,
+                    -box.colHi, -box.colLo, qTile);
+  }
+  /// The other side's tiles (edge `other`) met by the tile of grid row `row`
+  /// and columns [col, col + edge): rows R with lo <= row - R <= hi but R !=
+  /// row, columns C with cLo <= c - C <= cHi for some c of the tile.
+  SPARTA_TILING_FN constexpr GridSpan gridSpan(int row, int col, int edge, int lo, int hi,
+                                               int cLo, int cHi, int other) const {
+    const int firstRow = maxInt(0, row - hi);
+    const int lastRow = minInt(q.T / box.width - 1, row - lo);
+    const bool own = firstRow <= row && row <= lastRow;
+    const int firstCol = maxInt(0, col - cHi) / other;
+    const int lastCol = minInt(box.width - 1, col + edge - 1 - cLo) / other;
+    const int cols = maxInt(0, col - cHi) > minInt(box.width - 1, col + edge - 1 - cLo)
+                         ? 0
+                         : lastCol - firstCol + 1;
+    return GridSpan{col, edge, other, cLo, cHi,
+                    firstRow, maxInt(0, lastRow - firstRow + 1) - (own ? 1 : 0),
+                    own ? row - firstRow : kUnbounded,
+                    firstCol, cols};
+  }
+  SPARTA_TILING_FN constexpr int boxFwdCount(int qt) const { return gridCount(fwdBoxSpan(qt)); }
+  SPARTA_TILING_FN constexpr int boxBwdCount(int kt) const { return gridCount(bwdBoxSpan(kt)); }
+  SPARTA_TILING_FN constexpr TileRef boxFwdTile(int qt, int n) const {
+    return gridTile(fwdBoxSpan(qt), n);
+  }
+  SPARTA_TILING_FN constexpr TileRef boxBwdTile(int kt, int n) const {
+    return gridTile(bwdBoxSpan(kt), n);
+  }
+  SPARTA_TILING_FN constexpr int gridCount(GridSpan s) const { return s.rows * s.cols; }
+  /// Tile n of a span, rows ascending: list row n / cols, past the own row,
+  /// and column n mod cols of the run. Full when every column offset of the
+  /// pair lies in the box.
+  SPARTA_TILING_FN constexpr TileRef gridTile(GridSpan s, int n) const {
+    return gridTileAt(s, spanRow(s, n), n);
+  }
+  /// The most rows a span holds: the box's row offsets but 0.
+  SPARTA_TILING_FN constexpr int spanRowsMost() const {
+    return box.rowHi - box.rowLo + 1 - (box.rowLo <= 0 && box.rowHi >= 0 ? 1 : 0);
+  }
+  /// n / s.cols. A span of a few rows (a literal bound in generated code)
+  /// finds it with that many compares, which the kernels' walk re-derives for
+  /// every tile more cheaply than a division by a value known only at run time.
+  SPARTA_TILING_FN constexpr int spanRow(GridSpan s, int n) const {
+    if (spanRowsMost() > 8)
+      return n / s.cols;
+    int row = 0;
+    for (int r = 1; r < 8; ++r)
+      row += r < spanRowsMost() && n >= r * s.cols ? 1 : 0;
+    return row;
+  }
+  SPARTA_TILING_FN constexpr TileRef gridTileAt(GridSpan s, int index, int n) const {
+    return TileRef{(s.firstRow + index + (index >= s.skipAt ? 1 : 0)) * (box.width / s.other) +
+                       s.firstCol + n - index * s.cols,
+                   s.col - (s.firstCol + n - index * s.cols) * s.other - (s.other - 1) >= s.colLo &&
+                       s.col + s.edge - 1 - (s.firstCol + n - index * s.cols) * s.other <= s.colHi};
   }
 };
 

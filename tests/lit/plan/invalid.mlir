@@ -406,3 +406,57 @@ sparta.plan @p(T = 64, L = 8) bidirectional {
     sparta.component @c dense tile = 16x16, queries = identity, keys = identity, schedule = band<-1073741825, 4>
   }
 }
+
+// -----
+
+sparta.plan @p(T = 64, L = 8) bidirectional {
+  sparta.head_plan 0 mask = grid_window(16, 1, 2) {
+    // expected-error @+1 {{grid_box schedules need identity query and key maps}}
+    sparta.component @c grid_window(16, 1, 2) tile = 16x16, queries = chunked<16>, keys = chunked<16>, schedule = grid_box<width = 16, rows = [-1, 1], cols = [-2, 2]>
+  }
+}
+
+// -----
+
+sparta.plan @p(T = 64, L = 8) bidirectional {
+  sparta.head_plan 0 mask = grid_window(16, 1, 2) {
+    // expected-error @+1 {{grid_box width = 24 does not divide T = 64 into grid rows}}
+    sparta.component @c grid_window(16, 1, 2) tile = 8x8, queries = identity, keys = identity, schedule = grid_box<width = 24, rows = [-1, 1], cols = [-2, 2]>
+  }
+}
+
+// -----
+
+sparta.plan @p(T = 64, L = 8) bidirectional {
+  sparta.head_plan 0 mask = grid_window(16, 1, 2) {
+    // expected-error @+1 {{grid_box width = 16 is not a multiple of the tile edges 16x32 (tiles lie inside one grid row)}}
+    sparta.component @c grid_window(16, 1, 2) tile = 16x32, queries = identity, keys = identity, schedule = grid_box<width = 16, rows = [-1, 1], cols = [-2, 2]>
+  }
+}
+
+// -----
+
+sparta.plan @p(T = 64, L = 8) {
+  sparta.head_plan 0 mask = grid_window(16, 1, 2) {
+    // expected-error @+1 {{grid_box rows = [-1, 1] reach later rows, which needs a bidirectional plan}}
+    sparta.component @c grid_window(16, 1, 2) tile = 16x16, queries = identity, keys = identity, schedule = grid_box<width = 16, rows = [-1, 1], cols = [-2, 2]>
+  }
+}
+
+// -----
+
+sparta.plan @p(T = 64, L = 8) bidirectional {
+  sparta.head_plan 0 mask = grid_window(16, 1, 2) {
+    // expected-error @+1 {{grid_box schedule: rows and cols must be [lo, hi] with lo <= hi, got rows = [1, -1], cols = [-2, 2]}}
+    sparta.component @c grid_window(16, 1, 2) tile = 16x16, queries = identity, keys = identity, schedule = grid_box<width = 16, rows = [1, -1], cols = [-2, 2]>
+  }
+}
+
+// -----
+
+sparta.plan @p(T = 64, L = 8) bidirectional {
+  sparta.head_plan 0 mask = grid_window(16, 1, 2) {
+    // expected-error @+1 {{grid_box schedule: width must lie in [1, 2^28], got 0}}
+    sparta.component @c grid_window(16, 1, 2) tile = 16x16, queries = identity, keys = identity, schedule = grid_box<width = 0, rows = [-1, 1], cols = [-2, 2]>
+  }
+}

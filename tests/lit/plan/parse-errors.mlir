@@ -20,7 +20,7 @@ sparta.plan @p(T = 64, L = 8) {
 
 sparta.plan @p(T = 64, L = 8) {
   sparta.head_plan 0 mask = dense {
-    // expected-error @+1 {{unknown schedule 'diagonal' (expected band, prefix or table)}}
+    // expected-error @+1 {{unknown schedule 'diagonal' (expected band, prefix, grid_box or table)}}
     sparta.component @c dense tile = 16x16, queries = identity, keys = identity, schedule = diagonal<0>
   }
 }

@@ -1,6 +1,6 @@
 // Plan IR round-trips: parse -> print -> parse gives the same text, in the
 // custom and in the generic form, for every attribute spelling (each map
-// kind, band with inf and rows_below, all prefix kinds, a table, exclusions,
+// kind, band with inf and rows_below, all prefix kinds, a grid box, a table, exclusions,
 // a stored description, an empty head, nested masks, a 64-bit seed).
 // RUN: sparta-opt %s | FileCheck %s
 // RUN: sparta-opt %s | sparta-opt | FileCheck %s
@@ -41,6 +41,19 @@ sparta.plan @every_form(T = 130, L = 10, c = 3) {
 }
 // CHECK-NEXT: }
 
+// A grid window as the planner splits it: its own row, a band on the chunked
+// map, and the other rows, a grid box.
+// CHECK-LABEL: sparta.plan @grid(T = 256, W = 32) bidirectional {
+sparta.plan @grid(T = 256, W = 32) bidirectional {
+  // CHECK-NEXT: sparta.head_plan 0 mask = grid_window(32, 2, 5) {
+  sparta.head_plan 0 mask = grid_window(32, 2, 5) {
+    // CHECK-NEXT: sparta.component @window_row intersect(chunk(32), band(-5, 5)) tile = 16x16, queries = chunked<32>, keys = chunked<32>, schedule = band<-5, 5>
+    sparta.component @window_row intersect(chunk(32), band(-5, 5)) tile = 16x16, queries = chunked<32>, keys = chunked<32>, schedule = band<-5, 5>
+    // CHECK-NEXT: sparta.component @window grid_window(32, 2, 5) minus chunk(32) tile = 16x16, queries = identity, keys = identity, schedule = grid_box<width = 32, rows = [-2, 2], cols = [-5, 5]>
+    sparta.component @window grid_window(32, 2, 5) minus chunk(32) tile = 16x16, queries = identity, keys = identity, schedule = grid_box<width = 32, rows = [-2, 2], cols = [-5, 5]>
+  }
+}
+
 // The attributes also stand alone, with the dialect prefix.
 // CHECK-LABEL: sparta.plan @attrs
 // CHECK-SAME: a = #sparta.mask<union(band(0, 4), stride(2))>
@@ -48,10 +61,12 @@ sparta.plan @every_form(T = 130, L = 10, c = 3) {
 // CHECK-SAME: c = #sparta.band<1, inf, rows_below = 5>
 // CHECK-SAME: d = #sparta.prefix<global_keys, count = 2, offset = 1>
 // CHECK-SAME: e = #sparta.table<fwd_offsets = [0, 0], fwd_entries = [], bwd_offsets = [0], bwd_entries = []>
+// CHECK-SAME: f = #sparta.grid_box<width = 4, rows = [1, 1], cols = [-1, 0]>
 sparta.plan @attrs(T = 8, L = 1) attributes {
     a = #sparta.mask<union(band(0, 4), stride(2))>, b = #sparta.map<summary_gather<8, 2>>,
     c = #sparta.band<1, inf, rows_below = 5>, d = #sparta.prefix<global_keys, count = 2, offset = 1>,
-    e = #sparta.table<fwd_offsets = [0, 0], fwd_entries = [], bwd_offsets = [0], bwd_entries = []>} {
+    e = #sparta.table<fwd_offsets = [0, 0], fwd_entries = [], bwd_offsets = [0], bwd_entries = []>,
+    f = #sparta.grid_box<width = 4, rows = [1, 1], cols = [-1, 0]>} {
   sparta.head_plan 0 mask = dense {
   }
 }

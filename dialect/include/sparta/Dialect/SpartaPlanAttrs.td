@@ -8,11 +8,12 @@
 //   #sparta.map<strided<64>>                       an index map
 //   #sparta.band<2, inf, rows_below = 128>         a band schedule
 //   #sparta.prefix<global_keys, count = 1, offset = 65>
+//   #sparta.grid_box<width = 64, rows = [-2, 2], cols = [-16, 16]>
 //   #sparta.table<fwd_offsets = [...], ...>        explicit CSR tile lists
 //
-// All use hand-written syntax (SpartaPlanAttrs.cpp): the forms are small
-// grammars (masks nest, maps and prefixes vary by kind) that the declarative
-// format cannot express. Inside plan ops they are printed without the
+// grid_box has a declarative format. The others use hand-written syntax
+// (SpartaPlanAttrs.cpp): the forms are small grammars (masks nest, maps and
+// prefixes vary by kind) that the declarative format cannot express. Inside plan ops they are printed without the
 // `#sparta.` prefix. Checks that need T and the tile shape live in the op
 // verifiers, since an attribute does not know its op.
 //
@@ -150,6 +151,25 @@ def Sparta_PrefixScheduleAttr : AttrDef<Sparta_Dialect, "PrefixSchedule"> {
                         DefaultValuedParameter<"int64_t", "0">:$offset,
                         DefaultValuedParameter<"int64_t", "0">:$skipPeriod);
   let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+}
+
+def Sparta_GridBoxScheduleAttr : AttrDef<Sparta_Dialect, "GridBoxSchedule"> {
+  let mnemonic = "grid_box";
+  let summary = "a 2-D window on a row-major grid, the query's own grid row excluded";
+  let description = [{
+    `#sparta.grid_box<width = 64, rows = [-2, 2], cols = [-16, 16]>`: the
+    positions form rows of `width`; query (r, c) sees key (R, C) iff
+    rows[0] <= r - R <= rows[1], r != R, and cols[0] <= c - C <= cols[1]
+    (tiling::GridBox). The component's verifier checks that T is a multiple
+    of width, and width of both tile edges.
+  }];
+  let parameters = (ins "int64_t":$width, "int64_t":$rowLo, "int64_t":$rowHi,
+                        "int64_t":$colLo, "int64_t":$colHi);
+  let assemblyFormat = [{
+    `<` `width` `=` $width `,` `rows` `=` `[` $rowLo `,` $rowHi `]` `,`
+        `cols` `=` `[` $colLo `,` $colHi `]` `>`
+  }];
   let genVerifyDecl = 1;
 }
 

@@ -30,7 +30,7 @@ include "mlir/IR/SymbolInterfaces.td"
 class Sparta_PlanOp<string mnemonic, list<Trait> traits = []>
     : Op<Sparta_Dialect, mnemonic, traits>;
 
-def Sparta_ScheduleAttr : AnyAttrOf<[Sparta_BandScheduleAttr, Sparta_PrefixScheduleAttr,
+def Sparta_ScheduleAttr : AnyAttrOf<[Sparta_BandScheduleAttr, Sparta_PrefixScheduleAttr, Sparta_GridBoxScheduleAttr,
                                      Sparta_TableScheduleAttr]>;
 def Sparta_MaskArrayAttr : TypedArrayAttrBase<Sparta_MaskAttr, "array of masks">;
 

@@ -13,6 +13,9 @@
 // restricted to its side by a band in its part so that every component still
 // covers exactly `part minus excluded`.
 //
+// A grid window is two pieces of one operand: its own grid row and a grid
+// box over the other rows, which excludes that row (Candidate::excluded).
+//
 //===----------------------------------------------------------------------===//
 #include "PlanInternal.h"
 

@@ -12,6 +12,8 @@
 //   summary(p, w)       keys gathered to the compact summary space: a prefix
 //   global_keys(g)      identity, the first g keys: a prefix
 //   global_queries(g)   identity, band limited to the first g query rows
+//   grid_window         its own grid row a band on the chunked map, the other
+//                       rows a grid box (identity maps, rows of whole tiles)
 //   anything else       explicit tile lists (TableBuilder.cpp)
 //
 // (ClosedForms.cpp.) In a bidirectional pattern the same maps carry bands

@@ -166,10 +166,10 @@ SPARTA_TILING_FN constexpr double tileElementCost(TileShape s) {
 /// the partial tile pairs of a table or grid-box schedule, in the units of
 /// tileElementCost. Their predicate is a mask expression evaluated per
 /// element (rows and columns on a grid, random-block lookups), where a band's
-/// partial pairs compare i - j. Measured on an H200 (forward + backward, d = 64, each tile
-/// edge forced): image_window's table partial pairs cost 3.5-3.8 more per
-/// element than strided's band partial pairs at 64x64 and at 16x16
-/// (docs/performance.md).
+/// partial pairs compare i - j. Measured on an H200 (forward + backward,
+/// d = 64, each tile edge forced): image_window's table partial pairs cost
+/// 3.5-3.8 more per element than strided's band partial pairs at 64x64 and
+/// at 16x16 (docs/performance.md).
 constexpr double kMaskPartialElementCost = 3.5;
 
 enum ScheduleKind : int {
@@ -222,7 +222,6 @@ struct GridBox {
   int width;
   int rowLo, rowHi; // r - R; 0 is never included (the own row)
   int colLo, colHi; // c - C
-
 };
 
 /// The other side's tiles that one kGridBox tile (of `edge` columns from
@@ -489,15 +488,11 @@ struct TileSchedule {
     const int firstRow = maxInt(0, row - hi);
     const int lastRow = minInt(q.T / box.width - 1, row - lo);
     const bool own = firstRow <= row && row <= lastRow;
-    const int firstCol = maxInt(0, col - cHi) / other;
-    const int lastCol = minInt(box.width - 1, col + edge - 1 - cLo) / other;
-    const int cols = maxInt(0, col - cHi) > minInt(box.width - 1, col + edge - 1 - cLo)
-                         ? 0
-                         : lastCol - firstCol + 1;
+    const int loCol = maxInt(0, col - cHi), hiCol = minInt(box.width - 1, col + edge - 1 - cLo);
     return GridSpan{col, edge, other, cLo, cHi,
                     firstRow, maxInt(0, lastRow - firstRow + 1) - (own ? 1 : 0),
                     own ? row - firstRow : kUnbounded,
-                    firstCol, cols};
+                    loCol / other, loCol > hiCol ? 0 : hiCol / other - loCol / other + 1};
   }
   SPARTA_TILING_FN constexpr int boxFwdCount(int qt) const { return gridCount(fwdBoxSpan(qt)); }
   SPARTA_TILING_FN constexpr int boxBwdCount(int kt) const { return gridCount(bwdBoxSpan(kt)); }
@@ -512,7 +507,7 @@ struct TileSchedule {
   /// and column n mod cols of the run. Full when every column offset of the
   /// pair lies in the box.
   SPARTA_TILING_FN constexpr TileRef gridTile(GridSpan s, int n) const {
-    return gridTileAt(s, spanRow(s, n), n);
+    return gridTileAt(s, spanRow(s, n), s.firstCol + n - spanRow(s, n) * s.cols);
   }
   /// The most rows a span holds: the box's row offsets but 0.
   SPARTA_TILING_FN constexpr int spanRowsMost() const {
@@ -529,11 +524,11 @@ struct TileSchedule {
       row += r < spanRowsMost() && n >= r * s.cols ? 1 : 0;
     return row;
   }
-  SPARTA_TILING_FN constexpr TileRef gridTileAt(GridSpan s, int index, int n) const {
-    return TileRef{(s.firstRow + index + (index >= s.skipAt ? 1 : 0)) * (box.width / s.other) +
-                       s.firstCol + n - index * s.cols,
-                   s.col - (s.firstCol + n - index * s.cols) * s.other - (s.other - 1) >= s.colLo &&
-                       s.col + s.edge - 1 - (s.firstCol + n - index * s.cols) * s.other <= s.colHi};
+  /// Tile column tc of the run in list row `index`.
+  SPARTA_TILING_FN constexpr TileRef gridTileAt(GridSpan s, int index, int tc) const {
+    return TileRef{(s.firstRow + index + (index >= s.skipAt ? 1 : 0)) * (box.width / s.other) + tc,
+                   s.col - tc * s.other - (s.other - 1) >= s.colLo &&
+                       s.col + s.edge - 1 - tc * s.other <= s.colHi};
   }
 };
 

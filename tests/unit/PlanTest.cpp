@@ -156,7 +156,8 @@ TEST(PlanTest, TileEdgeFollowsTheStructure) {
 // narrower and wider than a tile, causal and bidirectional, alone and united
 // with the rows: exactly-once coverage, exact flags, no wasted tile and
 // transposed lists (PlanChecks.h) for each tile choice, and no table. Rows
-// that split tiles (W = 24 at tile 16) keep the table and say why.
+// that split tiles (W = 24 at tile 16) and a cut last row keep the table and
+// say why.
 TEST(PlanTest, GridWindowsAreGridBoxes) {
   int boxes = 0;
   for (int64_t W : {16, 32, 48})
@@ -192,6 +193,11 @@ TEST(PlanTest, GridWindowsAreGridBoxes) {
   ASSERT_NE(table, nullptr) << printPlan(split);
   EXPECT_NE(table->fallbackReason.find("grid rows of 24 positions"), std::string::npos)
       << table->fallbackReason;
+  // A grid whose last row is cut short (T = 100, rows of 16): no grid box.
+  Plan ragged = planPattern(makeBidirectional("w", 100, {gridWindow(16, 1, 2)}));
+  const PlanComponent *cut = findComponent(ragged, "table");
+  ASSERT_NE(cut, nullptr) << printPlan(ragged);
+  EXPECT_EQ(cut->fallbackReason, "T is not a multiple of the grid's width");
 }
 
 // The longest-first launch order is for lists of widely different lengths:

@@ -460,3 +460,12 @@ sparta.plan @p(T = 64, L = 8) bidirectional {
     sparta.component @c grid_window(16, 1, 2) tile = 16x16, queries = identity, keys = identity, schedule = grid_box<width = 0, rows = [-1, 1], cols = [-2, 2]>
   }
 }
+
+// -----
+
+sparta.plan @p(T = 64, L = 8) bidirectional {
+  sparta.head_plan 0 mask = grid_window(16, 1, 2) {
+    // expected-error @+1 {{grid_box schedule: offsets must lie within +-2^28, got 268435457}}
+    sparta.component @c grid_window(16, 1, 2) tile = 16x16, queries = identity, keys = identity, schedule = grid_box<width = 16, rows = [-1, 1], cols = [-2, 268435457]>
+  }
+}

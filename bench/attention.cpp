@@ -5,6 +5,7 @@
 //                   [--fuse-dq 0|1]    (1: the dK/dV kernels accumulate dQ, sm_90a)
 //                   [--tile 0|64|32|16] (a tile edge for every component; 0: the planner's)
 //                   [--autotune]       (with --tile 0: time the candidate tile edges)
+//                   [--query-pairs auto|off|on] (forward kernels over query-tile pairs)
 //
 // `attention-bench --help` lists the options with their ranges and defaults.
 // Every case's pattern is loaded before the GPU is touched, so a bad option or
@@ -16,7 +17,8 @@
 // 10*d*pairs, allowed pairs only), plus first_call_s (plan + NVRTC or cache +
 // module load), mem_bytes (device memory the case took: tensors and
 // workspaces), fuse_dq, tile (0: the planner chose), autotune (1: timed
-// candidates chose) and tiles (what ran). Patterns by the benchmark names:
+// candidates chose), tiles (what ran), query_pairs and paired_fwd (per
+// component, 1 where the forward kernel took query-tile pairs). Patterns by the benchmark names:
 // causal (patterns/dense.mlir),
 // strided-heads, fixed-heads (multi-head: head h uses mask h mod 2),
 // strided-merged, fixed-merged. Without --pattern, all five.
@@ -72,6 +74,7 @@ struct Case {
   bool fuseDq = false;
   int tile = 0; // AttentionConfig::tile
   bool autotune = false; // AttentionConfig::autotune On (else Off, whatever SPARTA_AUTOTUNE says)
+  QueryPairs queryPairs = QueryPairs::Auto; // AttentionConfig::queryPairs
 };
 
 void runCase(const Case &bench) {
@@ -85,12 +88,17 @@ void runCase(const Case &bench) {
   config.headDim = int(d);
   config.fuseDq = bench.fuseDq;
   config.tile = bench.tile;
+  config.queryPairs = bench.queryPairs;
   config.autotune = bench.autotune ? Autotune::On : Autotune::Off;
   SparseAttention attention(pattern, config);
   std::string tiles; // each component's tile edge, in launch order
   for (const HeadPlan &head : attention.kernels().plan.heads)
     for (const PlanComponent &component : head.components)
       tiles += (tiles.empty() ? "" : ",") + std::to_string(component.schedule.qTile);
+  std::string pairedForward; // per component: 1 where the forward takes query-tile pairs
+  for (const KernelInfo &info : attention.kernels().source.kernels)
+    if (info.role == KernelRole::Forward)
+      pairedForward += (pairedForward.empty() ? "" : ",") + std::to_string(info.queryTiles - 1);
   double firstCall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   size_t elements = size_t(B * H * T * d), bytes = elements * 2;
@@ -130,10 +138,12 @@ void runCase(const Case &bench) {
                           "\"d\": {}, \"l\": {}, \"c\": {}, \"fwd_ms\": {:.4f}, \"fwdbwd_ms\": {:.4f}, "
                           "\"fwd_tflops\": {:.2f}, \"fwdbwd_tflops\": {:.2f}, \"density\": {:.4f}, "
                           "\"first_call_s\": {:.3f}, \"mem_bytes\": {}, \"fuse_dq\": {}, \"tile\": {}, \"autotune\": {}, "
-                          "\"tiles\": \"{}\", \"device\": \"{}\"}}",
+                          "\"tiles\": \"{}\", \"query_pairs\": \"{}\", \"paired_fwd\": \"{}\", "
+                          "\"device\": \"{}\"}}",
                           name, B, H, T, d, L, c, fwdMs, fwdbwdMs, flopsF / fwdMs / 1e9,
                           (flopsF + flopsB) / fwdbwdMs / 1e9, pairs / double(B * H * T * T),
                           firstCall, memBytes, bench.fuseDq, bench.tile, int(bench.autotune), tiles,
+                          toString(bench.queryPairs), pairedForward,
                           rt::Context::get().device().name)
                   .c_str());
   std::fflush(stdout);
@@ -161,7 +171,8 @@ std::vector<Case> benchCases(const Arguments &args) {
     const std::string path = args.text("patterns") + "/" + file->second;
     cases.push_back({name, loadPattern(path, params), args.integer("B"), args.integer("H"),
                      args.integer("d"), L, c, args.integer("fuse-dq") == 1,
-                     std::stoi(args.text("tile")), args.has("autotune")});
+                     std::stoi(args.text("tile")), args.has("autotune"),
+                     parseQueryPairs(args.text("query-pairs"))});
   }
   return cases;
 }
@@ -189,7 +200,7 @@ int main(int argc, char **argv) {
       "",
       "",
       "[--pattern NAME] [--B N] [--H N] [--T N] [--d N] [--L N] [--c N] [--patterns DIR] [--fuse-dq 0|1]\n"
-      "       [--tile 0|64|32|16] [--autotune]",
+      "       [--tile 0|64|32|16] [--autotune] [--query-pairs auto|off|on]",
       {
           Option::choice("pattern", "NAME", patternNames(), "run only this case")
               .derivedDefault("every case"),
@@ -208,6 +219,10 @@ int main(int argc, char **argv) {
           Option::choice("tile", "0|64|32|16", {"0", "64", "32", "16"},
                          "the tile edge of every component; 0: the planner's choice")
               .byDefault("0"),
+          Option::choice("query-pairs", "auto|off|on", {"auto", "off", "on"},
+                         "forward kernels over query-tile pairs (64-row tiles): where their "
+                         "lists agree, never, or always")
+              .byDefault("auto"),
           Option::flag("autotune", "with --tile 0: time the candidate tile edges at the first "
                                    "compile and keep the fastest (a tuning record in the kernel "
                                    "cache; first_call_s includes the timing)"),
@@ -215,8 +230,8 @@ int main(int argc, char **argv) {
       runBench,
       "Prints one JSON line per case: impl, pattern, B, H, T, d, l, c, fwd_ms, fwdbwd_ms,\n"
       "fwd_tflops, fwdbwd_tflops, density, first_call_s, mem_bytes, fuse_dq, tile, autotune,\n"
-      "tiles "
-      "(each component's tile edge), device.\n"};
+      "tiles (each component's tile edge), query_pairs (the option), paired_fwd (per component,\n"
+      "1 where its forward took query-tile pairs), device.\n"};
   const Tool tool{"attention-bench",
                   "attention-bench times sparta's attention kernels, forward and forward + "
                   "backward, on random bf16 inputs (3 warm-up runs, the median of 20), for the "

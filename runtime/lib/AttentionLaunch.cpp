@@ -58,7 +58,7 @@ void checkBwdTensors(const AttnBwdParams &p, const Function &fn) {
 
 } // namespace
 
-bool archCanFuseDq(const std::string &arch) { return arch == "sm_90a"; }
+bool archHasWgmma(const std::string &arch) { return arch == "sm_90a"; }
 
 size_t dqSemaphoreBytes(int batch, int numHeads, int seqLen) {
   return static_cast<size_t>(batch) * numHeads * seqLen * sizeof(i32);
@@ -91,16 +91,20 @@ void validateBlocks(const HeadArgs &h, int blocks, const std::string &kernel) {
                             "CTAs", kernel, blocks, rows));
 }
 
-void launchAttentionFwd(const Function &fn, const AttnFwdParams &p, int numQBlocks, int headDim,
-                        int tile, const Stream *stream) {
+void launchAttentionFwd(const Function &fn, const AttnFwdParams &p, int blocks, int headDim,
+                        int tile, int queryTiles, const Stream *stream) {
   validateHeads(p.heads, headDim, "attention forward");
-  checkBlocks(numQBlocks, p.heads, fn);
+  checkBlocks(blocks, p.heads, fn);
   checkTensor(p.q, "q", fn), checkTensor(p.k, "k", fn), checkTensor(p.v, "v", fn);
   checkTensor(p.o, "o", fn);
-  const Dim3 block = tileBlock(tile, fn);
-  const int smem = fwdSmemBytes(headDim, tile);
+  Dim3 block = tileBlock(tile, fn);
+  if (queryTiles != 1 && (queryTiles != 2 || tile != 64))
+    throw Error(fmt::format("kernel '{}': a forward takes 1 query tile per CTA, or 2 of 64 rows, "
+                            "not {} of {}", fn.name(), queryTiles, tile));
+  block.x *= queryTiles;
+  const int smem = fwdSmemBytes(headDim, tile, queryTiles);
   prepareSmem(fn, smem);
-  launch(fn, rowGrid(p.heads, numQBlocks), block, smem, stream, p);
+  launch(fn, rowGrid(p.heads, blocks), block, smem, stream, p);
 }
 
 void launchAttentionBwdPreprocess(const Function &fn, const AttnBwdParams &p, int headDim,

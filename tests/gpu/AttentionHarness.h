@@ -92,7 +92,7 @@ public:
     for (const HeadSet &hs : tc.sets)
       for (const Component &c : hs.comps) {
         p.heads = heads(hs.offset, hs.step, hs.count);
-        rt::launchAttentionFwd(m.function(fwdKernel(c)), p, c.sched.numQBlocks, d_, kTestTile, &s);
+        rt::launchAttentionFwd(m.function(fwdKernel(c)), p, c.sched.numQBlocks, d_, kTestTile, 1, &s);
       }
   }
 

@@ -285,7 +285,7 @@ int main(int argc, char **argv) {
     return sparta::test::kSkipped;
   try {
     const rt::DeviceInfo &dev = rt::Context::get().device();
-    gFusedDqAvailable = rt::archCanFuseDq(dev.arch());
+    gFusedDqAvailable = rt::archHasWgmma(dev.arch());
     std::printf("device: %s (%s), %d SMs, driver %d, NVRTC %s\n", dev.name.c_str(),
                 dev.arch().c_str(), dev.multiProcessors, dev.driverVersion,
                 rt::nvrtcVersion().c_str());

@@ -12,8 +12,10 @@
 // lse = -inf, zero gradients); GridBoxes runs 2-D grid windows, whose rows
 // hold whole tiles, through their grid-box schedules. TileShapes runs every pattern file with each
 // kernel tile edge forced (AttentionConfig::tile) and checks that a second
-// backward gives the same bits. Documents runs packed documents (cu_seqlens)
-// against the pattern evaluated per document.
+// backward gives the same bits. QueryPairs forces the forward over
+// query-tile pairs on every 64-row component and checks its bits against the
+// unpaired forward's. Documents runs packed documents (cu_seqlens) against
+// the pattern evaluated per document.
 //
 // Criterion (FlashAttention style): the kernel's max error against an fp64
 // reference computed from the same rounded inputs must be at most twice the
@@ -42,8 +44,10 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -63,6 +67,9 @@ struct Case {
   std::vector<int32_t> cuSeqlens = {};
   bool sameAsUnpacked = false; // the bits must equal a run without documents
   bool fuseDq = false;         // AttentionConfig::fuseDq
+  QueryPairs queryPairs = QueryPairs::Auto; // AttentionConfig::queryPairs
+  bool sameAsUnpaired = false; // O and lse must equal, bit for bit, those of
+                               // the forward without query-tile pairs
 };
 
 struct Outcome {
@@ -125,6 +132,8 @@ Outcome runCase(const Case &c) {
     out.label += " tile=" + std::to_string(c.tile);
   if (c.fuseDq)
     out.label += " fuseDq";
+  if (c.queryPairs != QueryPairs::Auto)
+    out.label += std::string(" pairs=") + toString(c.queryPairs);
   if (!c.cuSeqlens.empty()) {
     out.label += " cu_seqlens=";
     for (int32_t x : c.cuSeqlens)
@@ -149,7 +158,13 @@ Outcome runCase(const Case &c) {
   config.dtype = c.dtype;
   config.tile = c.tile;
   config.fuseDq = c.fuseDq;
+  config.queryPairs = c.queryPairs;
   SparseAttention attention(pattern, config); // NVRTC (or the cache), in parallel
+  AttentionConfig unpairedConfig = config;
+  unpairedConfig.queryPairs = QueryPairs::Off;
+  std::optional<SparseAttention> unpaired;
+  if (c.sameAsUnpaired)
+    unpaired.emplace(pattern, unpairedConfig);
   {
     std::lock_guard<std::mutex> lock(gpuMutex);
     size_t bytes = size_t(shape.elements()) * 2;
@@ -208,6 +223,20 @@ Outcome runCase(const Case &c) {
           return out;
         }
       out.detail += "rerun bit-identical; ";
+    }
+    if (unpaired) { // the unpaired forward's bits, into fresh buffers
+      rt::DeviceBuffer o2(bytes), lse2(size_t(shape.rows()) * 4);
+      o2.upload(poison.data(), bytes);
+      unpaired->forward(view(q_), view(k_), view(v_), view(o2), lse2.ptr(), stream, nullptr, docs);
+      stream.synchronize();
+      std::vector<float> l1(size_t(shape.rows())), l2(l1.size());
+      lse_.download(l1.data(), l1.size() * 4);
+      lse2.download(l2.data(), l2.size() * 4);
+      if (bitsOf(o2) != bitsOf(o_) || std::memcmp(l1.data(), l2.data(), l1.size() * 4) != 0) {
+        out.detail += "o or lse differs from the forward without query-tile pairs; ";
+        return out;
+      }
+      out.detail += "o, lse bit-identical to unpaired; ";
     }
     auto download = [&](const rt::DeviceBuffer &b) { return fromBits(bitsOf(b), c.dtype); };
     o = download(o_);
@@ -393,6 +422,48 @@ TEST(TileShapes, EveryTileMatchesReferenceAndRerunsBitIdentically) {
   for (Case &c : cases)
     if (c.file.find("fixed") != std::string::npos)
       c.params["c"] = c.params["L"] / 4;
+  runCases(cases);
+}
+
+// The forward over query-tile pairs (attention_fwd_pairs.cuh) forced on for
+// every 64-row component of every pattern file, also where the planner's
+// tiles are smaller (those components keep the unpaired kernel): ragged T,
+// every head dim, both dtypes, groups with an odd number of tiles, empty
+// heads, T = 1. Each warpgroup computes its tile exactly as the unpaired
+// kernel does, so O and lse must be bit-identical to it; the backward is
+// unchanged and checked against the reference as everywhere.
+TEST(QueryPairs, PairedForwardMatchesReferenceAndUnpairedBits) {
+  const ElementType bf16 = ElementType::BF16, fp16 = ElementType::FP16;
+  std::vector<Case> cases;
+  for (const char *name :
+       {"strided.mlir", "strided_merged.mlir", "fixed.mlir", "fixed_merged.mlir", "dense.mlir",
+        "local.mlir", "longformer.mlir", "bigbird.mlir", "longformer_bidir.mlir",
+        "bigbird_bidir.mlir", "image_axial.mlir", "image_window.mlir"}) {
+    const std::string file = std::string("patterns/") + name;
+    if (reduced()) {
+      cases.push_back(Case{file, {{"T", 200}, {"L", 16}}, bf16, 64, 1, 3});
+    } else {
+      cases.push_back(Case{file, {{"T", 1000}, {"L", 32}}, bf16, 64, 2, 3, 64, true});
+      cases.push_back(Case{file, {{"T", 1000}, {"L", 32}}, fp16, 128, 1, 2, 64});
+      cases.push_back(Case{file, {{"T", 777}, {"L", 40}}, bf16, 32, 2, 3, 64});
+      cases.push_back(Case{file, {{"T", 4096}, {"L", 64}}, bf16, 64, 1, 2});
+    }
+  }
+  for (Case &c : cases) {
+    if (c.file.find("fixed") != std::string::npos)
+      c.params["c"] = c.params["L"] / 4;
+    if (c.file.find("image") != std::string::npos) { // a grid of T positions
+      const bool small = c.params["T"] < 4096;
+      c.params["H"] = small ? (c.params["T"] == 200 ? 10 : c.params["T"] == 777 ? 21 : 25) : 64;
+      c.params["W"] = small ? (c.params["T"] == 200 ? 20 : c.params["T"] == 777 ? 37 : 40) : 64;
+    }
+  }
+  cases.push_back(Case{"patterns/fixed.mlir", {{"T", 129}, {"L", 200}, {"c", 8}}, bf16, 64});
+  cases.push_back(Case{"patterns/strided.mlir", {{"T", 1}, {"L", 1}}, bf16, 64});
+  for (Case &c : cases) {
+    c.queryPairs = QueryPairs::On;
+    c.sameAsUnpaired = true;
+  }
   runCases(cases);
 }
 

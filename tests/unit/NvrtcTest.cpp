@@ -99,6 +99,8 @@ TEST(Nvrtc, HostAndDeviceAgreeOnParams) {
   EXPECT_EQ(sizeof(AttnFwdParams), 4 * 32 + 3 * 8 + 24 + 8u); // lse, o_acc, doc_ids
   EXPECT_EQ(fwdSmemBytes(128, 64), 80 * 1024 + kSmemAlign);
   EXPECT_EQ((Cfg<64, DType::BF16, 64>::kFwdSmem), fwdSmemBytes(64, 64));
+  // Query-tile pairs: a second Q tile, K and V shared.
+  EXPECT_EQ(fwdSmemBytes(128, 64, 2), 96 * 1024 + kSmemAlign);
   // Smaller tiles take less shared memory: whole rows at d <= 64; at d = 128
   // the second panel stays 64 rows after the first (tile_io.cuh).
   EXPECT_EQ(fwdSmemBytes(64, 16), 5 * 16 * 128 + kSmemAlign);
@@ -129,7 +131,7 @@ TEST(Nvrtc, AllTestKernelsCompileWithoutForwardSpills) {
     jobs.push_back(std::async(std::launch::async, [&cases, v] {
       CompileOptions o;
       o.arch = v.arch;
-      return compileCuda(sparta::test::moduleSource(cases, v.d, v.half, rt::archCanFuseDq(v.arch)),
+      return compileCuda(sparta::test::moduleSource(cases, v.d, v.half, rt::archHasWgmma(v.arch)),
                          "attention_test_d" + std::to_string(v.d) + ".cu", o);
     }));
   for (size_t i = 0; i < variants.size(); ++i) {

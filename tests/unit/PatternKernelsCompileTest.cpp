@@ -108,7 +108,7 @@ TEST(PatternKernels, EveryConfigurationCompilesWithoutSpills) {
       for (int d : {64, 128})
         for (const char *arch : {"sm_80", "sm_90a"})
           for (bool fuse : {false, true})
-            if (!fuse || rt::archCanFuseDq(arch))
+            if (!fuse || rt::archHasWgmma(arch))
               configs.push_back(Config{file, dtype, d, arch, fuse});
   // 120 kernel sets; at least 5 kernels each (the fused ones have no dQ kernel).
   EXPECT_EQ(configs.size(), 120u);
@@ -126,7 +126,7 @@ TEST(PatternKernels, DocumentKernelSetsCompileWithoutSpills) {
     for (int d : {64, 128})
       for (const char *arch : {"sm_80", "sm_90a"})
         for (bool fuse : {false, true})
-          if (!fuse || rt::archCanFuseDq(arch))
+          if (!fuse || rt::archHasWgmma(arch))
             configs.push_back(Config{file, ElementType::BF16, d, arch, fuse, true});
   EXPECT_EQ(configs.size(), 36u);
   EXPECT_GE(compileAll(configs), 36 * 4);

@@ -26,11 +26,15 @@ enum class ElementType { BF16, FP16 };
 const char *toString(ElementType type);
 ElementType parseElementType(const std::string &text); // "bf16" | "fp16", else throws
 
+enum class QueryPairs { Auto, Off, On };
+const char *toString(QueryPairs pairs);
+QueryPairs parseQueryPairs(const std::string &text); // "auto" | "off" | "on", else throws
+
 struct KernelOptions {
   int headDim = 64;                 // 32, 64 or 128
   ElementType dtype = ElementType::BF16;
   std::string arch = "sm_90a";      // sm_80, sm_86, sm_89, sm_90, sm_90a, ...
-  // Where the arch allows it (rt::archCanFuseDq) and every component has
+  // Where the arch allows it (rt::archHasWgmma) and every component has
   // 64-row tiles: the dK/dV kernel also accumulates dQ, in a fixed order (5
   // products per tile pair instead of 7, no dQ kernels).
   bool fuseDq = false;
@@ -38,6 +42,11 @@ struct KernelOptions {
   // read AttnFwdParams/AttnBwdParams::doc_ids; names and program carry
   // "_docs". Without it the kernels hold no document code.
   bool documents = false;
+  // The forward kernels over query-tile pairs (attention_fwd_pairs.cuh, on
+  // wgmma: sm_90a) for components of 64-row tiles: Auto where
+  // PlanComponent::pairsQueryTiles(d) on sm_90a, On for every such component
+  // (another arch is an error), Off for none. Packed documents never pair.
+  QueryPairs queryPairs = QueryPairs::Auto;
 };
 
 /// Validates options (head dim, arch spelling); throws sparta::Error.
@@ -60,6 +69,7 @@ struct KernelInfo {
   int blocksPerHead = 0;   // grid.x (grid.y = batch * heads served); 0: set by the runtime
   int sharedBytes = 0;     // dynamic shared memory
   int tile = 0;            // tile edge of an attention kernel (Cfg; block size); 0 otherwise
+  int queryTiles = 1;      // query tiles per CTA of a forward kernel: 2 over query-tile pairs
 };
 
 struct KernelSource {

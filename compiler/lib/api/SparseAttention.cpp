@@ -277,6 +277,7 @@ CompileOptions compileOptionsFor(const AttentionConfig &config, const std::strin
   options.kernel.headDim = config.headDim;
   options.kernel.dtype = config.dtype;
   options.kernel.fuseDq = config.fuseDq;
+  options.kernel.queryPairs = config.queryPairs;
   if (config.tile != 0) // an edge the kernels lack is refused by generateKernels
     options.plan = PlanOptions::square(config.tile);
   options.kernel.arch = arch;
@@ -432,7 +433,7 @@ void SparseAttention::Impl::launchForward(const CompiledKernels &kernels, const 
                     p.k = kArg;
                     p.v = vArg;
                     rt::launchAttentionFwd(function(info), p, info.blocksPerHead, headDim,
-                                           info.tile, &stream);
+                                           info.tile, info.queryTiles, &stream);
                   });
   }
 }

@@ -158,21 +158,31 @@ struct Emitter {
     // without it ptxas held the d = 128 dQ kernel to 128 registers and spilled.
     const std::string bounds = tile == 16 ? cfg + "::kThreads, 1" : cfg + "::kThreads";
     auto entry = [&](const std::string &suffix, const std::string &params, const std::string &call,
-                     KernelRole role, int mode, int blocks, int smem) {
+                     KernelRole role, int mode, int blocks, int smem, int queryTiles = 1) {
       std::string name = kernelBase + suffix;
       src += fmt::format("extern \"C\" __global__ void __launch_bounds__({})\n"
                          "{}(sparta::{} p) {{ {}; }}\n",
-                         bounds, name, params, call);
-      out.kernels.push_back(
-          KernelInfo{name, role, int(head.maskIndex), int(index), mode, blocks, smem, tile});
+                         queryTiles == 1 ? bounds : fmt::format("{} * {}, 2", queryTiles, bounds),
+                         name, params, call);
+      out.kernels.push_back(KernelInfo{name, role, int(head.maskIndex), int(index), mode, blocks,
+                                       smem, tile, queryTiles});
     };
     // The template argument DOCS only where wanted: the other kernel sets'
     // source (and so their cache keys) stays what it was.
     const char *docsArg = options.documents ? ", true" : "";
-    entry("_fwd", "AttnFwdParams",
-          fmt::format("sparta::attention_fwd<{}, {}, sparta::MergeMode::{}{}>(p)", cfg, sched,
-                      mergeNames[merge], docsArg),
-          KernelRole::Forward, merge, s.numQBlocks(), fwdSmemBytes(options.headDim, tile));
+    const bool pairs = tile == 64 && !options.documents && rt::archHasWgmma(options.arch) &&
+                       (options.queryPairs == QueryPairs::On ||
+                        (options.queryPairs == QueryPairs::Auto && c.pairsQueryTiles(options.headDim)));
+    if (pairs)
+      entry("_fwd", "AttnFwdParams",
+            fmt::format("sparta::attention_fwd_pairs<{}, {}, sparta::MergeMode::{}>(p)", cfg, sched,
+                        mergeNames[merge]),
+            KernelRole::Forward, merge, s.numQPairs(), fwdSmemBytes(options.headDim, tile, 2), 2);
+    else
+      entry("_fwd", "AttnFwdParams",
+            fmt::format("sparta::attention_fwd<{}, {}, sparta::MergeMode::{}{}>(p)", cfg, sched,
+                        mergeNames[merge], docsArg),
+            KernelRole::Forward, merge, s.numQBlocks(), fwdSmemBytes(options.headDim, tile));
     const char *fuseArg = fuseDq ? "true" : "false";
     entry("_bwd_dkdv", "AttnBwdParams",
           fmt::format("sparta::attention_bwd_dkdv<{}, {}, sparta::AccMode::{}, {}{}>(p)", cfg, sched,
@@ -193,7 +203,7 @@ struct Emitter {
     dtypeName = options.dtype == ElementType::BF16 ? "BF16" : "FP16";
     // A fused dK/dV kernel accumulates dQ itself (no dQ kernels at all); it
     // needs wgmma, so the arch's and 64-row tiles in every component.
-    fuseDq = options.fuseDq && rt::archCanFuseDq(options.arch);
+    fuseDq = options.fuseDq && rt::archHasWgmma(options.arch);
     for (const HeadPlan &head : plan.heads)
       for (const PlanComponent &c : head.components)
         fuseDq &= c.schedule.qTile == 64;
@@ -242,6 +252,17 @@ std::string kernelTileShapesText() {
 
 const char *toString(ElementType type) { return type == ElementType::BF16 ? "bf16" : "fp16"; }
 
+const char *toString(QueryPairs pairs) {
+  return pairs == QueryPairs::Auto ? "auto" : pairs == QueryPairs::On ? "on" : "off";
+}
+
+QueryPairs parseQueryPairs(const std::string &text) {
+  for (QueryPairs p : {QueryPairs::Auto, QueryPairs::Off, QueryPairs::On})
+    if (text == toString(p))
+      return p;
+  throw Error("unknown query-pair choice '" + text + "' (expected auto, off or on)");
+}
+
 ElementType parseElementType(const std::string &text) {
   if (text == "bf16")
     return ElementType::BF16;
@@ -260,6 +281,8 @@ void checkKernelOptions(const KernelOptions &options) {
                     digits.find_first_not_of("0123456789") == std::string::npos;
   if (!wellFormed || std::stoi(digits) < 80)
     throw Error("unsupported arch '" + a + "' (expected sm_80 or newer, e.g. sm_80, sm_90a)");
+  if (options.queryPairs == QueryPairs::On && !rt::archHasWgmma(a))
+    throw Error("the forward over query-tile pairs needs wgmma: arch sm_90a, not '" + a + "'");
 }
 
 KernelSource generateKernels(const Plan &plan, const KernelOptions &options) {

@@ -47,6 +47,7 @@
 #include "sparta/MaskSemantics.h"
 
 #include <algorithm>
+#include <climits>
 
 namespace sparta {
 namespace {
@@ -269,6 +270,31 @@ bool PlanComponent::unevenLists() const {
   };
   return uneven(s.q, s.qTile, [&](int g, int t) { return s.fwdCount(g, t); }) ||
          uneven(s.k, s.kTile, [&](int g, int t) { return s.bwdCount(g, t); });
+}
+
+double PlanComponent::pairedQueryUse() const {
+  const tiling::TileSchedule s = hostSchedule();
+  if (s.qTile != 64)
+    return 0.0;
+  long long listed = 0, merged = 0;
+  const int tiles = s.qTilesPerGroup();
+  for (int g = 0; g < s.q.groups(); ++g)
+    for (int hi = tiles - 1; hi >= 0; hi -= 2) { // the pair (hi, hi - 1): q_pair_block
+      auto count = [&](int t) { return t >= 0 && t * s.qTile < s.q.len(g) ? s.fwdCount(g, t) : 0; };
+      const int na = count(hi), nb = count(hi - 1);
+      listed += na + nb;
+      int a = 0, b = 0; // the ascending merge of the two lists
+      while (a < na || b < nb) {
+        const int ta = a < na ? s.fwdTile(g, hi, a).tile : INT_MAX;
+        const int tb = b < nb ? s.fwdTile(g, hi - 1, b).tile : INT_MAX;
+        a += ta <= tb, b += tb <= ta, ++merged;
+      }
+    }
+  return merged > 0 ? double(listed) / double(2 * merged) : 0.0;
+}
+
+bool PlanComponent::pairsQueryTiles(int headDim) const {
+  return headDim == 128 && pairedQueryUse() >= kMinPairedQueryUse;
 }
 
 bool PlanComponent::covers(int64_t T, int64_t i, int64_t j) const {

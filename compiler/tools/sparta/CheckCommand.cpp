@@ -114,7 +114,11 @@ static void printReport(std::ostream &out, const CheckReport &report) {
       out << "component: head " << head.maskIndex << " " << c.name << ": " << s.qTile << "x"
           << s.kTile << " tiles, " << componentScheduleKind(c)
           << (s.q.pack > 1 ? ", " + std::to_string(s.q.pack) + " groups per tile" : "")
-          << (c.unevenLists() ? ", longest first" : "") << "\n";
+          << (c.unevenLists() ? ", longest first" : "")
+          << (c.pairsQueryTiles(128) ? ", forward in query-tile pairs at d = 128 on sm_90a (" +
+                                           fixed(c.pairedQueryUse(), 2) + " of steps busy)"
+                                     : "")
+          << "\n";
       if (s.kind == tiling::kTable)
         out << "fallback: head " << head.maskIndex << " " << c.description << ": "
             << c.fallbackReason << "\n";

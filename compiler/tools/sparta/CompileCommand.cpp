@@ -70,6 +70,7 @@ int runCompile(const Arguments &args) {
   options.kernel.dtype = parseElementType(args.text("dtype"));
   options.kernel.arch = args.text("arch");
   options.kernel.documents = args.has("documents");
+  options.kernel.queryPairs = parseQueryPairs(args.text("query-pairs"));
   options.useCache = !args.has("no-cache");
   // sm_90 is the portable Hopper target; wgmma exists only in the
   // arch-specific sm_90a, so the kernels fall back to mma.sync.
@@ -98,7 +99,8 @@ int runCompile(const Arguments &args) {
 
 SPARTA_COMMAND({"compile", "generate and compile the attention kernels of a pattern",
                 "FILE [--set NAME=VALUE]... [--head-dim D] [--dtype bf16|fp16] [--arch ARCH] "
-                "--emit=mlir|plan|cuda|ptx|cubin|resources [-o PATH] [--no-cache] [--documents]",
+                "--emit=mlir|plan|cuda|ptx|cubin|resources [-o PATH] [--no-cache] [--documents] "
+                "[--query-pairs auto|off|on]",
                 withPatternOptions({
                     Option::choice("emit", "STAGE", {"mlir", "plan", "cuda", "ptx", "cubin", "resources"},
                                    "the stage to write; only the stages up to it run")
@@ -113,6 +115,10 @@ SPARTA_COMMAND({"compile", "generate and compile the attention kernels of a patt
                         .withShortName('o'),
                     Option::flag("no-cache", "neither read nor write the kernel cache"),
                     Option::flag("documents", "the kernel set for packed documents (cu_seqlens)"),
+                    Option::choice("query-pairs", "MODE", {"auto", "off", "on"},
+                                   "forward kernels over query-tile pairs (64-row tiles): auto "
+                                   "where the two tiles' key lists mostly agree")
+                        .byDefault("auto"),
                 }),
                 runCompile});
 

@@ -8,6 +8,7 @@
 //   tile_mma.cuh             the one product shape: mma.sync or wgmma
 //   schedule.cuh             the Schedule concept (read this first)
 //   attention_fwd.cuh        forward with MergeMode
+//   attention_fwd_pairs.cuh  the forward over query-tile pairs (two warpgroups)
 //   attention_bwd_*.cuh      preprocess, dK/dV, dQ, accumulator conversion
 //
 //===----------------------------------------------------------------------===//
@@ -15,6 +16,7 @@
 #define SPARTA_ATTENTION_CUH
 
 #include "sparta/attention_fwd.cuh"
+#include "sparta/attention_fwd_pairs.cuh"
 #include "sparta/attention_bwd_dkdv.cuh"
 #include "sparta/attention_bwd_dq.cuh"
 #include "sparta/attention_bwd_utility.cuh"

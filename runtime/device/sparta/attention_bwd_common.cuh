@@ -16,21 +16,15 @@ struct BwdBases {
 
 /// The slices of head (b, h); the fp32 workspaces are [.., T, D].
 template <int D> SPARTA_DEVICE BwdBases bwdBases(const AttnBwdParams &p, int b, int h) {
-  auto in = [&](const TensorArg &t) {
-    return static_cast<const u16 *>(t.ptr) + b * t.stride_b + h * t.stride_h;
-  };
-  auto out = [&](const TensorArg &t) {
-    return static_cast<u16 *>(t.ptr) + b * t.stride_b + h * t.stride_h;
-  };
   const i64 row0 = rowIndex(p.heads, b, h, 0);
   BwdBases bs;
-  bs.q = in(p.q);
-  bs.k = in(p.k);
-  bs.v = in(p.v);
-  bs.dout = in(p.dout);
-  bs.dq = out(p.dq);
-  bs.dk = out(p.dk);
-  bs.dv = out(p.dv);
+  bs.q = headSlice(p.q, b, h);
+  bs.k = headSlice(p.k, b, h);
+  bs.v = headSlice(p.v, b, h);
+  bs.dout = headSlice(p.dout, b, h);
+  bs.dq = headSlice(p.dq, b, h);
+  bs.dk = headSlice(p.dk, b, h);
+  bs.dv = headSlice(p.dv, b, h);
   bs.lse = p.lse + row0;
   bs.delta = p.delta + row0;
   // Null workspaces (AccMode::Write) stay null.

@@ -26,8 +26,7 @@ template <typename Cfg> SPARTA_DEVICE void attention_bwd_preprocess(const AttnBw
   constexpr int R = kRowsPerUtilityBlock;
   const int2 bh = batchHead(p.heads, blockIdx.y);
   const int b = bh.x, h = bh.y;
-  const u16 *o = static_cast<const u16 *>(p.o.ptr) + b * p.o.stride_b + h * p.o.stride_h;
-  const u16 *dO = static_cast<const u16 *>(p.dout.ptr) + b * p.dout.stride_b + h * p.dout.stride_h;
+  const u16 *o = headSlice(p.o, b, h), *dO = headSlice(p.dout, b, h);
   float *delta = p.delta + rowIndex(p.heads, b, h, 0);
   const int c = threadIdx.x % kTpr;
 #pragma unroll
@@ -65,7 +64,7 @@ template <typename Cfg> SPARTA_DEVICE void convert_accumulators(const ConvertPar
   const int b = bh.x, h = bh.y;
   const float *src = p.src[z] + rowIndex(p.heads, b, h, 0) * D;
   const TensorArg dst = p.dst[z];
-  u16 *out = static_cast<u16 *>(dst.ptr) + b * dst.stride_b + h * dst.stride_h;
+  u16 *out = headSlice(dst, b, h);
   const int c = threadIdx.x % kTpr;
 #pragma unroll
   for (int pass = 0; pass < R / kRpp; ++pass) {

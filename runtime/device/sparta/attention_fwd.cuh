@@ -57,6 +57,11 @@ SPARTA_DEVICE i64 rowIndex(const HeadArgs &ha, int b, int h, int t) {
   return (static_cast<i64>(b) * ha.num_heads + h) * ha.seq_len + t;
 }
 
+/// Element (b, h, t = 0, 0) of a 16-bit [B, H, T, d] tensor view.
+SPARTA_DEVICE u16 *headSlice(const TensorArg &t, int b, int h) {
+  return static_cast<u16 *>(t.ptr) + b * t.stride_b + h * t.stride_h;
+}
+
 /// Decodes a (batch, head) row of the launch, in [0, batch * heads_in_launch),
 /// into (batch, head) for this launch's head set.
 SPARTA_DEVICE int2 batchHead(const HeadArgs &ha, unsigned row) {
@@ -178,16 +183,180 @@ SPARTA_DEVICE void documentBits(const i32 *docs, int row0, int rowLen, RowOf row
     }
 }
 
-template <typename Cfg, typename S, MergeMode MM, bool DOCS = false>
-SPARTA_DEVICE void attention_fwd(const AttnFwdParams &p) {
-  static_assert(ScheduleChecks<S, Cfg>::ok, "");
+namespace fwd {
+// The steps of the forward that every forward kernel shares (this file's and
+// the two-warpgroup one of attention_fwd_pairs.cuh), for the 16 rows of one
+// warp: rows qpos0 (i = 0) and qpos0 + 8 (i = 1) of the thread, in the
+// C-fragment layout of mma.cuh.
+
+/// The running softmax state and O accumulators of a warp's rows.
+template <int D> struct RowState {
+  float o[D / 8][4];
+  float m[2]; // running max, scaled to base 2
+  float l[2]; // this thread's share of the row sum
+};
+
+template <int D> SPARTA_DEVICE void initRows(RowState<D> &r) {
+  zeroAcc(r.o);
+  r.m[0] = r.m[1] = negInf();
+  r.l[0] = r.l[1] = 0.f;
+}
+
+/// One listed key tile `cur` (of group `group`) for the warp's rows: S = Q K^T
+/// from the query tile aQ and the key tile at kTile, the element test on
+/// partial pairs, the online softmax, O += P V from the value tile at vTile.
+/// qpos0 is the thread's first row position (tile start + 16 warp + lane / 4).
+template <typename Cfg, typename S, bool DOCS>
+SPARTA_DEVICE void attendTile(RowState<Cfg::kHeadDim> &r, u32 aQ, u32 kTile, u32 vTile,
+                              TileRef cur, int group, int qpos0, int qlen, int klen,
+                              const i32 *docs, float sl2) {
   constexpr int D = Cfg::kHeadDim;
   constexpr DType DT = Cfg::kDType;
-  constexpr int BM = Cfg::kBlockM, BN = Cfg::kBlockN, NT = Cfg::kThreads;
+  constexpr int BN = Cfg::kBlockN;
   constexpr int kNtS = BN / 8;  // n-tiles of S per warp
   constexpr int kNtO = D / 8;   // n-tiles of O per warp
   constexpr int kKsQK = D / 16; // k-steps of Q K^T
   constexpr int kKsPV = BN / 16;
+  const int c4 = threadIdx.x & 3;
+
+  // S = Q K^T for this warp's 16 rows x BN keys.
+  float s[kNtS][4];
+  zeroAcc(s);
+  tileMma<Cfg, BTile::NK, BN, kKsQK>(s, SmemA{aQ}, kTile, 0, 0);
+
+  // Partial tiles only: the element predicate plus the bounds.
+  if (!cur.full) {
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      const int qpos = qpos0 + 8 * i;
+#pragma unroll
+      for (int nt = 0; nt < kNtS; ++nt)
+#pragma unroll
+        for (int j = 0; j < 2; ++j) {
+          const int kpos = cur.tile * BN + nt * 8 + 2 * c4 + j;
+          bool ok = kpos < klen && qpos < qlen && S::allowed(group, qpos, kpos) &&
+                    (!DOCS || sameDocument(docs, S::q_row(group, qpos), S::k_row(group, kpos)));
+          if (!ok)
+            s[nt][2 * i + j] = negInf();
+        }
+    }
+  }
+
+  // Online softmax, rows g (i=0) and g+8 (i=1).
+#pragma unroll
+  for (int i = 0; i < 2; ++i) {
+    float mx = negInf();
+#pragma unroll
+    for (int nt = 0; nt < kNtS; ++nt)
+      mx = fmaxf(mx, fmaxf(s[nt][2 * i], s[nt][2 * i + 1]));
+    mx = quadMax(mx) * sl2;
+    const float mNew = fmaxf(r.m[i], mx);
+    // A row with nothing allowed so far keeps m = -inf; subtracting 0 then
+    // keeps every exp2 argument -inf (-> 0) instead of NaN.
+    const float mUse = mNew == negInf() ? 0.f : mNew;
+    const float alpha = fastExp2(r.m[i] - mUse);
+    r.m[i] = mNew;
+    r.l[i] *= alpha;
+#pragma unroll
+    for (int nt = 0; nt < kNtO; ++nt) {
+      r.o[nt][2 * i] *= alpha;
+      r.o[nt][2 * i + 1] *= alpha;
+    }
+#pragma unroll
+    for (int nt = 0; nt < kNtS; ++nt)
+#pragma unroll
+      for (int j = 0; j < 2; ++j) {
+        float e = fastExp2(fmaf(s[nt][2 * i + j], sl2, -mUse));
+        s[nt][2 * i + j] = e;
+        r.l[i] += e;
+      }
+  }
+
+  // O += P V: P's accumulators are the A fragments of the k-steps over keys.
+  tileMma<Cfg, BTile::KN, D, kKsPV>(
+      r.o, [&](int ks, u32(&a)[4]) { accToA<DT>(a, s[2 * ks], s[2 * ks + 1]); }, vTile, 0, 0);
+}
+
+/// The epilogue of a query tile: normalize, lse, merge by MergeMode, store.
+/// The THREADS threads that own the tile (tid among them; warp: the warp's
+/// index among them) call it; sQ is the tile's own Q tile, free now, which
+/// stages O, and sync() the barrier over those threads.
+template <typename Cfg, MergeMode MM, int THREADS, typename RowOf, typename Sync>
+SPARTA_DEVICE void finishRows(const AttnFwdParams &p, int b, int h, RowState<Cfg::kHeadDim> &r,
+                              char *sQ, int warp, int tid, RowOf qRowOf, Sync sync) {
+  constexpr int D = Cfg::kHeadDim;
+  constexpr DType DT = Cfg::kDType;
+  constexpr int kNtO = D / 8;
+  const int lane = threadIdx.x & 31, g = lane >> 2, c4 = lane & 3;
+  float lse[2];
+  int rows[2];
+#pragma unroll
+  for (int i = 0; i < 2; ++i) {
+    const float l = quadSum(r.l[i]);
+    const float inv = l > 0.f ? 1.f / l : 0.f;
+    lse[i] = l > 0.f ? (r.m[i] + fastLog2(l)) * kLn2 : negInf();
+#pragma unroll
+    for (int nt = 0; nt < kNtO; ++nt) {
+      r.o[nt][2 * i] *= inv;
+      r.o[nt][2 * i + 1] *= inv;
+    }
+    rows[i] = qRowOf(warp * 16 + g + 8 * i);
+  }
+  float *lseOut = p.lse + rowIndex(p.heads, b, h, 0);
+  float *oAcc = p.o_acc + rowIndex(p.heads, b, h, 0) * D;
+
+  if constexpr (MM == MergeMode::Middle || MM == MergeMode::Last) {
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      if (rows[i] < 0)
+        continue;
+      const float a = lseOut[rows[i]];
+      const float m = logAddExp(a, lse[i]);
+      const float wa = a == negInf() ? 0.f : fastExp2((a - m) * kLog2e);
+      const float wb = lse[i] == negInf() ? 0.f : fastExp2((lse[i] - m) * kLog2e);
+      const float *src = oAcc + static_cast<i64>(rows[i]) * D;
+#pragma unroll
+      for (int nt = 0; nt < kNtO; ++nt) {
+        const float2 prev = *reinterpret_cast<const float2 *>(src + nt * 8 + 2 * c4);
+        r.o[nt][2 * i] = fmaf(wa, prev.x, wb * r.o[nt][2 * i]);
+        r.o[nt][2 * i + 1] = fmaf(wa, prev.y, wb * r.o[nt][2 * i + 1]);
+      }
+      lse[i] = m;
+    }
+  }
+  // Every lane of a quad has read the old lse before lane 0 overwrites it.
+  __syncwarp();
+#pragma unroll
+  for (int i = 0; i < 2; ++i)
+    if (rows[i] >= 0 && c4 == 0)
+      lseOut[rows[i]] = lse[i];
+
+  if constexpr (MM == MergeMode::First || MM == MergeMode::Middle) {
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      if (rows[i] < 0)
+        continue;
+      float *dst = oAcc + static_cast<i64>(rows[i]) * D;
+#pragma unroll
+      for (int nt = 0; nt < kNtO; ++nt)
+        *reinterpret_cast<float2 *>(dst + nt * 8 + 2 * c4) =
+            make_float2(r.o[nt][2 * i], r.o[nt][2 * i + 1]);
+    }
+  } else {
+    // Stage through shared memory (the Q tile is free now) so that global
+    // stores are 16-byte, row-contiguous.
+    accToTile<D, DT>(sQ, warp * 16, r.o);
+    sync();
+    storeTile<Cfg::kBlockM, D, THREADS>(headSlice(p.o, b, h), p.o.stride_t, sQ, qRowOf, tid);
+  }
+}
+} // namespace fwd
+
+template <typename Cfg, typename S, MergeMode MM, bool DOCS = false>
+SPARTA_DEVICE void attention_fwd(const AttnFwdParams &p) {
+  static_assert(ScheduleChecks<S, Cfg>::ok, "");
+  constexpr int D = Cfg::kHeadDim;
+  constexpr int BM = Cfg::kBlockM, BN = Cfg::kBlockN, NT = Cfg::kThreads;
   constexpr int kTileBytes = tileBytes(BM, D); // = tileBytes(BN, D): square tiles
   static_assert(5 * kTileBytes + kSmemAlign == Cfg::kFwdSmem, "the layout below");
 
@@ -207,11 +376,10 @@ SPARTA_DEVICE void attention_fwd(const AttnFwdParams &p) {
   const int2 bh = batchHead(p.heads, slot.row);
   const int b = bh.x, h = bh.y;
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-  const int g = lane >> 2, c4 = lane & 3;
+  const int g = lane >> 2;
 
-  const u16 *qBase = static_cast<const u16 *>(p.q.ptr) + b * p.q.stride_b + h * p.q.stride_h;
-  const u16 *kBase = static_cast<const u16 *>(p.k.ptr) + b * p.k.stride_b + h * p.k.stride_h;
-  const u16 *vBase = static_cast<const u16 *>(p.v.ptr) + b * p.v.stride_b + h * p.v.stride_h;
+  const u16 *qBase = headSlice(p.q, b, h), *kBase = headSlice(p.k, b, h),
+            *vBase = headSlice(p.v, b, h);
   auto qRowOf = [&](int r) {
     int pos = qtile * BM + r;
     return pos < qlen ? S::q_row(group, pos) : -1;
@@ -237,10 +405,8 @@ SPARTA_DEVICE void attention_fwd(const AttnFwdParams &p) {
   }
   cpAsyncCommit();
 
-  float o[kNtO][4];
-  zeroAcc(o);
-  float mRow[2] = {negInf(), negInf()}; // running max, scaled to base 2
-  float lRow[2] = {0.f, 0.f};           // this thread's share of the row sum
+  fwd::RowState<D> rs;
+  fwd::initRows(rs);
   const float sl2 = p.scale * kLog2e;
 
   for (int step = 0; n < nTiles; ++step) {
@@ -256,132 +422,15 @@ SPARTA_DEVICE void attention_fwd(const AttnFwdParams &p) {
     cpAsyncWait<1>();
     tilesReadyForMma<Cfg>();
     __syncthreads();
-    const u32 kTile = aK + buf * kTileBytes, vTile = aV + buf * kTileBytes;
-
-    // S = Q K^T for this warp's 16 rows x BN keys.
-    float s[kNtS][4];
-    zeroAcc(s);
-    tileMma<Cfg, BTile::NK, BN, kKsQK>(s, SmemA{aQ}, kTile, 0, 0);
-
-    // Partial tiles only: the element predicate plus the bounds.
-    if (!cur.full) {
-#pragma unroll
-      for (int i = 0; i < 2; ++i) {
-        const int qpos = qtile * BM + warp * 16 + g + 8 * i;
-#pragma unroll
-        for (int nt = 0; nt < kNtS; ++nt)
-#pragma unroll
-          for (int j = 0; j < 2; ++j) {
-            const int kpos = cur.tile * BN + nt * 8 + 2 * c4 + j;
-            bool ok = kpos < klen && qpos < qlen && S::allowed(group, qpos, kpos) &&
-                      sameDocument(docs, S::q_row(group, qpos), S::k_row(group, kpos));
-            if (!ok)
-              s[nt][2 * i + j] = negInf();
-          }
-      }
-    }
-
-    // Online softmax, rows g (i=0) and g+8 (i=1).
-#pragma unroll
-    for (int i = 0; i < 2; ++i) {
-      float mx = negInf();
-#pragma unroll
-      for (int nt = 0; nt < kNtS; ++nt)
-        mx = fmaxf(mx, fmaxf(s[nt][2 * i], s[nt][2 * i + 1]));
-      mx = quadMax(mx) * sl2;
-      const float mNew = fmaxf(mRow[i], mx);
-      // A row with nothing allowed so far keeps m = -inf; subtracting 0 then
-      // keeps every exp2 argument -inf (-> 0) instead of NaN.
-      const float mUse = mNew == negInf() ? 0.f : mNew;
-      const float alpha = fastExp2(mRow[i] - mUse);
-      mRow[i] = mNew;
-      lRow[i] *= alpha;
-#pragma unroll
-      for (int nt = 0; nt < kNtO; ++nt) {
-        o[nt][2 * i] *= alpha;
-        o[nt][2 * i + 1] *= alpha;
-      }
-#pragma unroll
-      for (int nt = 0; nt < kNtS; ++nt)
-#pragma unroll
-        for (int j = 0; j < 2; ++j) {
-          float e = fastExp2(fmaf(s[nt][2 * i + j], sl2, -mUse));
-          s[nt][2 * i + j] = e;
-          lRow[i] += e;
-        }
-    }
-
-    // O += P V: P's accumulators are the A fragments of the k-steps over keys.
-    tileMma<Cfg, BTile::KN, D, kKsPV>(
-        o, [&](int ks, u32(&a)[4]) { accToA<DT>(a, s[2 * ks], s[2 * ks + 1]); }, vTile, 0, 0);
+    fwd::attendTile<Cfg, S, DOCS>(rs, aQ, aK + buf * kTileBytes, aV + buf * kTileBytes,
+                                  cur, group, qtile * BM + warp * 16 + g, qlen, klen, docs, sl2);
     __syncthreads(); // buffer `buf` is refilled by the next iteration's prefetch
     n = after;
   }
   cpAsyncWait<0>();
 
-  // ---- Epilogue: normalize, lse, merge, store. ----
-  float lse[2];
-  int rows[2];
-#pragma unroll
-  for (int i = 0; i < 2; ++i) {
-    const float l = quadSum(lRow[i]);
-    const float inv = l > 0.f ? 1.f / l : 0.f;
-    lse[i] = l > 0.f ? (mRow[i] + fastLog2(l)) * kLn2 : negInf();
-#pragma unroll
-    for (int nt = 0; nt < kNtO; ++nt) {
-      o[nt][2 * i] *= inv;
-      o[nt][2 * i + 1] *= inv;
-    }
-    rows[i] = qRowOf(warp * 16 + g + 8 * i);
-  }
-  float *lseOut = p.lse + rowIndex(p.heads, b, h, 0);
-  float *oAcc = p.o_acc + rowIndex(p.heads, b, h, 0) * D;
-
-  if constexpr (MM == MergeMode::Middle || MM == MergeMode::Last) {
-#pragma unroll
-    for (int i = 0; i < 2; ++i) {
-      if (rows[i] < 0)
-        continue;
-      const float a = lseOut[rows[i]];
-      const float m = logAddExp(a, lse[i]);
-      const float wa = a == negInf() ? 0.f : fastExp2((a - m) * kLog2e);
-      const float wb = lse[i] == negInf() ? 0.f : fastExp2((lse[i] - m) * kLog2e);
-      const float *src = oAcc + static_cast<i64>(rows[i]) * D;
-#pragma unroll
-      for (int nt = 0; nt < kNtO; ++nt) {
-        const float2 prev = *reinterpret_cast<const float2 *>(src + nt * 8 + 2 * c4);
-        o[nt][2 * i] = fmaf(wa, prev.x, wb * o[nt][2 * i]);
-        o[nt][2 * i + 1] = fmaf(wa, prev.y, wb * o[nt][2 * i + 1]);
-      }
-      lse[i] = m;
-    }
-  }
-  // Every lane of a quad has read the old lse before lane 0 overwrites it.
-  __syncwarp();
-#pragma unroll
-  for (int i = 0; i < 2; ++i)
-    if (rows[i] >= 0 && c4 == 0)
-      lseOut[rows[i]] = lse[i];
-
-  if constexpr (MM == MergeMode::First || MM == MergeMode::Middle) {
-#pragma unroll
-    for (int i = 0; i < 2; ++i) {
-      if (rows[i] < 0)
-        continue;
-      float *dst = oAcc + static_cast<i64>(rows[i]) * D;
-#pragma unroll
-      for (int nt = 0; nt < kNtO; ++nt)
-        *reinterpret_cast<float2 *>(dst + nt * 8 + 2 * c4) =
-            make_float2(o[nt][2 * i], o[nt][2 * i + 1]);
-    }
-  } else {
-    // Stage through shared memory (the Q tile is free now) so that global
-    // stores are 16-byte, row-contiguous.
-    accToTile<D, DT>(sQ, warp * 16, o);
-    __syncthreads();
-    u16 *oBase = static_cast<u16 *>(p.o.ptr) + b * p.o.stride_b + h * p.o.stride_h;
-    storeTile<BM, D, NT>(oBase, p.o.stride_t, sQ, qRowOf);
-  }
+  fwd::finishRows<Cfg, MM, NT>(p, b, h, rs, sQ, warp, threadIdx.x, qRowOf,
+                               [] { __syncthreads(); });
 }
 
 } // namespace sparta

@@ -78,9 +78,10 @@ SPARTA_HD constexpr int tileBytes(int rows, int headDim) {
   return headDim <= 64 ? rows * headDim * kElemBytes : (headDim / 64 - 1) * 64 * 128 + rows * 128;
 }
 
-/// Dynamic shared memory of attention_fwd: Q tile + double-buffered K and V.
-SPARTA_HD constexpr int fwdSmemBytes(int headDim, int tile) {
-  return 5 * tileBytes(tile, headDim) + kSmemAlign;
+/// Dynamic shared memory of attention_fwd: Q tile + double-buffered K and V;
+/// of attention_fwd_pairs (queryTiles = 2): both Q tiles + K and V.
+SPARTA_HD constexpr int fwdSmemBytes(int headDim, int tile, int queryTiles = 1) {
+  return (4 + queryTiles) * tileBytes(tile, headDim) + kSmemAlign;
 }
 /// attention_bwd_dkdv: resident K and V tiles, double-buffered Q and dO tiles,
 /// the tiles' lse and delta (2 x 2 x tile floats) and the dS^T tile that

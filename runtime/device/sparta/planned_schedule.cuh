@@ -45,6 +45,15 @@ template <class Spec> struct PlannedSchedule {
     const int groups = s.q.groups();
     return make_int2(bid % groups, s.qTilesPerGroup() - 1 - bid / groups);
   }
+  // Query-tile pairs (attention_fwd_pairs.cuh): pair pid holds tiles
+  // t and t - 1 of one group, t = tiles - 1 - 2 (pid / groups), in the same
+  // interleaved, heaviest-first order; w = 1 gets a tile < 0 (none) where a
+  // group has an odd number of tiles. pid < TileSchedule::numQPairs().
+  __device__ __forceinline__ static int2 q_pair_block(int pid, int w) {
+    const tiling::TileSchedule s = Spec::get();
+    const int groups = s.q.groups();
+    return make_int2(pid % groups, s.qTilesPerGroup() - 1 - 2 * (pid / groups) - w);
+  }
   // Key tiles of each group in descending order (the dQ accumulation order,
   // schedule.cuh).
   __device__ __forceinline__ static int2 k_block(int bid) {

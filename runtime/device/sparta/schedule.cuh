@@ -30,6 +30,10 @@
 //                                           // (causal-like): see Order below
 //   int2 q_block(int bid);  // bid in [0, kNumQBlocks) -> (group, query tile)
 //   int2 k_block(int bid);  // bid in [0, kNumKBlocks) -> (group, key tile)
+//   int2 q_pair_block(int pid, int w); // only for attention_fwd_pairs (64-row
+//                           // tiles): pid in [0, TileSchedule::numQPairs())
+//                           // -> (group, query tile w of the pair), the tile
+//                           // < 0 where the pair has one tile
 //   int  q_len(int g);      // valid query positions of group g
 //   int  k_len(int g);      // valid key positions of group g
 //   int  q_row(int g, int pos);  // token row of a query position (pos < q_len)
@@ -56,6 +60,9 @@
 //  * The tiles listed for a query tile are distinct and ascending; bwd lists
 //    are exactly the transpose of the fwd lists (same pairs, same `full`
 //    flags).
+//  * q_pair_block(pid, 0) and (pid, 1) are two tiles of one group (tile 1
+//    is the one before tile 0, or none); over every pid they name each
+//    existing query tile exactly once, as q_block does.
 //  * k_block enumerates each group's key tiles in descending tile order
 //    (bid increasing): the dK/dV pass adds its dQ contributions to a query
 //    tile in descending key-tile order and a CTA waits only for CTAs of

@@ -49,14 +49,15 @@ template <int D> SPARTA_DEVICE u32 tileOffset(int r, int c) {
 
 /// Issues the cp.async copies of a ROWS x D tile. `rowOf(r)` returns the
 /// original token index of tile row r, or -1 (zero-fill). `base` points at
-/// element (b, h, t=0, 0) and rows are `strideT` elements apart. Every thread
-/// of the CTA (THREADS of them) must call it: the work is split over them.
+/// element (b, h, t=0, 0) and rows are `strideT` elements apart. Every one of
+/// the THREADS threads that share the work (the CTA, or one warpgroup of it:
+/// `tid` is the thread's index among them) must call it.
 template <int ROWS, int D, int THREADS, typename RowFn>
-SPARTA_DEVICE void loadTileAsync(u32 sbase, const u16 *base, i64 strideT, RowFn rowOf) {
+SPARTA_DEVICE void loadTileAsync(u32 sbase, const u16 *base, i64 strideT, RowFn rowOf,
+                                 int tid = threadIdx.x) {
   constexpr int kChunks = D / 8;
   constexpr int kTotal = ROWS * kChunks;
-  static_assert(kTotal % THREADS == 0, "tile chunks must split evenly over the CTA");
-  const int tid = threadIdx.x;
+  static_assert(kTotal % THREADS == 0, "tile chunks must split evenly over the threads");
 #pragma unroll
   for (int i = 0; i < kTotal / THREADS; ++i) {
     int idx = tid + i * THREADS;
@@ -147,13 +148,13 @@ template <int D> SPARTA_DEVICE void loadBTrans(u32 (&b)[4], u32 base, int n0, in
 
 /// Writes a ROWS x D tile from shared memory to global rows rowOf(r) (rows
 /// with rowOf(r) < 0 are skipped), 16 bytes per thread per step over the
-/// CTA's THREADS threads.
+/// THREADS threads that share the work (`tid` as in loadTileAsync).
 template <int ROWS, int D, int THREADS, typename RowFn>
-SPARTA_DEVICE void storeTile(u16 *base, i64 strideT, const char *stile, RowFn rowOf) {
+SPARTA_DEVICE void storeTile(u16 *base, i64 strideT, const char *stile, RowFn rowOf,
+                             int tid = threadIdx.x) {
   constexpr int kChunks = D / 8;
   constexpr int kTotal = ROWS * kChunks;
-  static_assert(kTotal % THREADS == 0, "tile chunks must split evenly over the CTA");
-  const int tid = threadIdx.x;
+  static_assert(kTotal % THREADS == 0, "tile chunks must split evenly over the threads");
 #pragma unroll
   for (int i = 0; i < kTotal / THREADS; ++i) {
     int idx = tid + i * THREADS;

@@ -10,7 +10,8 @@
 //
 //  - sm_80 .. sm_90: mma.sync m16n8k16 per warp, A and B fragments via
 //    ldmatrix (every warp re-reads the whole B block from shared memory);
-//  - sm_90a with 64-row tiles (the CTA is one warpgroup): wgmma m64nNk16, B
+//  - sm_90a with 64-row tiles (one warpgroup per tile; a CTA of two,
+//    attention_fwd_pairs.cuh, gives each its own): wgmma m64nNk16, B
 //    (and an SmemA) read by the tensor cores straight from shared memory
 //    through matrix descriptors. Smaller tiles use mma.sync there too.
 //

@@ -255,6 +255,9 @@ struct TileSchedule {
   /// CTAs per (batch, head) of the forward and dQ kernels, and of the dK/dV kernel.
   SPARTA_TILING_FN constexpr int numQBlocks() const { return q.groups() * qTilesPerGroup(); }
   SPARTA_TILING_FN constexpr int numKBlocks() const { return k.groups() * kTilesPerGroup(); }
+  /// CTAs per (batch, head) of a forward over query-tile pairs
+  /// (attention_fwd_pairs.cuh): two adjacent query tiles of a group per CTA.
+  SPARTA_TILING_FN constexpr int numQPairs() const { return q.groups() * ceilDiv(qTilesPerGroup(), 2); }
   /// Packed maps (band schedules only): each group is one tile pair.
   SPARTA_TILING_FN constexpr bool packed() const { return q.pack > 1; }
 

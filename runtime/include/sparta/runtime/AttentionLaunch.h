@@ -27,10 +27,11 @@
 
 namespace sparta::rt {
 
-/// Whether the dK/dV kernel can compute dQ too (attention_bwd_dkdv's
-/// FUSE_DQ: 5 products per tile pair, no dQ kernel) on `arch` (an NVRTC
-/// target): the wgmma target, sm_90a.
-bool archCanFuseDq(const std::string &arch);
+/// Whether `arch` (an NVRTC target) runs wgmma: sm_90a. The kernels that
+/// need it: the dK/dV kernel that computes dQ too (attention_bwd_dkdv's
+/// FUSE_DQ: 5 products per tile pair, no dQ kernel) and the forward over
+/// query-tile pairs (attention_fwd_pairs.cuh).
+bool archHasWgmma(const std::string &arch);
 
 /// Bytes of the dq_sem counters of a backward over [B, num_heads, T].
 size_t dqSemaphoreBytes(int batch, int numHeads, int seqLen);
@@ -44,9 +45,11 @@ void validateHeads(const HeadArgs &heads, int headDim, const char *kernelKind);
 void validateBlocks(const HeadArgs &heads, int blocks, const std::string &kernel);
 
 /// The attention kernels of tile edge `tile` (Cfg's TILE: 64, 32 or 16) run
-/// threadsForTile(tile) threads per CTA.
-void launchAttentionFwd(const Function &fn, const AttnFwdParams &p, int numQBlocks, int headDim,
-                        int tile, const Stream *stream);
+/// threadsForTile(tile) threads per CTA; a forward over query-tile pairs
+/// (queryTiles = 2, attention_fwd_pairs.cuh, 64-row tiles) twice as many, on
+/// `blocks` = the schedule's numQPairs() CTAs per (batch, head) row.
+void launchAttentionFwd(const Function &fn, const AttnFwdParams &p, int blocks, int headDim,
+                        int tile, int queryTiles, const Stream *stream);
 void launchAttentionBwdPreprocess(const Function &fn, const AttnBwdParams &p, int headDim,
                                   const Stream *stream);
 void launchAttentionBwdDkdv(const Function &fn, const AttnBwdParams &p, int numKBlocks, int headDim,

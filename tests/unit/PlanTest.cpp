@@ -228,8 +228,9 @@ TEST(PlanTest, UnevenListsAreTheCausalLikeOnes) {
 // adjacent query tiles meet the same key tiles: causal attention (tiles t
 // and t - 1 list t + 1 and t key tiles, 2t + 1 steps of 2t + 2: 0.996 over
 // the 128 pairs of T = 16384), not a chunk of two tiles (lists {0} and
-// {0, 1}: 3 steps of 4) and not a band of 65 keys under 64-row tiles (lists
-// {t-1, t} and {t-2, t-1}: 4 steps of 6).
+// {0, 1}: 3 steps of 4), a band of 65 keys under 64-row tiles (lists
+// {t-1, t} and {t-2, t-1}: 4 steps of 6) still above kMinPairedQueryUse;
+// groups of one tile (packed strided groups) leave a warpgroup idle.
 TEST(PlanTest, PairedQueryUseIsTheMergedListsShare) {
   auto use = [](const Plan &plan, size_t head) {
     return plan.heads[head].components.at(0).pairedQueryUse();
@@ -240,9 +241,14 @@ TEST(PlanTest, PairedQueryUseIsTheMergedListsShare) {
   EXPECT_FALSE(dense.heads[0].components[0].pairsQueryTiles(64));
   Plan fixed = planPattern(loadPatternFile("fixed", Params{16384, 128, 32}));
   EXPECT_DOUBLE_EQ(use(fixed, 0), 0.75) << printPlan(fixed); // chunk(128)
-  EXPECT_FALSE(fixed.heads[0].components[0].pairsQueryTiles(128));
+  EXPECT_TRUE(fixed.heads[0].components[0].pairsQueryTiles(128));
   Plan strided = planPattern(loadPatternFile("strided", Params{16384, 64, 32}), PlanOptions::square(64));
   EXPECT_NEAR(use(strided, 0), 4.0 / 6, 2e-3) << printPlan(strided); // band(0, 64)
+  EXPECT_TRUE(strided.heads[0].components[0].pairsQueryTiles(128));
+  Plan packed = planPattern(loadPatternFile("strided", Params{784, 28, 32}), PlanOptions::square(64));
+  EXPECT_EQ(packed.heads[1].components[0].hostSchedule().q.pack, 2) << printPlan(packed);
+  EXPECT_DOUBLE_EQ(use(packed, 1), 0.5);
+  EXPECT_FALSE(packed.heads[1].components[0].pairsQueryTiles(128));
   // Other tile edges have no paired kernel.
   Plan small = planPattern(loadPatternFile("strided", Params{4096, 28, 32}));
   EXPECT_EQ(small.heads[0].components[0].hostSchedule().qTile, 32) << printPlan(small);

@@ -62,18 +62,20 @@ struct PlanComponent {
   /// the fraction of the two warpgroups' steps that compute, i.e. the sum of
   /// the pairs' list lengths over twice their merged lengths (1 where every
   /// pair's lists agree; causal attention about 1, a chunk of two tiles
-  /// 0.75, a band of 65 keys 2/3). 0 for other tile edges or where no
-  /// query tile meets a key tile.
+  /// 0.75, a band of 65 keys 2/3, one tile per group 1/2). 0 for other tile
+  /// edges or where no query tile meets a key tile.
   double pairedQueryUse() const;
   /// Whether the forward kernel of this component takes query-tile pairs
   /// when the choice is automatic on sm_90a: head dim 128, 64-row tiles and
   /// pairedQueryUse() of at least kMinPairedQueryUse. (At d = 128 an
   /// unpaired CTA's 80 KB of shared memory holds an SM to 2 warpgroups, a
-  /// paired one's 96 KB to 4: 1.2 times faster on dense causal; at d = 64
-  /// registers allow 4 warpgroups either way, and the pairs were slower,
-  /// docs/performance.md.)
+  /// paired one's 96 KB to 4: 1.2 times faster on dense causal, 1-3 % on
+  /// chunks and bands of 2/3 use; at d = 64 registers allow 4 warpgroups
+  /// either way, and the pairs were slower, docs/performance.md.) Below
+  /// 0.6 (a group of one tile: its CTA's second warpgroup idles) the CTAs
+  /// would not gain.
   bool pairsQueryTiles(int headDim) const;
-  static constexpr double kMinPairedQueryUse = 0.8;
+  static constexpr double kMinPairedQueryUse = 0.6;
   /// Whether (i, j), original coordinates, is computed by this component
   /// (reference semantics of part minus excluded, in the domain of `causal`).
   bool covers(int64_t T, int64_t i, int64_t j) const;

@@ -157,6 +157,8 @@ struct Emitter {
     // One-warp CTAs (16-row tiles) promise one block per SM as the minimum:
     // without it ptxas held the d = 128 dQ kernel to 128 registers and spilled.
     const std::string bounds = tile == 16 ? cfg + "::kThreads, 1" : cfg + "::kThreads";
+    // A forward over query-tile pairs runs queryTiles warpgroups per CTA and
+    // promises 2 CTAs per SM (its 97 KB at d = 128; 128 registers a thread).
     auto entry = [&](const std::string &suffix, const std::string &params, const std::string &call,
                      KernelRole role, int mode, int blocks, int smem, int queryTiles = 1) {
       std::string name = kernelBase + suffix;
@@ -173,16 +175,12 @@ struct Emitter {
     const bool pairs = tile == 64 && !options.documents && rt::archHasWgmma(options.arch) &&
                        (options.queryPairs == QueryPairs::On ||
                         (options.queryPairs == QueryPairs::Auto && c.pairsQueryTiles(options.headDim)));
-    if (pairs)
-      entry("_fwd", "AttnFwdParams",
-            fmt::format("sparta::attention_fwd_pairs<{}, {}, sparta::MergeMode::{}>(p)", cfg, sched,
-                        mergeNames[merge]),
-            KernelRole::Forward, merge, s.numQPairs(), fwdSmemBytes(options.headDim, tile, 2), 2);
-    else
-      entry("_fwd", "AttnFwdParams",
-            fmt::format("sparta::attention_fwd<{}, {}, sparta::MergeMode::{}{}>(p)", cfg, sched,
-                        mergeNames[merge], docsArg),
-            KernelRole::Forward, merge, s.numQBlocks(), fwdSmemBytes(options.headDim, tile));
+    const int queryTiles = pairs ? 2 : 1; // pairs hold no document code: docsArg is empty
+    entry("_fwd", "AttnFwdParams",
+          fmt::format("sparta::attention_fwd{}<{}, {}, sparta::MergeMode::{}{}>(p)",
+                      pairs ? "_pairs" : "", cfg, sched, mergeNames[merge], docsArg),
+          KernelRole::Forward, merge, pairs ? s.numQPairs() : s.numQBlocks(),
+          fwdSmemBytes(options.headDim, tile, queryTiles), queryTiles);
     const char *fuseArg = fuseDq ? "true" : "false";
     entry("_bwd_dkdv", "AttnBwdParams",
           fmt::format("sparta::attention_bwd_dkdv<{}, {}, sparta::AccMode::{}, {}{}>(p)", cfg, sched,

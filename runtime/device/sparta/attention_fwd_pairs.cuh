@@ -53,19 +53,18 @@ SPARTA_DEVICE void warpgroupSync(int w) {
 }
 
 namespace fwd {
-/// The merged walk over the key-tile lists of a CTA's two query tiles. Every
-/// thread keeps both cursors, so all take the same decisions without
-/// exchanging them. Entries are ordered by (group, tile): the pair's tiles
-/// share a group, and the order only has to be one both cursors follow.
+/// The merged walk over the key-tile lists of a CTA's two query tiles, which
+/// share one group (q_pair_block, schedule.cuh). Every thread keeps both
+/// cursors, so all take the same decisions without exchanging them.
 template <typename S> struct PairWalk {
-  int group[2], qtile[2], count[2], n[2];
+  int group, qtile[2], count[2], n[2];
   TileRef at[2]; // entry n[w] of list w, where n[w] < count[w]
 
-  SPARTA_DEVICE void start(int w, int g, int t, bool exists) {
-    group[w] = g, qtile[w] = t, n[w] = 0;
-    count[w] = exists ? S::fwd_count(g, t) : 0;
+  SPARTA_DEVICE void start(int w, int t, bool exists) {
+    qtile[w] = t, n[w] = 0;
+    count[w] = exists ? S::fwd_count(group, t) : 0;
     if (count[w] > 0)
-      at[w] = S::fwd_tile(g, t, 0);
+      at[w] = S::fwd_tile(group, t, 0);
   }
   SPARTA_DEVICE bool live(int w) const { return n[w] < count[w]; }
   SPARTA_DEVICE bool done() const { return !live(0) && !live(1); }
@@ -77,18 +76,18 @@ template <typename S> struct PairWalk {
       return false;
     if (!live(o))
       return true;
-    return group[w] != group[o] ? group[w] < group[o] : at[w].tile <= at[o].tile;
+    return at[w].tile <= at[o].tile;
   }
   SPARTA_DEVICE void step(int w) {
     if (++n[w] < count[w])
-      at[w] = S::fwd_tile(group[w], qtile[w], n[w]);
+      at[w] = S::fwd_tile(group, qtile[w], n[w]);
   }
 };
 
-/// One entry of the merged stream: the key tile (of group `group`) and, per
-/// warpgroup, whether its list holds it (and with which `full` flag).
+/// One entry of the merged stream: the key tile and, per warpgroup, whether
+/// its list holds it (and with which `full` flag).
 struct PairEntry {
-  int group, tile;
+  int tile;
   bool used[2];
   int full[2];
 };
@@ -100,7 +99,6 @@ template <typename S> SPARTA_DEVICE PairEntry takeNext(PairWalk<S> &walk) {
     e.used[w] = walk.takes(w);
     e.full[w] = walk.at[w].full;
   }
-  e.group = e.used[0] ? walk.group[0] : walk.group[1];
   e.tile = e.used[0] ? walk.at[0].tile : walk.at[1].tile;
 #pragma unroll
   for (int w = 0; w < 2; ++w)
@@ -134,20 +132,20 @@ SPARTA_DEVICE void attention_fwd_pairs(const AttnFwdParams &p) {
   const u32 aQ = smemAddr(sQ);
 
   fwd::PairWalk<S> walk;
+  walk.group = S::q_pair_block(slot.block, 0).x;
+  const int group = walk.group, qlen = S::q_len(group), klen = S::k_len(group);
   bool exists[2];
 #pragma unroll
   for (int w = 0; w < 2; ++w) {
-    const int2 qb = S::q_pair_block(slot.block, w);
-    exists[w] = qb.y >= 0 && qb.y * BM < S::q_len(qb.x);
-    walk.start(w, qb.x, qb.y, exists[w]);
+    const int t = S::q_pair_block(slot.block, w).y;
+    exists[w] = t >= 0 && t * BM < qlen;
+    walk.start(w, t, exists[w]);
   }
   if (!exists[0] && !exists[1])
     return; // an empty slot of a rectangular enumeration (CTA-uniform)
-  // (Selections, not walk.group[wg]: a run-time index puts an array on the stack.)
+  // (Selections, not walk.qtile[wg]: a run-time index puts an array on the stack.)
   const bool mine = wg == 0 ? exists[0] : exists[1];
-  const int group = wg == 0 ? walk.group[0] : walk.group[1];
   const int qtile = wg == 0 ? walk.qtile[0] : walk.qtile[1];
-  const int qlen = S::q_len(group), klen = S::k_len(group);
   const int2 bh = batchHead(p.heads, slot.row);
   const int b = bh.x, h = bh.y;
 
@@ -158,10 +156,9 @@ SPARTA_DEVICE void attention_fwd_pairs(const AttnFwdParams &p) {
     return pos < qlen ? S::q_row(group, pos) : -1;
   };
   auto loadKV = [&](const fwd::PairEntry &e, int buf) {
-    const int len = S::k_len(e.group);
     auto kRowOf = [&](int r) {
       int pos = e.tile * BN + r;
-      return pos < len ? S::k_row(e.group, pos) : -1;
+      return pos < klen ? S::k_row(group, pos) : -1;
     };
     loadTilePairAsync<BN, D, kThreads>(aK + buf * kTileBytes, kBase, p.k.stride_t,
                                        aV + buf * kTileBytes, vBase, p.v.stride_t, kRowOf);

@@ -58,9 +58,9 @@ SPARTA_DEVICE void loadRowStats(float *sLse, float *sDelta, const float *lse, co
 // query tile says how many contributions are in; a CTA waits until it equals
 // its rank. The Schedule's k_block lists each group's key tiles in
 // descending order, so every CTA waits only for CTAs of its own (batch, head)
-// row and a lower slot block (gridSlot), which have a lower block index and
-// started before it: the lowest unfinished CTA never waits, and the launch
-// cannot deadlock. (That CTAs start in block-index order is how NVIDIA GPUs
+// row and a lower block (the fused pass keeps a row's blocks together: grid
+// x is the block), which have a lower block index and started before it: the
+// lowest unfinished CTA never waits, and the launch cannot deadlock. (That CTAs start in block-index order is how NVIDIA GPUs
 // dispatch a grid, not a documented CUDA guarantee.)
 
 /// *addr += (a, b, c, d), fp32, as one relaxed reduction (addr 16-byte aligned).

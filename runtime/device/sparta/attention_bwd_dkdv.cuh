@@ -16,8 +16,12 @@
 // Query rows past the group's end and rows whose lse is -inf (no allowed
 // key) get lse = +inf here, so their P is exactly 0 and they contribute
 // nothing. Q/dO tiles (and their lse/D) are double-buffered with cp.async.
-// For d = 128 a 64-row query tile is processed in two halves of 32 columns to
-// keep the S^T/dP^T accumulators small enough for no spills.
+// At d = 128 on mma.sync a 64-row query tile is processed in two halves of 32
+// columns, so that the S^T/dP^T accumulators fit next to the warp's A and B
+// fragments without spills. wgmma holds no fragments of its shared operands
+// and takes the whole tile at once (237-251 registers, 2 CTAs per SM as with
+// halves): S^T and dP^T are then m64n64 products, which read half as many
+// bytes of the K and V tiles per flop as m64n32 ones.
 //
 // With FUSE_DQ (sm_90a, 64-row tiles only) the pass also computes dQ, so that S and dP are
 // computed once per tile pair (5 products instead of 7, and no dQ kernel):
@@ -41,7 +45,10 @@
 // Launch: grid (S::kNumKBlocks, batch * heads_in_launch), Cfg::kThreads
 // threads, bwdDkdvSmemBytes(d, tile) bytes of dynamic shared memory. The FUSE_DQ
 // kernels are not register-capped: capped at 168 registers (3 CTAs per SM at
-// d = 64) the strided transpose's kernel spilled.
+// d = 64) the strided transpose's kernel spilled. They also keep each (batch,
+// head) row's blocks together whatever kLongestFirst says: the rows of dq_acc
+// that the resident CTAs add into are then those of a head or two, which stay
+// in L2, where interleaving every head's blocks sent the additions to DRAM.
 //
 //===----------------------------------------------------------------------===//
 #ifndef SPARTA_ATTENTION_BWD_DKDV_CUH
@@ -59,8 +66,9 @@ SPARTA_DEVICE void attention_bwd_dkdv(const AttnBwdParams &p) {
   constexpr int D = Cfg::kHeadDim;
   constexpr DType DT = Cfg::kDType;
   constexpr int BM = Cfg::kBlockM, BN = Cfg::kBlockN, NT = Cfg::kThreads;
-  constexpr int kQSubMax = D >= 128 ? 32 : 64;           // register pressure
-  constexpr int kQSub = BM < kQSubMax ? BM : kQSubMax;   // query columns per pass
+  // Query columns per pass: halves at d = 128 on mma.sync (register pressure).
+  constexpr int kQSubMax = D >= 128 && !kUsesWgmma<Cfg> ? 32 : 64;
+  constexpr int kQSub = BM < kQSubMax ? BM : kQSubMax;
   constexpr int kNtQ = kQSub / 8;
   constexpr int kNtD = D / 8;
   constexpr int kKsD = D / 16;
@@ -87,7 +95,9 @@ SPARTA_DEVICE void attention_bwd_dkdv(const AttnBwdParams &p) {
   // tiles, whose lists are the longest in causal-like patterns (key tile 0
   // meets every query tile after it), for gridSlot's longest-first order.
   constexpr bool kReversed = S::kLongestFirst && !FUSE_DQ;
-  const GridSlot slot = gridSlot<S>();
+  // FUSE_DQ: one row's blocks together (see the launch note above).
+  const GridSlot slot =
+      FUSE_DQ ? GridSlot{static_cast<int>(blockIdx.x), blockIdx.y} : gridSlot<S>();
   const int2 kb = S::k_block(kReversed ? S::kNumKBlocks - 1 - slot.block : slot.block);
   const int group = kb.x, ktile = kb.y;
   const int klen = S::k_len(group);

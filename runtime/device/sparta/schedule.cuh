@@ -88,8 +88,9 @@
 // balances the tail of the grid; with kLongestFirst the kernels also start
 // block 0 of every (batch, head) row before block 1 of any (gridSlot,
 // attention_fwd.cuh), and the dK/dV pass without FUSE_DQ takes its blocks
-// reversed (ascending key tiles, the heaviest first). k_block's own order is
-// fixed by the contract.
+// reversed (ascending key tiles, the heaviest first); the FUSE_DQ pass keeps
+// each row's blocks together (attention_bwd_dkdv.cuh). k_block's own order
+// is fixed by the contract.
 //
 //===----------------------------------------------------------------------===//
 #ifndef SPARTA_SCHEDULE_CUH

@@ -61,9 +61,15 @@ SPARTA_DEVICE void attention_bwd_dq(const AttnBwdParams &p) {
   const int g = lane >> 2, c4 = lane & 3;
 
   const BwdBases bs = bwdBases<D>(p, b, h);
-  const TileRows<S, true> qRowOf{group, qtile, qlen};
+  auto qRowOf = [&](int r) {
+    int pos = qtile * BM + r;
+    return pos < qlen ? S::q_row(group, pos) : -1;
+  };
   auto loadKV = [&](int ktile, int buf) {
-    const TileRows<S, false> kRowOf{group, ktile, klen};
+    auto kRowOf = [&](int r) {
+      int pos = ktile * BN + r;
+      return pos < klen ? S::k_row(group, pos) : -1;
+    };
     loadTilePairAsync<BN, D, NT>(aK + buf * kKTile, bs.k, p.k.stride_t, aV + buf * kKTile, bs.v,
                                  p.v.stride_t, kRowOf);
   };

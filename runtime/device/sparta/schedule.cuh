@@ -96,7 +96,7 @@
 #ifndef SPARTA_SCHEDULE_CUH
 #define SPARTA_SCHEDULE_CUH
 
-#include "sparta/numeric.cuh"
+#include "sparta/params.h"
 
 namespace sparta {
 
@@ -114,21 +114,6 @@ template <typename S, typename Cfg> struct ScheduleChecks {
                 "the schedule was planned for other tile sizes than the kernel's Cfg");
   static_assert(S::kNumQBlocks >= 0 && S::kNumKBlocks >= 0, "block counts");
   static constexpr bool ok = true;
-};
-
-/// The token rows of one tile, as the tile loaders and stores take them:
-/// row(r) is the token row of position tile * edge + r of group `group` on
-/// the query side (QUERY, edge kBlockM) or the key side (edge kBlockN), and
-/// -1 at and past `len`, the group's length on that side.
-template <typename S, bool QUERY> struct TileRows {
-  int group, tile, len;
-  SPARTA_DEVICE int operator()(int r) const {
-    int pos = tile * (QUERY ? S::kBlockM : S::kBlockN) + r;
-    if constexpr (QUERY)
-      return pos < len ? S::q_row(group, pos) : -1;
-    else
-      return pos < len ? S::k_row(group, pos) : -1;
-  }
 };
 
 /// ceil(a / b) for non-negative a, positive b.

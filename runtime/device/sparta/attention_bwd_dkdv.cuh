@@ -110,15 +110,9 @@ SPARTA_DEVICE void attention_bwd_dkdv(const AttnBwdParams &p) {
   const int g = lane >> 2, c4 = lane & 3;
 
   const BwdBases bs = bwdBases<D>(p, b, h);
-  auto kRowOf = [&](int r) {
-    int pos = ktile * BN + r;
-    return pos < klen ? S::k_row(group, pos) : -1;
-  };
+  auto kRowOf = [&](int r) { return tileRow<S, false>(group, ktile, klen, r); };
   auto loadQ = [&](int qtile, int buf) {
-    auto qRowOf = [&](int r) {
-      int pos = qtile * BM + r;
-      return pos < qlen ? S::q_row(group, pos) : -1;
-    };
+    auto qRowOf = [&](int r) { return tileRow<S, true>(group, qtile, qlen, r); };
     loadTilePairAsync<BM, D, NT>(aQ + buf * kQTile, bs.q, p.q.stride_t, adO + buf * kQTile,
                                  bs.dout, p.dout.stride_t, qRowOf);
     loadRowStats<BM, NT>(sLse + buf * BM, sDelta + buf * BM, bs.lse, bs.delta, qRowOf);

@@ -61,15 +61,9 @@ SPARTA_DEVICE void attention_bwd_dq(const AttnBwdParams &p) {
   const int g = lane >> 2, c4 = lane & 3;
 
   const BwdBases bs = bwdBases<D>(p, b, h);
-  auto qRowOf = [&](int r) {
-    int pos = qtile * BM + r;
-    return pos < qlen ? S::q_row(group, pos) : -1;
-  };
+  auto qRowOf = [&](int r) { return tileRow<S, true>(group, qtile, qlen, r); };
   auto loadKV = [&](int ktile, int buf) {
-    auto kRowOf = [&](int r) {
-      int pos = ktile * BN + r;
-      return pos < klen ? S::k_row(group, pos) : -1;
-    };
+    auto kRowOf = [&](int r) { return tileRow<S, false>(group, ktile, klen, r); };
     loadTilePairAsync<BN, D, NT>(aK + buf * kKTile, bs.k, p.k.stride_t, aV + buf * kKTile, bs.v,
                                  p.v.stride_t, kRowOf);
   };

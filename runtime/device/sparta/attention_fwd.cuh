@@ -380,15 +380,9 @@ SPARTA_DEVICE void attention_fwd(const AttnFwdParams &p) {
 
   const u16 *qBase = headSlice(p.q, b, h), *kBase = headSlice(p.k, b, h),
             *vBase = headSlice(p.v, b, h);
-  auto qRowOf = [&](int r) {
-    int pos = qtile * BM + r;
-    return pos < qlen ? S::q_row(group, pos) : -1;
-  };
+  auto qRowOf = [&](int r) { return tileRow<S, true>(group, qtile, qlen, r); };
   auto loadKV = [&](int ktile, int buf) {
-    auto kRowOf = [&](int r) {
-      int pos = ktile * BN + r;
-      return pos < klen ? S::k_row(group, pos) : -1;
-    };
+    auto kRowOf = [&](int r) { return tileRow<S, false>(group, ktile, klen, r); };
     loadTilePairAsync<BN, D, NT>(aK + buf * kTileBytes, kBase, p.k.stride_t, aV + buf * kTileBytes,
                                  vBase, p.v.stride_t, kRowOf);
   };

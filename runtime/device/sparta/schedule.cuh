@@ -116,6 +116,19 @@ template <typename S, typename Cfg> struct ScheduleChecks {
   static constexpr bool ok = true;
 };
 
+/// The token row of position tile * edge + r of group g on the query side
+/// (QUERY, edge kBlockM) or the key side (edge kBlockN), or -1 at and past
+/// len, the group's length on that side: the row function of the tile loaders
+/// and stores, which the kernels wrap in a lambda over their own tile.
+template <typename S, bool QUERY>
+__device__ __forceinline__ int tileRow(int g, int tile, int len, int r) {
+  int pos = tile * (QUERY ? S::kBlockM : S::kBlockN) + r;
+  if constexpr (QUERY)
+    return pos < len ? S::q_row(g, pos) : -1;
+  else
+    return pos < len ? S::k_row(g, pos) : -1;
+}
+
 /// ceil(a / b) for non-negative a, positive b.
 SPARTA_HD constexpr int ceilDiv(int a, int b) { return (a + b - 1) / b; }
 

@@ -60,8 +60,9 @@ SPARTA_DEVICE void loadRowStats(float *sLse, float *sDelta, const float *lse, co
 // descending order, so every CTA waits only for CTAs of its own (batch, head)
 // row and a lower block (the fused pass keeps a row's blocks together: grid
 // x is the block), which have a lower block index and started before it: the
-// lowest unfinished CTA never waits, and the launch cannot deadlock. (That CTAs start in block-index order is how NVIDIA GPUs
-// dispatch a grid, not a documented CUDA guarantee.)
+// lowest unfinished CTA never waits, and the launch cannot deadlock. (That
+// CTAs start in block-index order is how NVIDIA GPUs dispatch a grid, not a
+// documented CUDA guarantee.)
 
 /// *addr += (a, b, c, d), fp32, as one relaxed reduction (addr 16-byte aligned).
 SPARTA_DEVICE void redAddF32x4(float *addr, float a, float b, float c, float d) {

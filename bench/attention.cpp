@@ -74,7 +74,8 @@ struct Case {
   bool fuseDq = false;
   int tile = 0; // AttentionConfig::tile
   bool autotune = false; // AttentionConfig::autotune On (else Off, whatever SPARTA_AUTOTUNE says)
-  QueryPairs queryPairs = QueryPairs::Auto; // AttentionConfig::queryPairs
+  TilePairs queryPairs = TilePairs::Auto; // AttentionConfig::queryPairs
+  TilePairs keyPairs = TilePairs::Off;    // AttentionConfig::keyPairs
 };
 
 void runCase(const Case &bench) {
@@ -89,16 +90,21 @@ void runCase(const Case &bench) {
   config.fuseDq = bench.fuseDq;
   config.tile = bench.tile;
   config.queryPairs = bench.queryPairs;
+  config.keyPairs = bench.keyPairs;
   config.autotune = bench.autotune ? Autotune::On : Autotune::Off;
   SparseAttention attention(pattern, config);
   std::string tiles; // each component's tile edge, in launch order
   for (const HeadPlan &head : attention.kernels().plan.heads)
     for (const PlanComponent &component : head.components)
       tiles += (tiles.empty() ? "" : ",") + std::to_string(component.schedule.qTile);
-  std::string pairedForward; // per component: 1 where the forward takes query-tile pairs
-  for (const KernelInfo &info : attention.kernels().source.kernels)
-    if (info.role == KernelRole::Forward)
-      pairedForward += (pairedForward.empty() ? "" : ",") + std::to_string(info.queryTiles - 1);
+  // Per component: 1 where the forward takes query-tile pairs, and where the
+  // dK/dV pass takes key-tile pairs.
+  std::string pairedForward, pairedDkdv;
+  for (const KernelInfo &info : attention.kernels().source.kernels) {
+    std::string &list = info.role == KernelRole::Forward ? pairedForward : pairedDkdv;
+    if (info.role == KernelRole::Forward || info.role == KernelRole::BwdDkDv)
+      list += (list.empty() ? "" : ",") + std::to_string(info.tilesPerCta - 1);
+  }
   double firstCall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   size_t elements = size_t(B * H * T * d), bytes = elements * 2;
@@ -139,11 +145,12 @@ void runCase(const Case &bench) {
                           "\"fwd_tflops\": {:.2f}, \"fwdbwd_tflops\": {:.2f}, \"density\": {:.4f}, "
                           "\"first_call_s\": {:.3f}, \"mem_bytes\": {}, \"fuse_dq\": {}, \"tile\": {}, \"autotune\": {}, "
                           "\"tiles\": \"{}\", \"query_pairs\": \"{}\", \"paired_fwd\": \"{}\", "
-                          "\"device\": \"{}\"}}",
+                          "\"key_pairs\": \"{}\", \"paired_dkdv\": \"{}\", \"device\": \"{}\"}}",
                           name, B, H, T, d, L, c, fwdMs, fwdbwdMs, flopsF / fwdMs / 1e9,
                           (flopsF + flopsB) / fwdbwdMs / 1e9, pairs / double(B * H * T * T),
                           firstCall, memBytes, bench.fuseDq, bench.tile, int(bench.autotune), tiles,
-                          toString(bench.queryPairs), pairedForward,
+                          toString(bench.queryPairs), pairedForward, toString(bench.keyPairs),
+                          pairedDkdv,
                           rt::Context::get().device().name)
                   .c_str());
   std::fflush(stdout);
@@ -172,7 +179,8 @@ std::vector<Case> benchCases(const Arguments &args) {
     cases.push_back({name, loadPattern(path, params), args.integer("B"), args.integer("H"),
                      args.integer("d"), L, c, args.integer("fuse-dq") == 1,
                      std::stoi(args.text("tile")), args.has("autotune"),
-                     parseQueryPairs(args.text("query-pairs"))});
+                     parseTilePairs(args.text("query-pairs")),
+                     parseTilePairs(args.text("key-pairs"))});
   }
   return cases;
 }
@@ -200,7 +208,7 @@ int main(int argc, char **argv) {
       "",
       "",
       "[--pattern NAME] [--B N] [--H N] [--T N] [--d N] [--L N] [--c N] [--patterns DIR] [--fuse-dq 0|1]\n"
-      "       [--tile 0|64|32|16] [--autotune] [--query-pairs auto|off|on]",
+      "       [--tile 0|64|32|16] [--autotune] [--query-pairs auto|off|on] [--key-pairs auto|off|on]",
       {
           Option::choice("pattern", "NAME", patternNames(), "run only this case")
               .derivedDefault("every case"),
@@ -223,6 +231,10 @@ int main(int argc, char **argv) {
                          "forward kernels over query-tile pairs (64-row tiles): where their "
                          "lists agree, never, or always")
               .byDefault("auto"),
+          Option::choice("key-pairs", "auto|off|on", {"auto", "off", "on"},
+                         "dK/dV kernels over key-tile pairs (64-row tiles, d = 128): where "
+                         "their lists agree, never, or always")
+              .byDefault("off"),
           Option::flag("autotune", "with --tile 0: time the candidate tile edges at the first "
                                    "compile and keep the fastest (a tuning record in the kernel "
                                    "cache; first_call_s includes the timing)"),
@@ -231,7 +243,8 @@ int main(int argc, char **argv) {
       "Prints one JSON line per case: impl, pattern, B, H, T, d, l, c, fwd_ms, fwdbwd_ms,\n"
       "fwd_tflops, fwdbwd_tflops, density, first_call_s, mem_bytes, fuse_dq, tile, autotune,\n"
       "tiles (each component's tile edge), query_pairs (the option), paired_fwd (per component,\n"
-      "1 where its forward took query-tile pairs), device.\n"};
+      "1 where its forward took query-tile pairs), key_pairs (the option), paired_dkdv (per\n"
+      "component, 1 where its dK/dV pass took key-tile pairs), device.\n"};
   const Tool tool{"attention-bench",
                   "attention-bench times sparta's attention kernels, forward and forward + "
                   "backward, on random bf16 inputs (3 warm-up runs, the median of 20), for the "

@@ -116,12 +116,17 @@ void launchAttentionBwdPreprocess(const Function &fn, const AttnBwdParams &p, in
 }
 
 void launchAttentionBwdDkdv(const Function &fn, const AttnBwdParams &p, int numKBlocks, int headDim,
-                            int tile, const Stream *stream) {
+                            int tile, int keyTiles, const Stream *stream) {
   validateHeads(p.heads, headDim, "attention backward dK/dV");
   checkBwdTensors(p, fn);
   checkBlocks(numKBlocks, p.heads, fn);
-  const Dim3 block = tileBlock(tile, fn);
-  const int smem = bwdDkdvSmemBytes(headDim, tile);
+  Dim3 block = tileBlock(tile, fn);
+  if (keyTiles != 1 && (keyTiles != 2 || tile != 64 || headDim != 128))
+    throw Error(fmt::format("kernel '{}': a dK/dV pass takes 1 key tile per CTA, or 2 of 64 rows "
+                            "at head dim 128, not {} of {} at {}",
+                            fn.name(), keyTiles, tile, headDim));
+  block.x *= keyTiles;
+  const int smem = bwdDkdvSmemBytes(headDim, tile, keyTiles);
   prepareSmem(fn, smem);
   launch(fn, rowGrid(p.heads, numKBlocks), block, smem, stream, p);
 }

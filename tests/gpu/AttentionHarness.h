@@ -116,7 +116,7 @@ public:
       p.heads = heads(hs.offset, hs.step, hs.count);
       for (const Component &c : hs.comps) {
         rt::launchAttentionBwdDkdv(m.function(dkdvKernel(c, fusedDq)), p, c.sched.numKBlocks, d_,
-                                   kTestTile, &s);
+                                   kTestTile, 1, &s);
         if (!fusedDq)
           rt::launchAttentionBwdDq(m.function(dqKernel(c)), p, c.sched.numQBlocks, d_, kTestTile, &s);
       }

@@ -106,7 +106,7 @@ TEST(AttentionTiming, DISABLED_Probe) {
           dkdv += medianMs(
               [&] {
                 sparta::rt::launchAttentionBwdDkdv(m.function(dkdvKernel(comp)), bp,
-                                                   comp.sched.numKBlocks, d, kTestTile, &s);
+                                                   comp.sched.numKBlocks, d, kTestTile, 1, &s);
               },
               s);
           dq += medianMs(

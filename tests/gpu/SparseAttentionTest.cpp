@@ -38,6 +38,7 @@
 #include "sparta/Frontend.h"
 #include "sparta/ReferenceAttention.h"
 #include "sparta/SparseAttention.h"
+#include "sparta/runtime/AttentionLaunch.h"
 
 #include <gtest/gtest.h>
 
@@ -67,9 +68,12 @@ struct Case {
   std::vector<int32_t> cuSeqlens = {};
   bool sameAsUnpacked = false; // the bits must equal a run without documents
   bool fuseDq = false;         // AttentionConfig::fuseDq
-  QueryPairs queryPairs = QueryPairs::Auto; // AttentionConfig::queryPairs
+  TilePairs queryPairs = TilePairs::Auto; // AttentionConfig::queryPairs
   bool sameAsUnpaired = false; // O and lse must equal, bit for bit, those of
                                // the forward without query-tile pairs
+  TilePairs keyPairs = TilePairs::Off; // AttentionConfig::keyPairs
+  bool gradsAsUnpairedKeys = false; // dQ, dK, dV must equal, bit for bit, those
+                                    // of the backward without key-tile pairs
 };
 
 struct Outcome {
@@ -132,8 +136,10 @@ Outcome runCase(const Case &c) {
     out.label += " tile=" + std::to_string(c.tile);
   if (c.fuseDq)
     out.label += " fuseDq";
-  if (c.queryPairs != QueryPairs::Auto)
+  if (c.queryPairs != TilePairs::Auto)
     out.label += std::string(" pairs=") + toString(c.queryPairs);
+  if (c.keyPairs != TilePairs::Off)
+    out.label += std::string(" keyPairs=") + toString(c.keyPairs);
   if (!c.cuSeqlens.empty()) {
     out.label += " cu_seqlens=";
     for (int32_t x : c.cuSeqlens)
@@ -159,12 +165,18 @@ Outcome runCase(const Case &c) {
   config.tile = c.tile;
   config.fuseDq = c.fuseDq;
   config.queryPairs = c.queryPairs;
+  config.keyPairs = c.keyPairs;
   SparseAttention attention(pattern, config); // NVRTC (or the cache), in parallel
   AttentionConfig unpairedConfig = config;
-  unpairedConfig.queryPairs = QueryPairs::Off;
+  unpairedConfig.queryPairs = TilePairs::Off;
   std::optional<SparseAttention> unpaired;
   if (c.sameAsUnpaired)
     unpaired.emplace(pattern, unpairedConfig);
+  AttentionConfig unpairedKeysConfig = config;
+  unpairedKeysConfig.keyPairs = TilePairs::Off;
+  std::optional<SparseAttention> unpairedKeys;
+  if (c.gradsAsUnpairedKeys)
+    unpairedKeys.emplace(pattern, unpairedKeysConfig);
   {
     std::lock_guard<std::mutex> lock(gpuMutex);
     size_t bytes = size_t(shape.elements()) * 2;
@@ -237,6 +249,23 @@ Outcome runCase(const Case &c) {
         return out;
       }
       out.detail += "o, lse bit-identical to unpaired; ";
+    }
+    if (unpairedKeys) { // the backward without key-tile pairs, into fresh buffers
+      rt::DeviceBuffer dq2(bytes), dk2(bytes), dv2(bytes);
+      for (rt::DeviceBuffer *b : {&dq2, &dk2, &dv2})
+        b->upload(poison.data(), bytes);
+      unpairedKeys->backward(view(q_), view(k_), view(v_), view(o_), lse_.ptr(), view(do_),
+                             view(dq2), view(dk2), view(dv2), stream, nullptr, docs);
+      stream.synchronize();
+      const char *names[] = {"dq", "dk", "dv"};
+      const rt::DeviceBuffer *paired[] = {&dq_, &dk_, &dv_}, *plain[] = {&dq2, &dk2, &dv2};
+      for (int n = 0; n < 3; ++n)
+        if (bitsOf(*paired[n]) != bitsOf(*plain[n])) {
+          out.detail +=
+              std::string(names[n]) + " differs from the backward without key-tile pairs; ";
+          return out;
+        }
+      out.detail += "dq, dk, dv bit-identical to unpaired keys; ";
     }
     auto download = [&](const rt::DeviceBuffer &b) { return fromBits(bitsOf(b), c.dtype); };
     o = download(o_);
@@ -425,6 +454,26 @@ TEST(TileShapes, EveryTileMatchesReferenceAndRerunsBitIdentically) {
   runCases(cases);
 }
 
+// Every file in patterns/, for the suites that run them all with one option
+// forced.
+const char *const kPatternFiles[] = {
+    "strided.mlir",     "strided_merged.mlir",   "fixed.mlir",         "fixed_merged.mlir",
+    "dense.mlir",       "local.mlir",            "longformer.mlir",    "bigbird.mlir",
+    "longformer_bidir.mlir", "bigbird_bidir.mlir", "image_axial.mlir", "image_window.mlir"};
+
+/// The other parameters of a case's pattern from its T and L: the fixed
+/// patterns' summary width c = L / 4, the image patterns' grid H x W of T
+/// positions (T = 200, 777, 1000 or 4096).
+void fitPatternParams(Case &c) {
+  if (c.file.find("fixed") != std::string::npos)
+    c.params["c"] = c.params["L"] / 4;
+  if (c.file.find("image") != std::string::npos) {
+    const int64_t T = c.params["T"];
+    c.params["H"] = T == 200 ? 10 : T == 777 ? 21 : T == 1000 ? 25 : 64;
+    c.params["W"] = T == 200 ? 20 : T == 777 ? 37 : T == 1000 ? 40 : 64;
+  }
+}
+
 // The forward over query-tile pairs (attention_fwd_pairs.cuh) forced on for
 // every 64-row component of every pattern file, also where the planner's
 // tiles are smaller (those components keep the unpaired kernel): ragged T,
@@ -435,10 +484,7 @@ TEST(TileShapes, EveryTileMatchesReferenceAndRerunsBitIdentically) {
 TEST(QueryPairs, PairedForwardMatchesReferenceAndUnpairedBits) {
   const ElementType bf16 = ElementType::BF16, fp16 = ElementType::FP16;
   std::vector<Case> cases;
-  for (const char *name :
-       {"strided.mlir", "strided_merged.mlir", "fixed.mlir", "fixed_merged.mlir", "dense.mlir",
-        "local.mlir", "longformer.mlir", "bigbird.mlir", "longformer_bidir.mlir",
-        "bigbird_bidir.mlir", "image_axial.mlir", "image_window.mlir"}) {
+  for (const char *name : kPatternFiles) {
     const std::string file = std::string("patterns/") + name;
     if (reduced()) {
       cases.push_back(Case{file, {{"T", 200}, {"L", 16}}, bf16, 64, 1, 3});
@@ -449,20 +495,52 @@ TEST(QueryPairs, PairedForwardMatchesReferenceAndUnpairedBits) {
       cases.push_back(Case{file, {{"T", 4096}, {"L", 64}}, bf16, 64, 1, 2});
     }
   }
-  for (Case &c : cases) {
-    if (c.file.find("fixed") != std::string::npos)
-      c.params["c"] = c.params["L"] / 4;
-    if (c.file.find("image") != std::string::npos) { // a grid of T positions
-      const bool small = c.params["T"] < 4096;
-      c.params["H"] = small ? (c.params["T"] == 200 ? 10 : c.params["T"] == 777 ? 21 : 25) : 64;
-      c.params["W"] = small ? (c.params["T"] == 200 ? 20 : c.params["T"] == 777 ? 37 : 40) : 64;
-    }
-  }
+  for (Case &c : cases)
+    fitPatternParams(c);
   cases.push_back(Case{"patterns/fixed.mlir", {{"T", 129}, {"L", 200}, {"c", 8}}, bf16, 64});
   cases.push_back(Case{"patterns/strided.mlir", {{"T", 1}, {"L", 1}}, bf16, 64});
   for (Case &c : cases) {
-    c.queryPairs = QueryPairs::On;
+    c.queryPairs = TilePairs::On;
     c.sameAsUnpaired = true;
+  }
+  runCases(cases);
+}
+
+// The dK/dV pass over key-tile pairs (attention_bwd_dkdv's KT = 2: d = 128,
+// sm_90a) forced on for every 64-row component of every pattern file: ragged
+// T, both dtypes, groups with an odd number of key tiles, empty heads, T = 1.
+// Each warpgroup computes its key tile exactly as the unpaired kernel does,
+// so without FUSE_DQ dQ, dK and dV must be bit-identical to it; with
+// FUSE_DQ (dQ summed over the pair's keys before it is added) they are
+// checked against the reference, and a rerun must give the same bits.
+TEST(KeyPairs, PairedDkdvMatchesReferenceAndUnpairedBits) {
+  if (!rt::archHasWgmma(rt::Context::get().device().arch()))
+    GTEST_SKIP() << "key-tile pairs need wgmma (sm_90a)";
+  const ElementType bf16 = ElementType::BF16, fp16 = ElementType::FP16;
+  std::vector<Case> cases;
+  for (const char *name : kPatternFiles) {
+    const std::string file = std::string("patterns/") + name;
+    if (reduced()) {
+      cases.push_back(Case{file, {{"T", 200}, {"L", 16}}, bf16, 128, 1, 3});
+    } else {
+      cases.push_back(Case{file, {{"T", 1000}, {"L", 32}}, bf16, 128, 2, 3, 64});
+      cases.push_back(Case{file, {{"T", 777}, {"L", 40}}, fp16, 128, 1, 3, 64});
+    }
+  }
+  for (Case &c : cases)
+    fitPatternParams(c);
+  cases.push_back(Case{"patterns/fixed.mlir", {{"T", 129}, {"L", 200}, {"c", 8}}, bf16, 128});
+  cases.push_back(Case{"patterns/strided.mlir", {{"T", 1}, {"L", 1}}, bf16, 128});
+  cases.push_back(Case{"patterns/dense.mlir", {{"T", 4096}, {"L", 64}}, bf16, 128});
+  const size_t plain = cases.size();
+  for (size_t n = 0; n < plain; ++n) { // the same with the fused dQ
+    cases.push_back(cases[n]);
+    cases.back().fuseDq = true;
+    cases.back().rerun = true;
+  }
+  for (Case &c : cases) {
+    c.keyPairs = TilePairs::On;
+    c.gradsAsUnpairedKeys = !c.fuseDq;
   }
   runCases(cases);
 }

@@ -255,6 +255,26 @@ TEST(PlanTest, PairedQueryUseIsTheMergedListsShare) {
   EXPECT_EQ(use(small, 0), 0.0);
 }
 
+// The same share for the dK/dV pass over key-tile pairs, on the query-tile
+// lists of adjacent key tiles: causal attention is symmetric (key tiles t and
+// t - 1 list N - t and N - t + 1 query tiles: the query side's 1 - 1/258), a
+// chunk of two tiles again 3 steps of 4; the summary gather's key tiles meet
+// the same query tiles (every later chunk), so both warpgroups stay busy.
+TEST(PlanTest, PairedKeyUseIsTheMergedListsShare) {
+  auto use = [](const Plan &plan, size_t head) {
+    return plan.heads[head].components.at(0).pairedKeyUse();
+  };
+  Plan dense = planPattern(loadPatternFile("dense", Params{16384, 128, 32}));
+  EXPECT_NEAR(use(dense, 0), 1.0 - 1.0 / 258, 1e-3) << printPlan(dense);
+  EXPECT_TRUE(dense.heads[0].components[0].pairsKeyTiles(128));
+  EXPECT_FALSE(dense.heads[0].components[0].pairsKeyTiles(64));
+  Plan fixed = planPattern(loadPatternFile("fixed", Params{16384, 128, 32}));
+  EXPECT_DOUBLE_EQ(use(fixed, 0), 0.75) << printPlan(fixed); // chunk(128)
+  EXPECT_GT(use(fixed, 1), 0.95) << printPlan(fixed);        // the summary gather
+  Plan small = planPattern(loadPatternFile("strided", Params{4096, 28, 32}));
+  EXPECT_EQ(use(small, 0), 0.0); // 32-row tiles: no paired kernel
+}
+
 // A component with no pair launches nothing: fixed at T = 129, L = 200 has
 // no summary key (every chunk is cut short before its last c positions).
 TEST(PlanTest, EmptyComponentsAreDropped) {

@@ -26,9 +26,9 @@ enum class ElementType { BF16, FP16 };
 const char *toString(ElementType type);
 ElementType parseElementType(const std::string &text); // "bf16" | "fp16", else throws
 
-enum class QueryPairs { Auto, Off, On };
-const char *toString(QueryPairs pairs);
-QueryPairs parseQueryPairs(const std::string &text); // "auto" | "off" | "on", else throws
+enum class TilePairs { Auto, Off, On };
+const char *toString(TilePairs pairs);
+TilePairs parseTilePairs(const std::string &text); // "auto" | "off" | "on", else throws
 
 struct KernelOptions {
   int headDim = 64;                 // 32, 64 or 128
@@ -46,7 +46,13 @@ struct KernelOptions {
   // wgmma: sm_90a) for components of 64-row tiles: Auto where
   // PlanComponent::pairsQueryTiles(d) on sm_90a, On for every such component
   // (another arch is an error), Off for none. Packed documents never pair.
-  QueryPairs queryPairs = QueryPairs::Auto;
+  TilePairs queryPairs = TilePairs::Auto;
+  // The dK/dV kernels over key-tile pairs (attention_bwd_dkdv's KT = 2: two
+  // warpgroups, 128 keys per CTA; wgmma at head dim 128) for components of
+  // 64-row tiles: Auto where PlanComponent::pairsKeyTiles(d) on sm_90a, On
+  // for every such component (another arch or head dim is an error), Off for
+  // none. Packed documents never pair.
+  TilePairs keyPairs = TilePairs::Off;
 };
 
 /// Validates options (head dim, arch spelling); throws sparta::Error.
@@ -69,7 +75,8 @@ struct KernelInfo {
   int blocksPerHead = 0;   // grid.x (grid.y = batch * heads served); 0: set by the runtime
   int sharedBytes = 0;     // dynamic shared memory
   int tile = 0;            // tile edge of an attention kernel (Cfg; block size); 0 otherwise
-  int queryTiles = 1;      // query tiles per CTA of a forward kernel: 2 over query-tile pairs
+  int tilesPerCta = 1;     // own tiles per CTA: 2 for a forward over query-tile pairs and a
+                           // dK/dV kernel over key-tile pairs
 };
 
 struct KernelSource {

@@ -76,6 +76,14 @@ struct PlanComponent {
   /// would not gain.
   bool pairsQueryTiles(int headDim) const;
   static constexpr double kMinPairedQueryUse = 0.6;
+  /// The same fraction for the dK/dV pass over key-tile pairs
+  /// (attention_bwd_dkdv's KT = 2: two adjacent key tiles, the merge of their
+  /// query-tile lists).
+  double pairedKeyUse() const;
+  /// Whether the dK/dV kernel of this component takes key-tile pairs when
+  /// the choice is automatic on sm_90a: head dim 128, 64-row tiles and
+  /// pairedKeyUse() of at least kMinPairedQueryUse.
+  bool pairsKeyTiles(int headDim) const;
   /// Whether (i, j), original coordinates, is computed by this component
   /// (reference semantics of part minus excluded, in the domain of `causal`).
   bool covers(int64_t T, int64_t i, int64_t j) const;

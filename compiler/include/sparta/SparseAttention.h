@@ -90,7 +90,8 @@ struct AttentionConfig {
   bool useCache = true;
   std::string cacheDir;           // empty: KernelCache::defaultDirectory()
   bool fuseDq = false;            // KernelOptions::fuseDq
-  QueryPairs queryPairs = QueryPairs::Auto; // KernelOptions::queryPairs
+  TilePairs queryPairs = TilePairs::Auto; // KernelOptions::queryPairs
+  TilePairs keyPairs = TilePairs::Off;    // KernelOptions::keyPairs
   int tile = 0;                   // 0: the planner picks each component's tile among the
                                   // kernels' (tiling::kKernelTileShapes); 64, 32 or 16: that
                                   // square tile for every component (studies, tuning)

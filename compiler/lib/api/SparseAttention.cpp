@@ -278,6 +278,7 @@ CompileOptions compileOptionsFor(const AttentionConfig &config, const std::strin
   options.kernel.dtype = config.dtype;
   options.kernel.fuseDq = config.fuseDq;
   options.kernel.queryPairs = config.queryPairs;
+  options.kernel.keyPairs = config.keyPairs;
   if (config.tile != 0) // an edge the kernels lack is refused by generateKernels
     options.plan = PlanOptions::square(config.tile);
   options.kernel.arch = arch;
@@ -433,7 +434,7 @@ void SparseAttention::Impl::launchForward(const CompiledKernels &kernels, const 
                     p.k = kArg;
                     p.v = vArg;
                     rt::launchAttentionFwd(function(info), p, info.blocksPerHead, headDim,
-                                           info.tile, info.queryTiles, &stream);
+                                           info.tile, info.tilesPerCta, &stream);
                   });
   }
 }
@@ -519,7 +520,7 @@ void SparseAttention::Impl::launchBackward(const CompiledKernels &kernels, const
           p.v = vArg;
           if (info.role == KernelRole::BwdDkDv)
             rt::launchAttentionBwdDkdv(function(info), p, info.blocksPerHead,
-                                       headDim, info.tile, &stream);
+                                       headDim, info.tile, info.tilesPerCta, &stream);
           else
             rt::launchAttentionBwdDq(function(info), p, info.blocksPerHead,
                                      headDim, info.tile, &stream);

@@ -157,24 +157,26 @@ struct Emitter {
     // One-warp CTAs (16-row tiles) promise one block per SM as the minimum:
     // without it ptxas held the d = 128 dQ kernel to 128 registers and spilled.
     const std::string bounds = tile == 16 ? cfg + "::kThreads, 1" : cfg + "::kThreads";
-    // A forward over query-tile pairs runs queryTiles warpgroups per CTA and
-    // promises 2 CTAs per SM (its 97 KB at d = 128; 128 registers a thread).
+    // A forward over query-tile pairs runs 2 warpgroups per CTA and promises 2
+    // CTAs per SM (its 97 KB at d = 128; 128 registers a thread); a dK/dV
+    // kernel over key-tile pairs one (146 KB; its 237-251 registers).
     auto entry = [&](const std::string &suffix, const std::string &params, const std::string &call,
-                     KernelRole role, int mode, int blocks, int smem, int queryTiles = 1) {
+                     KernelRole role, int mode, int blocks, int smem, int tiles = 1,
+                     int minBlocks = 2) {
       std::string name = kernelBase + suffix;
       src += fmt::format("extern \"C\" __global__ void __launch_bounds__({})\n"
                          "{}(sparta::{} p) {{ {}; }}\n",
-                         queryTiles == 1 ? bounds : fmt::format("{} * {}, 2", queryTiles, bounds),
+                         tiles == 1 ? bounds : fmt::format("{} * {}, {}", tiles, bounds, minBlocks),
                          name, params, call);
       out.kernels.push_back(KernelInfo{name, role, int(head.maskIndex), int(index), mode, blocks,
-                                       smem, tile, queryTiles});
+                                       smem, tile, tiles});
     };
     // The template argument DOCS only where wanted: the other kernel sets'
     // source (and so their cache keys) stays what it was.
     const char *docsArg = options.documents ? ", true" : "";
     const bool pairs = tile == 64 && !options.documents && rt::archHasWgmma(options.arch) &&
-                       (options.queryPairs == QueryPairs::On ||
-                        (options.queryPairs == QueryPairs::Auto && c.pairsQueryTiles(options.headDim)));
+                       (options.queryPairs == TilePairs::On ||
+                        (options.queryPairs == TilePairs::Auto && c.pairsQueryTiles(options.headDim)));
     const int queryTiles = pairs ? 2 : 1; // pairs hold no document code: docsArg is empty
     entry("_fwd", "AttnFwdParams",
           fmt::format("sparta::attention_fwd{}<{}, {}, sparta::MergeMode::{}{}>(p)",
@@ -182,10 +184,16 @@ struct Emitter {
           KernelRole::Forward, merge, pairs ? s.numQPairs() : s.numQBlocks(),
           fwdSmemBytes(options.headDim, tile, queryTiles), queryTiles);
     const char *fuseArg = fuseDq ? "true" : "false";
+    const bool keyPairs = tile == 64 && !options.documents && rt::archHasWgmma(options.arch) &&
+                          options.headDim == 128 &&
+                          (options.keyPairs == TilePairs::On ||
+                           (options.keyPairs == TilePairs::Auto && c.pairsKeyTiles(options.headDim)));
+    const int keyTiles = keyPairs ? 2 : 1;
     entry("_bwd_dkdv", "AttnBwdParams",
           fmt::format("sparta::attention_bwd_dkdv<{}, {}, sparta::AccMode::{}, {}{}>(p)", cfg, sched,
-                      accNames[acc], fuseArg, docsArg),
-          KernelRole::BwdDkDv, acc, s.numKBlocks(), bwdDkdvSmemBytes(options.headDim, tile));
+                      accNames[acc], fuseArg, keyPairs ? ", false, 2" : docsArg),
+          KernelRole::BwdDkDv, acc, keyPairs ? s.numKPairs() : s.numKBlocks(),
+          bwdDkdvSmemBytes(options.headDim, tile, keyTiles), keyTiles, 1);
     if (!fuseDq)
       entry("_bwd_dq", "AttnBwdParams",
             fmt::format("sparta::attention_bwd_dq<{}, {}, sparta::AccMode::{}{}>(p)", cfg, sched,
@@ -250,12 +258,12 @@ std::string kernelTileShapesText() {
 
 const char *toString(ElementType type) { return type == ElementType::BF16 ? "bf16" : "fp16"; }
 
-const char *toString(QueryPairs pairs) {
-  return pairs == QueryPairs::Auto ? "auto" : pairs == QueryPairs::On ? "on" : "off";
+const char *toString(TilePairs pairs) {
+  return pairs == TilePairs::Auto ? "auto" : pairs == TilePairs::On ? "on" : "off";
 }
 
-QueryPairs parseQueryPairs(const std::string &text) {
-  for (QueryPairs p : {QueryPairs::Auto, QueryPairs::Off, QueryPairs::On})
+TilePairs parseTilePairs(const std::string &text) {
+  for (TilePairs p : {TilePairs::Auto, TilePairs::Off, TilePairs::On})
     if (text == toString(p))
       return p;
   throw Error("unknown query-pair choice '" + text + "' (expected auto, off or on)");
@@ -279,8 +287,13 @@ void checkKernelOptions(const KernelOptions &options) {
                     digits.find_first_not_of("0123456789") == std::string::npos;
   if (!wellFormed || std::stoi(digits) < 80)
     throw Error("unsupported arch '" + a + "' (expected sm_80 or newer, e.g. sm_80, sm_90a)");
-  if (options.queryPairs == QueryPairs::On && !rt::archHasWgmma(a))
+  if (options.queryPairs == TilePairs::On && !rt::archHasWgmma(a))
     throw Error("the forward over query-tile pairs needs wgmma: arch sm_90a, not '" + a + "'");
+  if (options.keyPairs == TilePairs::On && !rt::archHasWgmma(a))
+    throw Error("the dK/dV pass over key-tile pairs needs wgmma: arch sm_90a, not '" + a + "'");
+  if (options.keyPairs == TilePairs::On && options.headDim != 128)
+    throw Error(fmt::format("the dK/dV pass over key-tile pairs needs head dim 128, not {}",
+                            options.headDim));
 }
 
 KernelSource generateKernels(const Plan &plan, const KernelOptions &options) {

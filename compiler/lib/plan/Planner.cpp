@@ -272,29 +272,45 @@ bool PlanComponent::unevenLists() const {
          uneven(s.k, s.kTile, [&](int g, int t) { return s.bwdCount(g, t); });
 }
 
-double PlanComponent::pairedQueryUse() const {
-  const tiling::TileSchedule s = hostSchedule();
+/// pairedQueryUse (query) or pairedKeyUse: the pairs (hi, hi - 1) of
+/// q_pair_block or k_pair_block and the ascending merge of their lists.
+static double pairedUse(const tiling::TileSchedule &s, bool query) {
   if (s.qTile != 64)
     return 0.0;
+  const tiling::IndexMap &map = query ? s.q : s.k;
+  const int edge = query ? s.qTile : s.kTile;
+  auto count = [&](int g, int t) {
+    return t < 0 || t * edge >= map.len(g) ? 0 : query ? s.fwdCount(g, t) : s.bwdCount(g, t);
+  };
+  auto tileAt = [&](int g, int t, int n) {
+    return query ? s.fwdTile(g, t, n).tile : s.bwdTile(g, t, n).tile;
+  };
   long long listed = 0, merged = 0;
-  const int tiles = s.qTilesPerGroup();
-  for (int g = 0; g < s.q.groups(); ++g)
-    for (int hi = tiles - 1; hi >= 0; hi -= 2) { // the pair (hi, hi - 1): q_pair_block
-      auto count = [&](int t) { return t >= 0 && t * s.qTile < s.q.len(g) ? s.fwdCount(g, t) : 0; };
-      const int na = count(hi), nb = count(hi - 1);
+  const int tiles = query ? s.qTilesPerGroup() : s.kTilesPerGroup();
+  for (int g = 0; g < map.groups(); ++g)
+    for (int hi = tiles - 1; hi >= 0; hi -= 2) {
+      const int na = count(g, hi), nb = count(g, hi - 1);
       listed += na + nb;
-      int a = 0, b = 0; // the ascending merge of the two lists
+      int a = 0, b = 0;
       while (a < na || b < nb) {
-        const int ta = a < na ? s.fwdTile(g, hi, a).tile : INT_MAX;
-        const int tb = b < nb ? s.fwdTile(g, hi - 1, b).tile : INT_MAX;
+        const int ta = a < na ? tileAt(g, hi, a) : INT_MAX;
+        const int tb = b < nb ? tileAt(g, hi - 1, b) : INT_MAX;
         a += ta <= tb, b += tb <= ta, ++merged;
       }
     }
   return merged > 0 ? double(listed) / double(2 * merged) : 0.0;
 }
 
+double PlanComponent::pairedQueryUse() const { return pairedUse(hostSchedule(), true); }
+
+double PlanComponent::pairedKeyUse() const { return pairedUse(hostSchedule(), false); }
+
 bool PlanComponent::pairsQueryTiles(int headDim) const {
   return headDim == 128 && pairedQueryUse() >= kMinPairedQueryUse;
+}
+
+bool PlanComponent::pairsKeyTiles(int headDim) const {
+  return headDim == 128 && pairedKeyUse() >= kMinPairedQueryUse;
 }
 
 bool PlanComponent::covers(int64_t T, int64_t i, int64_t j) const {

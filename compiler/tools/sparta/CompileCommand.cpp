@@ -70,7 +70,9 @@ int runCompile(const Arguments &args) {
   options.kernel.dtype = parseElementType(args.text("dtype"));
   options.kernel.arch = args.text("arch");
   options.kernel.documents = args.has("documents");
-  options.kernel.queryPairs = parseQueryPairs(args.text("query-pairs"));
+  options.kernel.fuseDq = args.has("fuse-dq");
+  options.kernel.queryPairs = parseTilePairs(args.text("query-pairs"));
+  options.kernel.keyPairs = parseTilePairs(args.text("key-pairs"));
   options.useCache = !args.has("no-cache");
   // sm_90 is the portable Hopper target; wgmma exists only in the
   // arch-specific sm_90a, so the kernels fall back to mma.sync.
@@ -100,7 +102,7 @@ int runCompile(const Arguments &args) {
 SPARTA_COMMAND({"compile", "generate and compile the attention kernels of a pattern",
                 "FILE [--set NAME=VALUE]... [--head-dim D] [--dtype bf16|fp16] [--arch ARCH] "
                 "--emit=mlir|plan|cuda|ptx|cubin|resources [-o PATH] [--no-cache] [--documents] "
-                "[--query-pairs auto|off|on]",
+                "[--fuse-dq] [--query-pairs auto|off|on] [--key-pairs auto|off|on]",
                 withPatternOptions({
                     Option::choice("emit", "STAGE", {"mlir", "plan", "cuda", "ptx", "cubin", "resources"},
                                    "the stage to write; only the stages up to it run")
@@ -115,10 +117,18 @@ SPARTA_COMMAND({"compile", "generate and compile the attention kernels of a patt
                         .withShortName('o'),
                     Option::flag("no-cache", "neither read nor write the kernel cache"),
                     Option::flag("documents", "the kernel set for packed documents (cu_seqlens)"),
+                    Option::flag("fuse-dq", "the dK/dV kernels also accumulate dQ, in a fixed "
+                                            "order, and there are no dQ kernels (sm_90a, 64-row "
+                                            "tiles)"),
                     Option::choice("query-pairs", "MODE", {"auto", "off", "on"},
                                    "forward kernels over query-tile pairs (64-row tiles): auto "
                                    "where the two tiles' key lists mostly agree")
                         .byDefault("auto"),
+                    Option::choice("key-pairs", "MODE", {"auto", "off", "on"},
+                                   "dK/dV kernels over key-tile pairs (64-row tiles, head dim "
+                                   "128, sm_90a): auto where the two tiles' query lists mostly "
+                                   "agree")
+                        .byDefault("off"),
                 }),
                 runCompile});
 

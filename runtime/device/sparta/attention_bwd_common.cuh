@@ -82,8 +82,9 @@ SPARTA_DEVICE void storeRelaxed(i32 *p, int v) {
   asm volatile("st.relaxed.gpu.global.b32 [%0], %1;" ::"l"(p), "r"(v) : "memory");
 }
 
-/// Index of key tile kt in query tile qt's forward list (ascending tiles;
-/// kt is in the list): a binary search over fwd_tile.
+/// The first index of query tile qt's forward list (ascending tiles, count
+/// >= 1 of them) whose tile is at least kt, or the last index where none is:
+/// kt's index where kt is in the list. A binary search over fwd_tile.
 template <typename S> SPARTA_DEVICE int fwdPosition(int g, int qt, int kt, int count) {
   int lo = 0, hi = count - 1;
   while (lo < hi) {
@@ -94,6 +95,20 @@ template <typename S> SPARTA_DEVICE int fwdPosition(int g, int qt, int kt, int c
       hi = mid;
   }
   return lo;
+}
+
+/// The counter value that the dQ contribution of the key-tile pair whose
+/// higher tile is `hi` (k_pair_block: tiles hi and hi - 1) waits for at query
+/// tile qt: 0 where no listed key tile lies above the pair (the first
+/// contribution), otherwise the higher tile of the pair of the lowest such
+/// tile x, which that pair stored (pairs are aligned alike: x's pair has the
+/// higher tile x or x + 1, by parity). The contributions thus come in
+/// descending pair order, and the lowest pair in the list, whose
+/// contribution is the last, stores 0 again (attention_bwd_dkdv.cuh).
+template <typename S> SPARTA_DEVICE int pairTurn(int g, int qt, int hi, int count) {
+  const int n = fwdPosition<S>(g, qt, hi + 1, count);
+  const int x = S::fwd_tile(g, qt, n).tile;
+  return x <= hi ? 0 : x + ((hi - x) & 1);
 }
 
 /// Row stride (floats) of the fp32 staging tile: 8 floats of padding put the
@@ -109,18 +124,31 @@ template <int ROWS, int D> constexpr int kStageBytes = ROWS * kStageStride<D> * 
 /// (Accumulate; one owner per row, so a plain read-modify-write) through an
 /// fp32 staging tile at `stile` (kStageBytes bytes) so that the global
 /// read-modify-write is 16 bytes per thread and no accumulator registers stay
-/// live across it. Every thread must call; `stile` must be free (synchronize
-/// before the call), and it is free again when the call returns.
-template <typename Cfg, AccMode AM, typename RowFn>
+/// live across it. Every thread of the tile's Cfg::kThreads must call: the
+/// CTA's, or (WARPGROUP) those of the caller's warpgroup, which then
+/// synchronize by its named barrier (key-tile pairs). `stile` must be free
+/// (synchronize before the call), and it is free again when the call returns.
+template <typename Cfg, AccMode AM, bool WARPGROUP = false, typename RowFn>
 SPARTA_DEVICE void storeGrad(const float (&acc)[Cfg::kHeadDim / 8][4], char *stile, u16 *dst,
                              i64 strideT, float *ws, RowFn rowOf) {
   constexpr int D = Cfg::kHeadDim, ROWS = Cfg::kTile, NT = Cfg::kThreads;
-  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  static_assert(!WARPGROUP || NT == 128, "a warpgroup stores a 64-row tile");
+  const unsigned tid = WARPGROUP ? threadIdx.x & 127 : threadIdx.x;
+  auto sync = [] {
+    if constexpr (WARPGROUP)
+      warpgroupSync(threadIdx.x >> 7);
+    else
+      __syncthreads();
+  };
+  const int warp = tid >> 5, lane = threadIdx.x & 31;
   const int g = lane >> 2, c4 = lane & 3;
   if constexpr (AM == AccMode::Write) {
     accToTile<D, Cfg::kDType>(stile, warp * 16, acc);
-    __syncthreads();
-    storeTile<ROWS, D, NT>(dst, strideT, stile, rowOf);
+    sync();
+    if constexpr (WARPGROUP)
+      storeTile<ROWS, D, NT>(dst, strideT, stile, rowOf, tid);
+    else
+      storeTile<ROWS, D, NT>(dst, strideT, stile, rowOf);
   } else {
     constexpr int kS = kStageStride<D>;
     float *st = reinterpret_cast<float *>(stile);
@@ -131,10 +159,10 @@ SPARTA_DEVICE void storeGrad(const float (&acc)[Cfg::kHeadDim / 8][4], char *sti
       for (int nt = 0; nt < D / 8; ++nt)
         *reinterpret_cast<float2 *>(r + nt * 8) = make_float2(acc[nt][2 * i], acc[nt][2 * i + 1]);
     }
-    __syncthreads();
+    sync();
     constexpr int kChunks = D / 4; // float4 per row
 #pragma unroll 4
-    for (int idx = threadIdx.x; idx < ROWS * kChunks; idx += NT) {
+    for (int idx = tid; idx < ROWS * kChunks; idx += NT) {
       const int r = idx / kChunks, c = idx % kChunks;
       const int row = rowOf(r);
       if (row < 0)
@@ -149,7 +177,7 @@ SPARTA_DEVICE void storeGrad(const float (&acc)[Cfg::kHeadDim / 8][4], char *sti
       *w = v;
     }
   }
-  __syncthreads();
+  sync();
 }
 
 } // namespace sparta

@@ -147,6 +147,72 @@ template <typename S, bool FWD, bool SKIP = true> struct TileWalk {
   }
 };
 
+/// Barrier over the 128 threads of warpgroup w (ids 1 and 2; 0 is
+/// __syncthreads').
+SPARTA_DEVICE void warpgroupSync(int w) {
+  asm volatile("bar.sync %0, 128;" ::"r"(w + 1) : "memory");
+}
+
+/// The merged walk over the tile lists of a CTA's two tiles, which share one
+/// group: the key-tile lists of two query tiles (FWD, q_pair_block) or the
+/// query-tile lists of two key tiles (k_pair_block, schedule.cuh). Both lists
+/// ascend, and so does the merge. Every thread keeps both cursors, so all
+/// take the same decisions without exchanging them.
+template <typename S, bool FWD> struct PairWalk {
+  int group, tile[2], count[2], n[2];
+  TileRef at[2]; // entry n[w] of list w, where n[w] < count[w]
+
+  SPARTA_DEVICE void start(int w, int t, bool exists) {
+    tile[w] = t, n[w] = 0;
+    count[w] = exists ? (FWD ? S::fwd_count(group, t) : S::bwd_count(group, t)) : 0;
+    if (count[w] > 0)
+      at[w] = entry(t, 0);
+  }
+  /// Entry n of tile t's list.
+  SPARTA_DEVICE TileRef entry(int t, int n) const {
+    return FWD ? S::fwd_tile(group, t, n) : S::bwd_tile(group, t, n);
+  }
+  SPARTA_DEVICE bool live(int w) const { return n[w] < count[w]; }
+  SPARTA_DEVICE bool done() const { return !live(0) && !live(1); }
+  /// Whether list w's current entry is the merge's next (the other list's,
+  /// if live, is not smaller).
+  SPARTA_DEVICE bool takes(int w) const {
+    const int o = 1 - w;
+    if (!live(w))
+      return false;
+    if (!live(o))
+      return true;
+    return at[w].tile <= at[o].tile;
+  }
+  SPARTA_DEVICE void step(int w) {
+    if (++n[w] < count[w])
+      at[w] = entry(tile[w], n[w]);
+  }
+};
+
+/// One entry of the merged stream: the tile and, per warpgroup, whether its
+/// list holds it (and with which `full` flag).
+struct PairEntry {
+  int tile;
+  bool used[2];
+  int full[2];
+};
+
+template <typename S, bool FWD> SPARTA_DEVICE PairEntry takeNext(PairWalk<S, FWD> &walk) {
+  PairEntry e;
+#pragma unroll
+  for (int w = 0; w < 2; ++w) {
+    e.used[w] = walk.takes(w);
+    e.full[w] = walk.at[w].full;
+  }
+  e.tile = e.used[0] ? walk.at[0].tile : walk.at[1].tile;
+#pragma unroll
+  for (int w = 0; w < 2; ++w)
+    if (e.used[w])
+      walk.step(w);
+  return e;
+}
+
 /// The document test of one element (rows valid): true without documents.
 SPARTA_DEVICE bool sameDocument(const i32 *docs, int qrow, int krow) {
   return !docs || __ldg(docs + qrow) == __ldg(docs + krow);

@@ -46,68 +46,6 @@
 
 namespace sparta {
 
-/// Barrier over the 128 threads of warpgroup w (ids 1 and 2; 0 is
-/// __syncthreads').
-SPARTA_DEVICE void warpgroupSync(int w) {
-  asm volatile("bar.sync %0, 128;" ::"r"(w + 1) : "memory");
-}
-
-namespace fwd {
-/// The merged walk over the key-tile lists of a CTA's two query tiles, which
-/// share one group (q_pair_block, schedule.cuh). Every thread keeps both
-/// cursors, so all take the same decisions without exchanging them.
-template <typename S> struct PairWalk {
-  int group, qtile[2], count[2], n[2];
-  TileRef at[2]; // entry n[w] of list w, where n[w] < count[w]
-
-  SPARTA_DEVICE void start(int w, int t, bool exists) {
-    qtile[w] = t, n[w] = 0;
-    count[w] = exists ? S::fwd_count(group, t) : 0;
-    if (count[w] > 0)
-      at[w] = S::fwd_tile(group, t, 0);
-  }
-  SPARTA_DEVICE bool live(int w) const { return n[w] < count[w]; }
-  SPARTA_DEVICE bool done() const { return !live(0) && !live(1); }
-  /// Whether list w's current entry is the merge's next (the other list's,
-  /// if live, is not smaller).
-  SPARTA_DEVICE bool takes(int w) const {
-    const int o = 1 - w;
-    if (!live(w))
-      return false;
-    if (!live(o))
-      return true;
-    return at[w].tile <= at[o].tile;
-  }
-  SPARTA_DEVICE void step(int w) {
-    if (++n[w] < count[w])
-      at[w] = S::fwd_tile(group, qtile[w], n[w]);
-  }
-};
-
-/// One entry of the merged stream: the key tile and, per warpgroup, whether
-/// its list holds it (and with which `full` flag).
-struct PairEntry {
-  int tile;
-  bool used[2];
-  int full[2];
-};
-
-template <typename S> SPARTA_DEVICE PairEntry takeNext(PairWalk<S> &walk) {
-  PairEntry e;
-#pragma unroll
-  for (int w = 0; w < 2; ++w) {
-    e.used[w] = walk.takes(w);
-    e.full[w] = walk.at[w].full;
-  }
-  e.tile = e.used[0] ? walk.at[0].tile : walk.at[1].tile;
-#pragma unroll
-  for (int w = 0; w < 2; ++w)
-    if (e.used[w])
-      walk.step(w);
-  return e;
-}
-} // namespace fwd
-
 template <typename Cfg, typename S, MergeMode MM>
 SPARTA_DEVICE void attention_fwd_pairs(const AttnFwdParams &p) {
   static_assert(ScheduleChecks<S, Cfg>::ok, "");
@@ -131,7 +69,7 @@ SPARTA_DEVICE void attention_fwd_pairs(const AttnFwdParams &p) {
   char *sQ = smem + wg * kTileBytes; // this warpgroup's query tile
   const u32 aQ = smemAddr(sQ);
 
-  fwd::PairWalk<S> walk;
+  PairWalk<S, true> walk;
   walk.group = S::q_pair_block(slot.block, 0).x;
   const int group = walk.group, qlen = S::q_len(group), klen = S::k_len(group);
   bool exists[2];
@@ -143,27 +81,27 @@ SPARTA_DEVICE void attention_fwd_pairs(const AttnFwdParams &p) {
   }
   if (!exists[0] && !exists[1])
     return; // an empty slot of a rectangular enumeration (CTA-uniform)
-  // (Selections, not walk.qtile[wg]: a run-time index puts an array on the stack.)
+  // (Selections, not walk.tile[wg]: a run-time index puts an array on the stack.)
   const bool mine = wg == 0 ? exists[0] : exists[1];
-  const int qtile = wg == 0 ? walk.qtile[0] : walk.qtile[1];
+  const int qtile = wg == 0 ? walk.tile[0] : walk.tile[1];
   const int2 bh = batchHead(p.heads, slot.row);
   const int b = bh.x, h = bh.y;
 
   const u16 *qBase = headSlice(p.q, b, h), *kBase = headSlice(p.k, b, h),
             *vBase = headSlice(p.v, b, h);
   auto qRowOf = [&](int r) { return tileRow<S, true>(group, qtile, qlen, r); };
-  auto loadKV = [&](const fwd::PairEntry &e, int buf) {
+  auto loadKV = [&](const PairEntry &e, int buf) {
     auto kRowOf = [&](int r) { return tileRow<S, false>(group, e.tile, klen, r); };
     loadTilePairAsync<BN, D, kThreads>(aK + buf * kTileBytes, kBase, p.k.stride_t,
                                        aV + buf * kTileBytes, vBase, p.v.stride_t, kRowOf);
   };
 
-  fwd::PairEntry next{};
+  PairEntry next{};
   const bool any = !walk.done();
   if (any) {
     if (mine)
       loadTileAsync<BM, D, Cfg::kThreads>(aQ, qBase, p.q.stride_t, qRowOf, wtid);
-    next = fwd::takeNext(walk);
+    next = takeNext(walk);
     loadKV(next, 0);
   }
   cpAsyncCommit();
@@ -173,10 +111,10 @@ SPARTA_DEVICE void attention_fwd_pairs(const AttnFwdParams &p) {
   const float sl2 = p.scale * kLog2e;
 
   for (int buf = 0; any; buf ^= 1) {
-    const fwd::PairEntry cur = next;
+    const PairEntry cur = next;
     const bool last = walk.done();
     if (!last) {
-      next = fwd::takeNext(walk);
+      next = takeNext(walk);
       loadKV(next, buf ^ 1);
     }
     cpAsyncCommit();

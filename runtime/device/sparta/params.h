@@ -85,10 +85,11 @@ SPARTA_HD constexpr int fwdSmemBytes(int headDim, int tile, int queryTiles = 1) 
 }
 /// attention_bwd_dkdv: resident K and V tiles, double-buffered Q and dO tiles,
 /// the tiles' lse and delta (2 x 2 x tile floats) and the dS^T tile that
-/// the sm_90a kernels read back for dQ (64-row tiles only).
-SPARTA_HD constexpr int bwdDkdvSmemBytes(int headDim, int tile) {
-  return 6 * tileBytes(tile, headDim) + 4 * tile * 4 + (tile == 64 ? tile * tile * kElemBytes : 0) +
-         kSmemAlign;
+/// the sm_90a kernels read back for dQ (64-row tiles only); over key-tile
+/// pairs (keyTiles = 2) both key tiles' K, V and dS^T.
+SPARTA_HD constexpr int bwdDkdvSmemBytes(int headDim, int tile, int keyTiles = 1) {
+  return (2 * keyTiles + 4) * tileBytes(tile, headDim) + 4 * tile * 4 +
+         keyTiles * (tile == 64 ? tile * tile * kElemBytes : 0) + kSmemAlign;
 }
 /// attention_bwd_dq: resident Q and dO tiles, double-buffered K and V tiles.
 SPARTA_HD constexpr int bwdDqSmemBytes(int headDim, int tile) {

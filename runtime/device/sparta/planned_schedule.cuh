@@ -54,6 +54,14 @@ template <class Spec> struct PlannedSchedule {
     const int groups = s.q.groups();
     return make_int2(pid % groups, s.qTilesPerGroup() - 1 - 2 * (pid / groups) - w);
   }
+  // Key-tile pairs (attention_bwd_dkdv's KT = 2): pair pid holds tiles t and
+  // t - 1 of one group, t = tiles - 1 - 2 (pid / groups): descending, as
+  // k_block. pid < TileSchedule::numKPairs().
+  __device__ __forceinline__ static int2 k_pair_block(int pid, int w) {
+    const tiling::TileSchedule s = Spec::get();
+    const int groups = s.k.groups();
+    return make_int2(pid % groups, s.kTilesPerGroup() - 1 - 2 * (pid / groups) - w);
+  }
   // Key tiles of each group in descending order (the dQ accumulation order,
   // schedule.cuh).
   __device__ __forceinline__ static int2 k_block(int bid) {

@@ -34,6 +34,9 @@
 //                           // tiles): pid in [0, TileSchedule::numQPairs())
 //                           // -> (group, query tile w of the pair), the tile
 //                           // < 0 where the pair has one tile
+//   int2 k_pair_block(int pid, int w); // only for the dK/dV pass over key-tile
+//                           // pairs: the same on the key side, pid in
+//                           // [0, TileSchedule::numKPairs())
 //   int  q_len(int g);      // valid query positions of group g
 //   int  k_len(int g);      // valid key positions of group g
 //   int  q_row(int g, int pos);  // token row of a query position (pos < q_len)
@@ -63,6 +66,10 @@
 //  * q_pair_block(pid, 0) and (pid, 1) are two tiles of one group (tile 1
 //    is the one before tile 0, or none); over every pid they name each
 //    existing query tile exactly once, as q_block does.
+//  * k_pair_block(pid, 0) and (pid, 1) are key tiles t and t - 1 (or none)
+//    of one group, t descending with pid as k_block's tiles do, and the t
+//    of every pair of a group have one parity (the ordered dQ additions find
+//    the pair of a key tile by it: pairTurn, attention_bwd_common.cuh).
 //  * k_block enumerates each group's key tiles in descending tile order
 //    (bid increasing): the dK/dV pass adds its dQ contributions to a query
 //    tile in descending key-tile order and a CTA waits only for CTAs of

@@ -70,19 +70,21 @@ SPARTA_DEVICE void loadTileAsync(u32 sbase, const u16 *base, i64 strideT, RowFn 
 
 /// Like loadTileAsync for two tensors that share the row map (K and V, or Q
 /// and dO): the row index is computed once per row and both copies issued
-/// together, which also keeps fewer 64-bit addresses live at a time.
-template <int ROWS, int D, int THREADS, typename RowFn>
+/// together, which also keeps fewer 64-bit addresses live at a time. The
+/// THREADS threads are the CTA's, or (WARPGROUP) the caller's warpgroup.
+template <int ROWS, int D, int THREADS, bool WARPGROUP = false, typename RowFn>
 SPARTA_DEVICE void loadTilePairAsync(u32 sbase0, const u16 *base0, i64 strideT0, u32 sbase1,
                                      const u16 *base1, i64 strideT1, RowFn rowOf) {
   constexpr int kChunks = D / 8;
   constexpr int kTotal = ROWS * kChunks;
-  static_assert(kTotal % THREADS == 0, "tile chunks must split evenly over the CTA");
+  static_assert(kTotal % THREADS == 0, "tile chunks must split evenly over the threads");
   // At d = 128 a full unroll computes 16 64-bit addresses at once, next to
   // 128 accumulator registers in the backward: unroll by 2 there, and not at
   // all in CTAs of fewer threads (more iterations each: the dQ kernel of
   // 32-row tiles spilled with 2).
   constexpr int kUnroll = D < 128 ? kTotal / THREADS : THREADS == 128 ? 2 : 1;
-  const int tid = threadIdx.x;
+  static_assert(!WARPGROUP || THREADS == 128, "a warpgroup is 128 threads");
+  const int tid = WARPGROUP ? threadIdx.x & 127 : threadIdx.x;
 #pragma unroll kUnroll
   for (int i = 0; i < kTotal / THREADS; ++i) {
     int idx = tid + i * THREADS;

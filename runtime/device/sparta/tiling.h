@@ -256,8 +256,10 @@ struct TileSchedule {
   SPARTA_TILING_FN constexpr int numQBlocks() const { return q.groups() * qTilesPerGroup(); }
   SPARTA_TILING_FN constexpr int numKBlocks() const { return k.groups() * kTilesPerGroup(); }
   /// CTAs per (batch, head) of a forward over query-tile pairs
-  /// (attention_fwd_pairs.cuh): two adjacent query tiles of a group per CTA.
+  /// (attention_fwd_pairs.cuh): two adjacent query tiles of a group per CTA;
+  /// and of a dK/dV pass over key-tile pairs (attention_bwd_dkdv.cuh).
   SPARTA_TILING_FN constexpr int numQPairs() const { return q.groups() * ceilDiv(qTilesPerGroup(), 2); }
+  SPARTA_TILING_FN constexpr int numKPairs() const { return k.groups() * ceilDiv(kTilesPerGroup(), 2); }
   /// Packed maps (band schedules only): each group is one tile pair.
   SPARTA_TILING_FN constexpr bool packed() const { return q.pack > 1; }
 

@@ -52,8 +52,10 @@ void launchAttentionFwd(const Function &fn, const AttnFwdParams &p, int blocks, 
                         int tile, int queryTiles, const Stream *stream);
 void launchAttentionBwdPreprocess(const Function &fn, const AttnBwdParams &p, int headDim,
                                   const Stream *stream);
+/// `keyTiles` = 2: the dK/dV kernel over key-tile pairs (attention_bwd_dkdv's
+/// KT, 64-row tiles), twice the threads, on `numKBlocks` = numKPairs() CTAs.
 void launchAttentionBwdDkdv(const Function &fn, const AttnBwdParams &p, int numKBlocks, int headDim,
-                            int tile, const Stream *stream);
+                            int tile, int keyTiles, const Stream *stream);
 void launchAttentionBwdDq(const Function &fn, const AttnBwdParams &p, int numQBlocks, int headDim,
                           int tile, const Stream *stream);
 void launchConvertAccumulators(const Function &fn, const ConvertParams &p, const Stream *stream);

@@ -229,7 +229,7 @@ TEST(PlanTest, UnevenListsAreTheCausalLikeOnes) {
 // and t - 1 list t + 1 and t key tiles, 2t + 1 steps of 2t + 2: 0.996 over
 // the 128 pairs of T = 16384), not a chunk of two tiles (lists {0} and
 // {0, 1}: 3 steps of 4), a band of 65 keys under 64-row tiles (lists
-// {t-1, t} and {t-2, t-1}: 4 steps of 6) still above kMinPairedQueryUse;
+// {t-1, t} and {t-2, t-1}: 4 steps of 6) still above kMinPairedUse;
 // groups of one tile (packed strided groups) leave a warpgroup idle.
 TEST(PlanTest, PairedQueryUseIsTheMergedListsShare) {
   auto use = [](const Plan &plan, size_t head) {

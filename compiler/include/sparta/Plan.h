@@ -67,7 +67,7 @@ struct PlanComponent {
   double pairedQueryUse() const;
   /// Whether the forward kernel of this component takes query-tile pairs
   /// when the choice is automatic on sm_90a: head dim 128, 64-row tiles and
-  /// pairedQueryUse() of at least kMinPairedQueryUse. (At d = 128 an
+  /// pairedQueryUse() of at least kMinPairedUse. (At d = 128 an
   /// unpaired CTA's 80 KB of shared memory holds an SM to 2 warpgroups, a
   /// paired one's 96 KB to 4: 1.2 times faster on dense causal, 1-3 % on
   /// chunks and bands of 2/3 use; at d = 64 registers allow 4 warpgroups
@@ -75,14 +75,14 @@ struct PlanComponent {
   /// 0.6 (a group of one tile: its CTA's second warpgroup idles) the CTAs
   /// would not gain.
   bool pairsQueryTiles(int headDim) const;
-  static constexpr double kMinPairedQueryUse = 0.6;
+  static constexpr double kMinPairedUse = 0.6;
   /// The same fraction for the dK/dV pass over key-tile pairs
   /// (attention_bwd_dkdv's KT = 2: two adjacent key tiles, the merge of their
   /// query-tile lists).
   double pairedKeyUse() const;
   /// Whether the dK/dV kernel of this component takes key-tile pairs when
   /// the choice is automatic on sm_90a: head dim 128, 64-row tiles and
-  /// pairedKeyUse() of at least kMinPairedQueryUse.
+  /// pairedKeyUse() of at least kMinPairedUse.
   bool pairsKeyTiles(int headDim) const;
   /// Whether (i, j), original coordinates, is computed by this component
   /// (reference semantics of part minus excluded, in the domain of `causal`).

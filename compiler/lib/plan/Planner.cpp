@@ -306,11 +306,11 @@ double PlanComponent::pairedQueryUse() const { return pairedUse(hostSchedule(), 
 double PlanComponent::pairedKeyUse() const { return pairedUse(hostSchedule(), false); }
 
 bool PlanComponent::pairsQueryTiles(int headDim) const {
-  return headDim == 128 && pairedQueryUse() >= kMinPairedQueryUse;
+  return headDim == 128 && pairedQueryUse() >= kMinPairedUse;
 }
 
 bool PlanComponent::pairsKeyTiles(int headDim) const {
-  return headDim == 128 && pairedKeyUse() >= kMinPairedQueryUse;
+  return headDim == 128 && pairedKeyUse() >= kMinPairedUse;
 }
 
 bool PlanComponent::covers(int64_t T, int64_t i, int64_t j) const {

@@ -174,9 +174,16 @@ struct Emitter {
     // The template argument DOCS only where wanted: the other kernel sets'
     // source (and so their cache keys) stays what it was.
     const char *docsArg = options.documents ? ", true" : "";
-    const bool pairs = tile == 64 && !options.documents && rt::archHasWgmma(options.arch) &&
-                       (options.queryPairs == TilePairs::On ||
-                        (options.queryPairs == TilePairs::Auto && c.pairsQueryTiles(options.headDim)));
+    // Tile pairs: 64-row tiles on wgmma, no documents, and the option On or
+    // Auto with the planner's choice, asked only then (it holds only at the
+    // head dims the paired kernel exists for; On elsewhere is refused by
+    // checkKernelOptions).
+    auto paired = [&](TilePairs option, auto chosen) {
+      return tile == 64 && !options.documents && rt::archHasWgmma(options.arch) &&
+             (option == TilePairs::On || (option == TilePairs::Auto && chosen()));
+    };
+    const bool pairs =
+        paired(options.queryPairs, [&] { return c.pairsQueryTiles(options.headDim); });
     const int queryTiles = pairs ? 2 : 1; // pairs hold no document code: docsArg is empty
     entry("_fwd", "AttnFwdParams",
           fmt::format("sparta::attention_fwd{}<{}, {}, sparta::MergeMode::{}{}>(p)",
@@ -184,10 +191,8 @@ struct Emitter {
           KernelRole::Forward, merge, pairs ? s.numQPairs() : s.numQBlocks(),
           fwdSmemBytes(options.headDim, tile, queryTiles), queryTiles);
     const char *fuseArg = fuseDq ? "true" : "false";
-    const bool keyPairs = tile == 64 && !options.documents && rt::archHasWgmma(options.arch) &&
-                          options.headDim == 128 &&
-                          (options.keyPairs == TilePairs::On ||
-                           (options.keyPairs == TilePairs::Auto && c.pairsKeyTiles(options.headDim)));
+    const bool keyPairs =
+        paired(options.keyPairs, [&] { return c.pairsKeyTiles(options.headDim); });
     const int keyTiles = keyPairs ? 2 : 1;
     entry("_bwd_dkdv", "AttnBwdParams",
           fmt::format("sparta::attention_bwd_dkdv<{}, {}, sparta::AccMode::{}, {}{}>(p)", cfg, sched,
@@ -266,7 +271,7 @@ TilePairs parseTilePairs(const std::string &text) {
   for (TilePairs p : {TilePairs::Auto, TilePairs::Off, TilePairs::On})
     if (text == toString(p))
       return p;
-  throw Error("unknown query-pair choice '" + text + "' (expected auto, off or on)");
+  throw Error("unknown tile-pair choice '" + text + "' (expected auto, off or on)");
 }
 
 ElementType parseElementType(const std::string &text) {

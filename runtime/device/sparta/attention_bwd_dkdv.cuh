@@ -215,8 +215,10 @@ SPARTA_DEVICE void attention_bwd_dkdv(const AttnBwdParams &p) {
       const bool odd = c4 & 1;
       const int pos = qtile * BM + warp * 16 + g + (odd ? 8 : 0);
       const int row = pos < qlen ? S::q_row(group, pos) : -1;
+      // This warpgroup's dQ columns: all D (one key tile), kDqN of them (a pair).
+      const int nFirst = KT == 1 ? 0 : wg * kDqN, nEnd = KT == 1 ? D : (wg + 1) * kDqN;
 #pragma unroll 1
-      for (int n0 = KT == 1 ? 0 : wg * kDqN; n0 < (KT == 1 ? D : (wg + 1) * kDqN); n0 += kDqN) {
+      for (int n0 = nFirst; n0 < nEnd; n0 += kDqN) {
         float dqp[kDqN / 8][4];
         zeroAcc(dqp);
         if constexpr (KT == 1) {
@@ -228,7 +230,7 @@ SPARTA_DEVICE void attention_bwd_dkdv(const AttnBwdParams &p) {
               tileMmaIssue<Cfg, BTile::KN, kDqN, kKsK>(dqp, SmemAT{smemAddr(sDs + u * kDsTile)},
                                                        smemAddr(sK + u * kKTile), n0, 0);
         }
-        if (n0 == (KT == 1 ? 0 : wg * kDqN) && threadIdx.x == 0) {
+        if (n0 == nFirst && threadIdx.x == 0) {
           pendingSem = p.dq_sem + rowIndex(p.heads, b, h, S::q_row(group, qtile * BM));
           const int count = S::fwd_count(group, qtile);
           int wanted;
@@ -246,7 +248,7 @@ SPARTA_DEVICE void attention_bwd_dkdv(const AttnBwdParams &p) {
           fenceAcquire();
         }
         tileMmaWait<Cfg>(dqp);
-        if (n0 == (KT == 1 ? 0 : wg * kDqN))
+        if (n0 == nFirst)
           __syncthreads(); // the contributions ranked before this one are in
         float *dst = bs.dqAcc + static_cast<i64>(row) * D + n0 + 2 * (c4 & 2);
 #pragma unroll

@@ -145,10 +145,7 @@ SPARTA_DEVICE void storeGrad(const float (&acc)[Cfg::kHeadDim / 8][4], char *sti
   if constexpr (AM == AccMode::Write) {
     accToTile<D, Cfg::kDType>(stile, warp * 16, acc);
     sync();
-    if constexpr (WARPGROUP)
-      storeTile<ROWS, D, NT>(dst, strideT, stile, rowOf, tid);
-    else
-      storeTile<ROWS, D, NT>(dst, strideT, stile, rowOf);
+    storeTile<ROWS, D, NT>(dst, strideT, stile, rowOf, tid);
   } else {
     constexpr int kS = kStageStride<D>;
     float *st = reinterpret_cast<float *>(stile);

@@ -450,14 +450,9 @@ SPARTA_DEVICE void attention_bwd_dkdv(const AttnBwdParams &p) {
   static_assert(KT * kStageBytes<BN, D> <= bwdDkdvSmemBytes(D, Cfg::kTile, KT), "staging fits");
   if (!mine)
     return; // (KT = 2: warpgroup-uniform; the other warpgroup's barriers are its own)
-  if constexpr (KT == 1) {
-    storeGrad<Cfg, AM>(dk, smem, bs.dk, p.dk.stride_t, bs.dkAcc, kRowOf);
-    storeGrad<Cfg, AM>(dv, smem, bs.dv, p.dv.stride_t, bs.dvAcc, kRowOf);
-  } else {
-    char *stage = smem + wg * kStageBytes<BN, D>;
-    storeGrad<Cfg, AM, true>(dk, stage, bs.dk, p.dk.stride_t, bs.dkAcc, kRowOf);
-    storeGrad<Cfg, AM, true>(dv, stage, bs.dv, p.dv.stride_t, bs.dvAcc, kRowOf);
-  }
+  char *stage = smem + wg * kStageBytes<BN, D>;
+  storeGrad<Cfg, AM, KT == 2>(dk, stage, bs.dk, p.dk.stride_t, bs.dkAcc, kRowOf);
+  storeGrad<Cfg, AM, KT == 2>(dv, stage, bs.dv, p.dv.stride_t, bs.dvAcc, kRowOf);
 }
 
 } // namespace sparta

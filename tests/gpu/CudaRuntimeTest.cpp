@@ -1,7 +1,8 @@
 //===- CudaRuntimeTest.cpp - The Driver API layer on a real GPU -------------===//
 //
 // Memory round trips, module loading (CUBIN, and the PTX fallback when the
-// CUBIN is unusable), launches, events, and the error messages users see.
+// CUBIN is unusable), launches, events, lanes forked from and joined into a
+// stream, and the error messages users see.
 // Exits 77 (skipped) without a CUDA driver.
 //
 //===----------------------------------------------------------------------===//
@@ -9,6 +10,7 @@
 #include "sparta/Error.h"
 #include "sparta/runtime/AttentionLaunch.h"
 #include "sparta/runtime/Cuda.h"
+#include "sparta/runtime/Lanes.h"
 #include "sparta/runtime/Nvrtc.h"
 
 #include <gtest/gtest.h>
@@ -126,6 +128,52 @@ TEST(CudaRuntime, LaunchHelpersValidate) {
   EXPECT_EQ(t.stride_t, 8 * 64);
   EXPECT_EQ(t.stride_h, 64);
   EXPECT_EQ(t.stride_b, 1024LL * 8 * 64);
+}
+
+// Lanes order their work after what the main stream queued before the fork,
+// and the main stream's later work after every lane's. A chain of launches
+// before the fork and one after the join read what the other side wrote;
+// without the events' waits they would read it unfinished.
+TEST(CudaRuntime, LanesForkAndJoin) {
+  CompiledModule cm = compileSaxpy();
+  Module m(cm.cubin, cm.ptx, "saxpy");
+  Function f = m.function("saxpy");
+  const int n = 1 << 22, chain = 40, count = 3;
+  const std::vector<float> ones(n, 1.f);
+  DeviceBuffer one(n * 4), x(n * 4), sum(n * 4);
+  std::vector<DeviceBuffer> y;
+  one.upload(ones.data(), n * 4);
+  Stream main;
+  Lanes lanes;
+  for (int round = 0; round < 2; ++round) { // the second round reuses the streams
+    x.zero(&main);
+    sum.zero(&main);
+    for (int i = 0; i < chain; ++i) // x = chain
+      launch(f, Dim3{n / 256}, Dim3{256}, 0, &main, 1.f, one.as<float>(), x.as<float>(), n);
+    lanes.fork(main, count);
+    for (int i = 0; i < count; ++i) {
+      if (round == 0)
+        y.emplace_back(n * 4);
+      y[i].zero(&lanes.lane(i));
+      launch(f, Dim3{n / 256}, Dim3{256}, 0, &lanes.lane(i), float(i + 1), x.as<float>(),
+             y[i].as<float>(), n); // y_i = (i + 1) x
+    }
+    EXPECT_EQ(lanes.lane(0).handle(), main.handle());
+    EXPECT_THROW(lanes.lane(count), Error);
+    lanes.join(main);
+    for (int i = 0; i < count; ++i)
+      launch(f, Dim3{n / 256}, Dim3{256}, 0, &main, 1.f, y[i].as<float>(), sum.as<float>(), n);
+    main.synchronize(); // the main stream alone
+    std::vector<float> out(n);
+    sum.download(out.data(), n * 4);
+    const float want = float(chain * count * (count + 1) / 2);
+    EXPECT_EQ(out[0], want) << "round " << round;
+    EXPECT_EQ(out[n - 1], want) << "round " << round;
+  }
+  lanes.fork(main, 1); // one lane: the main stream, no side stream
+  EXPECT_EQ(lanes.lane(0).handle(), main.handle());
+  EXPECT_THROW(lanes.lane(1), Error);
+  lanes.join(main);
 }
 
 } // namespace

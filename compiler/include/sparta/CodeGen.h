@@ -77,6 +77,8 @@ struct KernelInfo {
   int tile = 0;            // tile edge of an attention kernel (Cfg; block size); 0 otherwise
   int tilesPerCta = 1;     // own tiles per CTA: 2 for a forward over query-tile pairs and a
                            // dK/dV kernel over key-tile pairs
+  int64_t work = 0;        // score elements computed per head (computedElements of the
+                           // component); 0 for the utility kernels
 };
 
 struct KernelSource {

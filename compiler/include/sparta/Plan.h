@@ -129,6 +129,12 @@ struct WorkReport {
 };
 WorkReport measureWork(const Plan &plan);
 
+/// The score elements a component's kernels compute per head (measureWork's
+/// computedElements for that component) from its lists' lengths alone:
+/// O(query tiles), where measureWork visits every listed tile pair
+/// (quadratic in T for dense attention), so that planning stays fast at any T.
+int64_t computedElements(const PlanComponent &component);
+
 /// The plan as readable text (the `--emit=plan` stage).
 std::string printPlan(const Plan &plan);
 

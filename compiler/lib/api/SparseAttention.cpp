@@ -6,8 +6,16 @@
 //             (MergeMode First/Middle/Last merge through the fp32 o_acc).
 //   backward  preprocess (delta = rowsum(dO * O)) for every head; zero the
 //             fp32 gradient workspaces if any component accumulates; for each
-//             mask, each component's dK/dV and dQ kernels; then convert the
-//             workspaces of the masks that accumulated. A kernel set without
+//             mask, each component's dK/dV kernel in order and each
+//             component's dQ kernel in order; then convert the workspaces of
+//             the masks that accumulated.
+//
+// The masks serve disjoint heads, and a mask's dK/dV and dQ kernels write
+// different gradients, so those sequences do not depend on one another: each
+// runs on its own lane (rt::Lanes, forked from the caller's stream and
+// joined into it), and a short kernel's last wave overlaps the others. The
+// kernels of one sequence stay in order: they merge or accumulate into the
+// same rows. A kernel set without
 //             dQ kernels (fuseDq on sm_90a) accumulates dQ in the dK/dV
 //             pass: dq_acc is always zeroed and converted, and the dq_sem
 //             counters, zeroed with the workspaces, order the additions.
@@ -24,9 +32,11 @@
 #include "sparta/head_group_sum.cuh"
 #include "sparta/params.h"
 #include "sparta/runtime/AttentionLaunch.h"
+#include "sparta/runtime/Lanes.h"
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 
@@ -97,6 +107,64 @@ struct ScratchSizes {
   }
 };
 
+/// The lanes (rt::Lanes) of a call's kernels whose role is one of `roles`:
+/// one per launch sequence (a mask's forward kernels, its dK/dV kernels or
+/// its dQ kernels), and the order to queue them in: the most work first
+/// (score elements times products per element, over the heads served), so
+/// that the shorter sequences fill the SMs that the longest one's last wave
+/// leaves idle instead of holding them while it starts.
+class LaneMap {
+public:
+  LaneMap(const std::vector<KernelInfo> &kernels, int numMasks, int64_t H,
+          std::initializer_list<KernelRole> roles)
+      : roles_(roles), lane_(size_t(2 * numMasks), -1) {
+    std::vector<double> work;
+    for (const KernelInfo &info : kernels) {
+      if (!takes(info))
+        continue;
+      int &lane = lane_[slot(info)];
+      if (lane < 0) {
+        lane = int(work.size());
+        work.push_back(0);
+      }
+      const int64_t served = H > info.maskIndex ? (H - info.maskIndex + numMasks - 1) / numMasks : 0;
+      const int products = info.role == KernelRole::Forward ? 2
+                           : info.role == KernelRole::BwdDq ? 3
+                                                            : 4;
+      work[size_t(lane)] += double(info.work) * products * double(served);
+    }
+    count = int(work.size());
+    for (int i = 0; i < count; ++i)
+      order.push_back(i);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int x, int y) { return work[size_t(x)] > work[size_t(y)]; });
+  }
+  /// The lane of `info`; -1 where its role is not one of the map's.
+  int operator()(const KernelInfo &info) const { return takes(info) ? lane_.at(slot(info)) : -1; }
+  /// The map's kernels of `kernels` with their lanes, in the order to queue
+  /// them: lane by lane, the most work first, each lane's kernels in order.
+  std::vector<std::pair<const KernelInfo *, int>> queue(const std::vector<KernelInfo> &kernels) const {
+    std::vector<std::pair<const KernelInfo *, int>> out;
+    for (const int lane : order)
+      for (const KernelInfo &info : kernels)
+        if ((*this)(info) == lane)
+          out.emplace_back(&info, lane);
+    return out;
+  }
+  int count = 0; // lanes
+
+private:
+  bool takes(const KernelInfo &info) const {
+    return std::find(roles_.begin(), roles_.end(), info.role) != roles_.end();
+  }
+  static size_t slot(const KernelInfo &info) {
+    return size_t(2 * info.maskIndex + (info.role == KernelRole::BwdDq ? 1 : 0));
+  }
+  std::vector<KernelRole> roles_;
+  std::vector<int> lane_; // by slot
+  std::vector<int> order; // the lanes, the most work first
+};
+
 } // namespace
 
 struct SparseAttention::Impl {
@@ -110,6 +178,7 @@ struct SparseAttention::Impl {
   ElementType dtype = ElementType::BF16;
   int device = 0;
   OwnedWorkspace forwardScratch, backwardScratch;
+  rt::Lanes lanes; // the independent launch sequences of a call (see the top)
   // Packed documents: the document of every token, and the kernel set built
   // for them (KernelOptions::documents), compiled on the first call that
   // passes documents; `functions` holds its kernels too.
@@ -425,18 +494,22 @@ void SparseAttention::Impl::launchForward(const CompiledKernels &kernels, const 
   p.o_acc = scratch.take<float>(sizes.oAcc);
   p.scale = scale;
   p.doc_ids = docIds;
-  for (const KernelInfo &info : kernels.source.kernels) {
-    if (info.role != KernelRole::Forward)
-      continue;
+  // One lane per mask.
+  const LaneMap laneOf(kernels.source.kernels, numMasks, q.H, {KernelRole::Forward});
+  lanes.fork(stream, laneOf.count);
+  for (const auto &[queued, laneIndex] : laneOf.queue(kernels.source.kernels)) {
+    const KernelInfo &info = *queued;
+    const rt::Stream &lane = lanes.lane(laneIndex);
     forEachLaunch(info.maskIndex, q, k, v, T,
                   [&](const HeadArgs &heads, const TensorArg &kArg, const TensorArg &vArg) {
                     p.heads = heads;
                     p.k = kArg;
                     p.v = vArg;
                     rt::launchAttentionFwd(function(info), p, info.blocksPerHead, headDim,
-                                           info.tile, info.tilesPerCta, &stream);
+                                           info.tile, info.tilesPerCta, &lane);
                   });
   }
+  lanes.join(stream);
 }
 
 void SparseAttention::backward(const TensorView &q, const TensorView &k, const TensorView &v,
@@ -509,9 +582,13 @@ void SparseAttention::Impl::launchBackward(const CompiledKernels &kernels, const
       rt::launchAttentionBwdPreprocess(function(info), p, headDim, &stream);
     }
   std::vector<bool> accumulated(numMasks, false);
-  for (const KernelInfo &info : kernels.source.kernels) {
-    if (info.role != KernelRole::BwdDkDv && info.role != KernelRole::BwdDq)
-      continue;
+  // Two lanes per mask: its dK/dV kernels, its dQ kernels.
+  const LaneMap laneOf(kernels.source.kernels, numMasks, H,
+                       {KernelRole::BwdDkDv, KernelRole::BwdDq});
+  lanes.fork(stream, laneOf.count);
+  for (const auto &[queued, laneIndex] : laneOf.queue(kernels.source.kernels)) {
+    const KernelInfo &info = *queued;
+    const rt::Stream &lane = lanes.lane(laneIndex);
     forEachLaunch(
         info.maskIndex, q, k, v, T,
         [&](const HeadArgs &heads, const TensorArg &kArg, const TensorArg &vArg) {
@@ -520,14 +597,15 @@ void SparseAttention::Impl::launchBackward(const CompiledKernels &kernels, const
           p.v = vArg;
           if (info.role == KernelRole::BwdDkDv)
             rt::launchAttentionBwdDkdv(function(info), p, info.blocksPerHead,
-                                       headDim, info.tile, info.tilesPerCta, &stream);
+                                       headDim, info.tile, info.tilesPerCta, &lane);
           else
             rt::launchAttentionBwdDq(function(info), p, info.blocksPerHead,
-                                     headDim, info.tile, &stream);
+                                     headDim, info.tile, &lane);
           accumulated[info.maskIndex] =
               accumulated[info.maskIndex] || info.mode == int(AccMode::Accumulate);
         });
   }
+  lanes.join(stream);
   for (const KernelInfo &info : kernels.source.kernels) {
     if (info.role != KernelRole::Convert)
       continue;

@@ -169,7 +169,7 @@ struct Emitter {
                          tiles == 1 ? bounds : fmt::format("{} * {}, {}", tiles, bounds, minBlocks),
                          name, params, call);
       out.kernels.push_back(KernelInfo{name, role, int(head.maskIndex), int(index), mode, blocks,
-                                       smem, tile, tiles});
+                                       smem, tile, tiles, computedElements(c)});
     };
     // The template argument DOCS only where wanted: the other kernel sets'
     // source (and so their cache keys) stays what it was.

@@ -53,10 +53,4 @@ void buildTable(PlanComponent &component, int T, tiling::TileShape shape);
 /// countPairs, allowedPairs stays 0 (partial tiles are not swept).
 WorkReport componentWork(const PlanComponent &component, int64_t T, bool countPairs);
 
-/// The score elements a component's kernels compute (componentWork's
-/// computedElements) from its lists' lengths alone: O(query tiles), where
-/// componentWork visits every listed tile pair (quadratic in T for dense
-/// attention), so that planning stays fast at any T.
-int64_t computedElements(const PlanComponent &component);
-
 } // namespace sparta

@@ -8,17 +8,15 @@
 //             fp32 gradient workspaces if any component accumulates; for each
 //             mask, each component's dK/dV kernel in order and each
 //             component's dQ kernel in order; then convert the workspaces of
-//             the masks that accumulated.
+//             the masks that accumulated. A kernel set without dQ kernels
+//             (fuseDq on sm_90a) accumulates dQ in the dK/dV pass: dq_acc is
+//             always zeroed and converted, and the dq_sem counters, zeroed
+//             with the workspaces, order the additions.
 //
-// The masks serve disjoint heads, and a mask's dK/dV and dQ kernels write
-// different gradients, so those sequences do not depend on one another: each
-// runs on its own lane (rt::Lanes, forked from the caller's stream and
-// joined into it), and a short kernel's last wave overlaps the others. The
-// kernels of one sequence stay in order: they merge or accumulate into the
-// same rows. A kernel set without
-//             dQ kernels (fuseDq on sm_90a) accumulates dQ in the dK/dV
-//             pass: dq_acc is always zeroed and converted, and the dq_sem
-//             counters, zeroed with the workspaces, order the additions.
+// The sequences that do not depend on one another (LaunchLanes.h: each
+// mask's forward kernels; each mask's dK/dV kernels, and its dQ kernels) run
+// on lanes of their own (rt::Lanes, forked from the caller's stream and
+// joined back into it), queued with the most work first.
 //
 // A launch serves the heads h = m, m + n, ... of mask m (grid.y = B x those
 // heads), so every kernel runs once per mask, never once per head.
@@ -28,6 +26,7 @@
 
 #include "sparta/Autotune.h"
 #include "sparta/Error.h"
+#include "sparta/LaunchLanes.h"
 #include "sparta/Packing.h"
 #include "sparta/head_group_sum.cuh"
 #include "sparta/params.h"
@@ -36,7 +35,6 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <cmath>
 #include <map>
 
@@ -105,64 +103,6 @@ struct ScratchSizes {
       sum += alignUp(s);
     return sum;
   }
-};
-
-/// The lanes (rt::Lanes) of a call's kernels whose role is one of `roles`:
-/// one per launch sequence (a mask's forward kernels, its dK/dV kernels or
-/// its dQ kernels), and the order to queue them in: the most work first
-/// (score elements times products per element, over the heads served), so
-/// that the shorter sequences fill the SMs that the longest one's last wave
-/// leaves idle instead of holding them while it starts.
-class LaneMap {
-public:
-  LaneMap(const std::vector<KernelInfo> &kernels, int numMasks, int64_t H,
-          std::initializer_list<KernelRole> roles)
-      : roles_(roles), lane_(size_t(2 * numMasks), -1) {
-    std::vector<double> work;
-    for (const KernelInfo &info : kernels) {
-      if (!takes(info))
-        continue;
-      int &lane = lane_[slot(info)];
-      if (lane < 0) {
-        lane = int(work.size());
-        work.push_back(0);
-      }
-      const int64_t served = H > info.maskIndex ? (H - info.maskIndex + numMasks - 1) / numMasks : 0;
-      const int products = info.role == KernelRole::Forward ? 2
-                           : info.role == KernelRole::BwdDq ? 3
-                                                            : 4;
-      work[size_t(lane)] += double(info.work) * products * double(served);
-    }
-    count = int(work.size());
-    for (int i = 0; i < count; ++i)
-      order.push_back(i);
-    std::stable_sort(order.begin(), order.end(),
-                     [&](int x, int y) { return work[size_t(x)] > work[size_t(y)]; });
-  }
-  /// The lane of `info`; -1 where its role is not one of the map's.
-  int operator()(const KernelInfo &info) const { return takes(info) ? lane_.at(slot(info)) : -1; }
-  /// The map's kernels of `kernels` with their lanes, in the order to queue
-  /// them: lane by lane, the most work first, each lane's kernels in order.
-  std::vector<std::pair<const KernelInfo *, int>> queue(const std::vector<KernelInfo> &kernels) const {
-    std::vector<std::pair<const KernelInfo *, int>> out;
-    for (const int lane : order)
-      for (const KernelInfo &info : kernels)
-        if ((*this)(info) == lane)
-          out.emplace_back(&info, lane);
-    return out;
-  }
-  int count = 0; // lanes
-
-private:
-  bool takes(const KernelInfo &info) const {
-    return std::find(roles_.begin(), roles_.end(), info.role) != roles_.end();
-  }
-  static size_t slot(const KernelInfo &info) {
-    return size_t(2 * info.maskIndex + (info.role == KernelRole::BwdDq ? 1 : 0));
-  }
-  std::vector<KernelRole> roles_;
-  std::vector<int> lane_; // by slot
-  std::vector<int> order; // the lanes, the most work first
 };
 
 } // namespace
@@ -495,9 +435,9 @@ void SparseAttention::Impl::launchForward(const CompiledKernels &kernels, const 
   p.scale = scale;
   p.doc_ids = docIds;
   // One lane per mask.
-  const LaneMap laneOf(kernels.source.kernels, numMasks, q.H, {KernelRole::Forward});
-  lanes.fork(stream, laneOf.count);
-  for (const auto &[queued, laneIndex] : laneOf.queue(kernels.source.kernels)) {
+  const LaunchLanes launchLanes(kernels.source.kernels, numMasks, q.H, {KernelRole::Forward});
+  lanes.fork(stream, launchLanes.count);
+  for (const auto &[queued, laneIndex] : launchLanes.queue(kernels.source.kernels)) {
     const KernelInfo &info = *queued;
     const rt::Stream &lane = lanes.lane(laneIndex);
     forEachLaunch(info.maskIndex, q, k, v, T,
@@ -583,10 +523,10 @@ void SparseAttention::Impl::launchBackward(const CompiledKernels &kernels, const
     }
   std::vector<bool> accumulated(numMasks, false);
   // Two lanes per mask: its dK/dV kernels, its dQ kernels.
-  const LaneMap laneOf(kernels.source.kernels, numMasks, H,
-                       {KernelRole::BwdDkDv, KernelRole::BwdDq});
-  lanes.fork(stream, laneOf.count);
-  for (const auto &[queued, laneIndex] : laneOf.queue(kernels.source.kernels)) {
+  const LaunchLanes launchLanes(kernels.source.kernels, numMasks, H,
+                                {KernelRole::BwdDkDv, KernelRole::BwdDq});
+  lanes.fork(stream, launchLanes.count);
+  for (const auto &[queued, laneIndex] : launchLanes.queue(kernels.source.kernels)) {
     const KernelInfo &info = *queued;
     const rt::Stream &lane = lanes.lane(laneIndex);
     forEachLaunch(

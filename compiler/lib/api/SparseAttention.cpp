@@ -215,6 +215,23 @@ struct SparseAttention::Impl {
   void sumHeadGroups(const TensorView &dkHeads, const TensorView &dvHeads, const TensorView &dk,
                      const TensorView &dv, int64_t T, const rt::Stream &stream) const;
   const rt::Function &function(const KernelInfo &info) const { return functions.at(info.name); }
+  /// Calls launch(info, lane) for the kernels of launchLanes in its queue
+  /// order, each with its lane forked from `stream`, and joins the lanes into
+  /// `stream`, also when a launch throws: the work already queued then still
+  /// precedes the caller's next.
+  template <typename Launch>
+  void onLanes(const LaunchLanes &launchLanes, const std::vector<KernelInfo> &kernels,
+               const rt::Stream &stream, Launch &&launch) {
+    lanes.fork(stream, launchLanes.count);
+    try {
+      for (const auto &[info, laneIndex] : launchLanes.queue(kernels))
+        launch(*info, lanes.lane(laneIndex));
+    } catch (...) {
+      lanes.join(stream);
+      throw;
+    }
+    lanes.join(stream);
+  }
 };
 
 HeadGroupSumKernel headGroupSumKernel(int headDim, ElementType dtype) {
@@ -436,20 +453,17 @@ void SparseAttention::Impl::launchForward(const CompiledKernels &kernels, const 
   p.doc_ids = docIds;
   // One lane per mask.
   const LaunchLanes launchLanes(kernels.source.kernels, numMasks, q.H, {KernelRole::Forward});
-  lanes.fork(stream, launchLanes.count);
-  for (const auto &[queued, laneIndex] : launchLanes.queue(kernels.source.kernels)) {
-    const KernelInfo &info = *queued;
-    const rt::Stream &lane = lanes.lane(laneIndex);
-    forEachLaunch(info.maskIndex, q, k, v, T,
-                  [&](const HeadArgs &heads, const TensorArg &kArg, const TensorArg &vArg) {
-                    p.heads = heads;
-                    p.k = kArg;
-                    p.v = vArg;
-                    rt::launchAttentionFwd(function(info), p, info.blocksPerHead, headDim,
-                                           info.tile, info.tilesPerCta, &lane);
-                  });
-  }
-  lanes.join(stream);
+  onLanes(launchLanes, kernels.source.kernels, stream,
+          [&](const KernelInfo &info, const rt::Stream &lane) {
+            forEachLaunch(info.maskIndex, q, k, v, T,
+                          [&](const HeadArgs &heads, const TensorArg &kArg, const TensorArg &vArg) {
+                            p.heads = heads;
+                            p.k = kArg;
+                            p.v = vArg;
+                            rt::launchAttentionFwd(function(info), p, info.blocksPerHead, headDim,
+                                                   info.tile, info.tilesPerCta, &lane);
+                          });
+          });
 }
 
 void SparseAttention::backward(const TensorView &q, const TensorView &k, const TensorView &v,
@@ -525,27 +539,24 @@ void SparseAttention::Impl::launchBackward(const CompiledKernels &kernels, const
   // Two lanes per mask: its dK/dV kernels, its dQ kernels.
   const LaunchLanes launchLanes(kernels.source.kernels, numMasks, H,
                                 {KernelRole::BwdDkDv, KernelRole::BwdDq});
-  lanes.fork(stream, launchLanes.count);
-  for (const auto &[queued, laneIndex] : launchLanes.queue(kernels.source.kernels)) {
-    const KernelInfo &info = *queued;
-    const rt::Stream &lane = lanes.lane(laneIndex);
-    forEachLaunch(
-        info.maskIndex, q, k, v, T,
-        [&](const HeadArgs &heads, const TensorArg &kArg, const TensorArg &vArg) {
-          p.heads = heads;
-          p.k = kArg;
-          p.v = vArg;
-          if (info.role == KernelRole::BwdDkDv)
-            rt::launchAttentionBwdDkdv(function(info), p, info.blocksPerHead,
-                                       headDim, info.tile, info.tilesPerCta, &lane);
-          else
-            rt::launchAttentionBwdDq(function(info), p, info.blocksPerHead,
-                                     headDim, info.tile, &lane);
-          accumulated[info.maskIndex] =
-              accumulated[info.maskIndex] || info.mode == int(AccMode::Accumulate);
-        });
-  }
-  lanes.join(stream);
+  onLanes(launchLanes, kernels.source.kernels, stream,
+          [&](const KernelInfo &info, const rt::Stream &lane) {
+            forEachLaunch(
+                info.maskIndex, q, k, v, T,
+                [&](const HeadArgs &heads, const TensorArg &kArg, const TensorArg &vArg) {
+                  p.heads = heads;
+                  p.k = kArg;
+                  p.v = vArg;
+                  if (info.role == KernelRole::BwdDkDv)
+                    rt::launchAttentionBwdDkdv(function(info), p, info.blocksPerHead, headDim,
+                                               info.tile, info.tilesPerCta, &lane);
+                  else
+                    rt::launchAttentionBwdDq(function(info), p, info.blocksPerHead, headDim,
+                                             info.tile, &lane);
+                  accumulated[info.maskIndex] =
+                      accumulated[info.maskIndex] || info.mode == int(AccMode::Accumulate);
+                });
+          });
   for (const KernelInfo &info : kernels.source.kernels) {
     if (info.role != KernelRole::Convert)
       continue;

@@ -3,7 +3,7 @@
 // LaunchLanes (LaunchLanes.h) needs no GPU: kernels of one sequence share a
 // lane and keep their order, the dK/dV and dQ kernels of a mask get lanes of
 // their own, utility kernels get none, and the lanes are queued with the
-// most work first. On a generated kernel set, the summary head of `fixed`
+// most work first (over the heads each mask serves). On a generated kernel set, the summary head of `fixed`
 // (the long one) is queued before its chunk head.
 //
 //===----------------------------------------------------------------------===//
@@ -32,6 +32,14 @@ std::vector<std::string> names(const std::vector<std::pair<const KernelInfo *, i
   for (const auto &[info, lane] : queue)
     out.push_back(info->name + "@" + std::to_string(lane));
   return out;
+}
+
+TEST(LaunchLanes, HeadsServedByAMask) {
+  EXPECT_EQ(headsServed(8, 1, 2), 4); // heads 1, 3, 5, 7
+  EXPECT_EQ(headsServed(5, 0, 2), 3); // heads 0, 2, 4
+  EXPECT_EQ(headsServed(5, 1, 2), 2); // heads 1, 3
+  EXPECT_EQ(headsServed(1, 1, 2), 0); // no head 1
+  EXPECT_EQ(headsServed(3, 0, 1), 3);
 }
 
 TEST(LaunchLanes, ForwardMasksAreLanesQueuedByWork) {

@@ -23,6 +23,10 @@
 
 namespace sparta {
 
+/// The heads h = mask, mask + numMasks, ... < H that the launches of head
+/// mask `mask` serve: how many there are.
+int64_t headsServed(int64_t H, int mask, int numMasks);
+
 class LaunchLanes {
 public:
   /// The lanes of the kernels of `kernels` whose role is one of `roles`

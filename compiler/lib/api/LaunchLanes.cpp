@@ -19,6 +19,10 @@ int productsOf(KernelRole role) {
 
 } // namespace
 
+int64_t headsServed(int64_t H, int mask, int numMasks) {
+  return H > mask ? (H - mask + numMasks - 1) / numMasks : 0;
+}
+
 LaunchLanes::LaunchLanes(const std::vector<KernelInfo> &kernels, int numMasks, int64_t H,
                          std::initializer_list<KernelRole> roles)
     : roles_(roles), lane_(size_t(2 * numMasks), -1) {
@@ -31,9 +35,8 @@ LaunchLanes::LaunchLanes(const std::vector<KernelInfo> &kernels, int numMasks, i
       lane = int(work.size());
       work.push_back(0);
     }
-    const int64_t served =
-        H > info.maskIndex ? (H - info.maskIndex + numMasks - 1) / numMasks : 0;
-    work[size_t(lane)] += double(info.work) * productsOf(info.role) * double(served);
+    work[size_t(lane)] += double(info.work) * productsOf(info.role) *
+                          double(headsServed(H, info.maskIndex, numMasks));
   }
   count = int(work.size());
   for (int i = 0; i < count; ++i)

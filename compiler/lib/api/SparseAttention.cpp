@@ -150,7 +150,7 @@ struct SparseAttention::Impl {
                      int64_t T, Launch &&launch) const {
     const int64_t H = q.H, Hkv = k.H;
     if (Hkv == H) {
-      int served = H > m ? int((H - m + numMasks - 1) / numMasks) : 0;
+      const int served = int(headsServed(H, m, numMasks));
       if (served > 0)
         launch(HeadArgs{int(q.B), int(H), int(T), m, numMasks, served}, toArg(k), toArg(v));
       return;
@@ -561,7 +561,7 @@ void SparseAttention::Impl::launchBackward(const CompiledKernels &kernels, const
     if (info.role != KernelRole::Convert)
       continue;
     for (int m = 0; m < numMasks; ++m) {
-      const int served = H > m ? int((H - m + numMasks - 1) / numMasks) : 0;
+      const int served = int(headsServed(H, m, numMasks));
       if ((!accumulated[m] && !fusedDq) || served == 0)
         continue;
       ConvertParams c{};
